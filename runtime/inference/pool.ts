@@ -1,0 +1,152 @@
+// A fixed set of inference threads. Every model is loaded into every thread, and each `run`
+// goes to the next idle thread, so a replica runs as many inferences at once as it has threads
+// while its event loop stays free for HTTP.
+import { statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { Model, Tensor } from '../contract.js';
+import type { ModelInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.js';
+
+type Pending = { resolve: (reply: WorkerReply & { ok: true }) => void; reject: (err: Error) => void };
+type Job = { msg: WorkerRequest & { op: 'run' }; transfer: ArrayBuffer[] } & Pending;
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+  pending: Map<number, Pending>;
+}
+
+const workerUrl = new URL('./worker.js', import.meta.url);
+
+const taken = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Input arrays that own their whole buffer are moved to the inference thread rather than
+ * copied (a batch of images is tens of MB, and copying it would stall the event loop).
+ * Views into a larger or shared buffer are copied as usual.
+ */
+function takeBuffers(feeds: Record<string, Tensor>): ArrayBuffer[] {
+  const transfer: ArrayBuffer[] = [];
+  for (const [name, { data }] of Object.entries(feeds)) {
+    const buffer = data.buffer;
+    if (taken.has(buffer)) {
+      throw new Error(`input "${name}" was already passed to run() and moved to the inference thread; pass a new tensor, or a copy (data.slice())`);
+    }
+    if (buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength && data.byteLength > 0) {
+      taken.add(buffer);
+      transfer.push(buffer);
+    }
+  }
+  return transfer;
+}
+
+export class InferencePool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private readonly models = new Map<string, Promise<Model>>();
+  private readonly loaded = new Map<string, string>(); // key → path, replayed into replacement workers
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly settings: SessionSettings,
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  /** Loads (once per file version) and warms a model in every thread. */
+  load(path: string): Promise<Model> {
+    const { size, mtimeMs } = statSync(path);
+    const key = `${path}:${size}:${mtimeMs}`;
+    let model = this.models.get(key);
+    if (!model) {
+      model = this.loadEverywhere(key, path);
+      this.models.set(key, model);
+      model.catch(() => this.models.delete(key));
+    }
+    return model;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new Error('inference pool closed'));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        await this.send(slot, { id: 0, op: 'close' }).catch(() => undefined);
+        await slot.worker.terminate();
+      }),
+    );
+  }
+
+  private async loadEverywhere(key: string, path: string): Promise<Model> {
+    const replies = await Promise.all(this.slots.map((slot) => this.send(slot, { id: 0, op: 'load', key, path, settings: this.settings })));
+    this.loaded.set(key, path);
+    const info = replies[0]!.info as ModelInfo;
+    return {
+      source: path,
+      inputs: info.inputs,
+      outputs: info.outputs,
+      run: (feeds) => this.run(key, feeds),
+    };
+  }
+
+  private run(key: string, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    if (this.closed) return Promise.reject(new Error('inference pool closed'));
+    let transfer: ArrayBuffer[];
+    try {
+      transfer = takeBuffers(feeds);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ msg: { id: 0, op: 'run', key, feeds }, transfer, resolve: (r) => resolve(r.outputs ?? {}), reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.busy) continue;
+      const job = this.queue.shift();
+      if (!job) return;
+      slot.busy = true;
+      this.send(slot, job.msg, job.transfer).then(job.resolve, job.reject).finally(() => {
+        slot.busy = false;
+        this.dispatch();
+      });
+    }
+  }
+
+  private send(slot: Slot, msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply & { ok: true }> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(workerUrl);
+    const slot: Slot = { worker, busy: false, pending: new Map() };
+    worker.on('message', (reply: WorkerReply) => {
+      const p = slot.pending.get(reply.id);
+      if (!p) return;
+      slot.pending.delete(reply.id);
+      if (reply.ok) p.resolve(reply);
+      else p.reject(new Error(reply.error));
+    });
+    // A thread that dies takes only its own requests with it; a fresh one takes its place.
+    worker.on('exit', (code) => {
+      for (const p of slot.pending.values()) p.reject(new Error(`inference thread exited (code ${code})`));
+      slot.pending.clear();
+      if (this.closed) return;
+      const i = this.slots.indexOf(slot);
+      const fresh = this.spawn();
+      this.slots[i] = fresh;
+      for (const [key, path] of this.loaded) void this.send(fresh, { id: 0, op: 'load', key, path, settings: this.settings }).catch(() => undefined);
+      this.dispatch();
+    });
+    worker.on('error', () => undefined); // reported through 'exit'
+    return slot;
+  }
+}

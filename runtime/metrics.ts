@@ -1,0 +1,28 @@
+// The replica's Prometheus metrics. The dev loop's autoscaler and TUI read these same numbers,
+// so what a cluster's Prometheus sees and what `cortex dev` shows cannot disagree.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PredictorSlot } from './predictor-slot.js';
+
+export const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class ReplicaMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'cortex_requests_total', help: 'Prediction requests by HTTP status', labelNames: ['status'] as const, registers: [this.registry] });
+  readonly duration = new Histogram({ name: 'cortex_request_duration_seconds', help: 'Prediction request latency', buckets: latencyBuckets, registers: [this.registry] });
+  readonly inFlight = new Gauge({ name: 'cortex_in_flight_requests', help: 'Predictions being worked on now', registers: [this.registry] });
+  readonly predictor = new Gauge({ name: 'cortex_predictor_info', help: 'The predictor version being served', labelNames: ['version'] as const, registers: [this.registry] });
+  readonly reloads = new Counter({ name: 'cortex_predictor_reloads_total', help: 'Hot swaps by result', labelNames: ['result'] as const, registers: [this.registry] });
+
+  constructor(slot: PredictorSlot, processMetrics: boolean) {
+    if (processMetrics) collectDefaultMetrics({ register: this.registry });
+    slot.on('swap', ({ version }) => {
+      this.predictor.reset();
+      this.predictor.set({ version }, 1);
+    });
+  }
+
+  observe(status: number, seconds: number): void {
+    this.requests.inc({ status: String(status) });
+    this.duration.observe(seconds);
+  }
+}

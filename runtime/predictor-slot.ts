@@ -1,0 +1,128 @@
+// The predictor a replica is serving, and the hot swap: a new bundle is imported and
+// initialised beside the current one and only then takes its place. Requests hold on to the
+// predictor they started with, so in-flight work finishes on the old code.
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Helpers, InitContext, JsonValue, PredictorModule } from './contract.js';
+import { errorMessage } from './http-error.js';
+
+export interface Bundle {
+  /** An ESM bundle of the predictor (esbuild output), self-contained. */
+  code: string;
+  config: Record<string, JsonValue>;
+}
+
+export interface LoadedPredictor {
+  version: string;
+  module: PredictorModule;
+  loadedAt: Date;
+  initMs: number;
+}
+
+/** A bundle that could not be loaded: its message, and where in the user's code it failed. */
+export class BundleError extends Error {
+  constructor(
+    message: string,
+    readonly version: string,
+    readonly location?: string,
+  ) {
+    super(location ? `${message} (at ${location})` : message);
+    this.name = 'BundleError';
+  }
+}
+
+export function bundleVersion(bundle: Bundle): string {
+  return createHash('sha256').update(bundle.code).update('\0').update(JSON.stringify(bundle.config)).digest('hex').slice(0, 12);
+}
+
+// The runtime's own frames, compiled and (through its source maps) as sources, are never the
+// user's: dist/runtime/*.js here, runtime/*.ts two levels up.
+const compiledDir = dirname(fileURLToPath(import.meta.url));
+const runtimeDirs = [compiledDir, resolve(compiledDir, '../../runtime')].map((d) => d + '/');
+
+/** The first stack frame in the predictor's own sources (source maps map bundle lines back). */
+export function userFrame(stack: string | undefined, bundleDir: string): string | undefined {
+  for (const line of (stack ?? '').split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    if (!m) continue;
+    const file = m[1]!.replace(/^file:\/\//, '');
+    if (file.startsWith('node:') || file.includes('/node_modules/') || file.startsWith(bundleDir)) continue;
+    if (runtimeDirs.some((dir) => file.startsWith(dir))) continue;
+    return `${file}:${m[2]}:${m[3]}`;
+  }
+  return undefined;
+}
+
+export interface SlotContext {
+  api: InitContext['api'];
+  helpers: Helpers;
+  /** Where bundles are written so that `import()` can load them. */
+  bundleDir: string;
+}
+
+export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor] }> {
+  current: LoadedPredictor | undefined;
+  /** Why the latest load failed, until a load succeeds. */
+  lastError: BundleError | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private imports = 0;
+
+  constructor(private readonly ctx: SlotContext) {
+    super();
+  }
+
+  /** Loads and initialises `bundle`, then makes it current; on failure the current one stays. */
+  load(bundle: Bundle): Promise<LoadedPredictor> {
+    const next = this.queue.then(() =>
+      this.loadNow(bundle).then(
+        (loaded) => {
+          this.lastError = undefined;
+          return loaded;
+        },
+        (err: BundleError) => {
+          this.lastError = err;
+          throw err;
+        },
+      ),
+    );
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async loadNow(bundle: Bundle): Promise<LoadedPredictor> {
+    const version = bundleVersion(bundle);
+    const started = performance.now();
+    let module: PredictorModule;
+    try {
+      await mkdir(this.ctx.bundleDir, { recursive: true });
+      const file = join(this.ctx.bundleDir, `predictor-${version}.mjs`);
+      await writeFile(file, bundle.code);
+      // A fresh URL each time gives a fresh module instance, even for an unchanged bundle.
+      module = (await import(`${pathToFileURL(file).href}?load=${++this.imports}`)) as PredictorModule;
+    } catch (err) {
+      throw this.failure('the predictor failed to load', err, version);
+    }
+    if (typeof module.predict !== 'function') {
+      throw new BundleError('the predictor does not export a predict(sample, metadata) function', version);
+    }
+    if (module.init !== undefined && typeof module.init !== 'function') {
+      throw new BundleError('the predictor exports "init", but it is not a function', version);
+    }
+    try {
+      await module.init?.({ config: bundle.config, api: this.ctx.api, helpers: this.ctx.helpers });
+    } catch (err) {
+      throw this.failure('init failed', err, version);
+    }
+    const loaded: LoadedPredictor = { version, module, loadedAt: new Date(), initMs: Math.round(performance.now() - started) };
+    this.current = loaded;
+    this.emit('swap', loaded);
+    return loaded;
+  }
+
+  private failure(what: string, err: unknown, version: string): BundleError {
+    return new BundleError(`${what}: ${errorMessage(err)}`, version, userFrame((err as Error)?.stack, this.ctx.bundleDir));
+  }
+}

@@ -1,0 +1,68 @@
+// One replica of one api, as a Fastify plugin: the standalone runtime mounts it at `/`, and
+// `cortex serve` mounts one per api at `/<deployment>/<api>` in a single server.
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { InitContext } from './contract.js';
+import { createHelpers } from './helpers/index.js';
+import type { AssetSettings } from './helpers/assets.js';
+import { InferencePool } from './inference/pool.js';
+import { ReplicaMetrics } from './metrics.js';
+import admin from './plugins/admin.js';
+import content from './plugins/content.js';
+import errors from './plugins/errors.js';
+import health from './plugins/health.js';
+import metricsRoute from './plugins/metrics.js';
+import predict from './plugins/predict.js';
+import { PredictorSlot } from './predictor-slot.js';
+
+export interface ReplicaSettings {
+  api: InitContext['api'];
+  assets: AssetSettings;
+  /** Enables PUT /-/predictor when set. */
+  adminToken?: string;
+  maxConcurrency: number;
+  predictTimeoutMs: number;
+  bodyLimit: number;
+  inferenceThreads: number;
+  /** Process-wide CPU/memory metrics: on for a standalone replica, off when several share a process. */
+  processMetrics: boolean;
+}
+
+export const replicaDefaults = {
+  maxConcurrency: 1024,
+  predictTimeoutMs: 60_000,
+  bodyLimit: 8 * 1024 * 1024,
+  inferenceThreads: availableParallelism(),
+};
+
+export interface Replica {
+  slot: PredictorSlot;
+  metrics: ReplicaMetrics;
+  plugin: (app: FastifyInstance) => Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createReplica(settings: ReplicaSettings): Replica {
+  const pool = new InferencePool(settings.inferenceThreads, {
+    intraOpThreads: 1,
+    executionProviders: (process.env.CORTEX_EXECUTION_PROVIDERS ?? 'cpu').split(','),
+  });
+  const bundleDir = join(tmpdir(), `cortex-bundles-${process.pid}`, `${settings.api.deployment}-${settings.api.name}`);
+  const slot = new PredictorSlot({ api: settings.api, helpers: createHelpers(settings.assets, pool), bundleDir });
+  const metrics = new ReplicaMetrics(slot, settings.processMetrics);
+
+  async function plugin(app: FastifyInstance) {
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+    await app.register(errors, { bodyLimit: settings.bodyLimit });
+    await app.register(content);
+    await app.register(health, { slot });
+    await app.register(metricsRoute, { metrics });
+    await app.register(admin, { slot, metrics, token: settings.adminToken });
+    await app.register(predict, { slot, metrics, bundleDir, maxConcurrency: settings.maxConcurrency, timeoutMs: settings.predictTimeoutMs, bodyLimit: settings.bodyLimit });
+  }
+
+  return { slot, metrics, plugin, close: () => pool.close() };
+}

@@ -1,0 +1,56 @@
+// The standalone runtime is configured by environment variables, the same way in a child
+// process, a container and a Kubernetes pod.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { JsonValue } from './contract.js';
+import { replicaDefaults, type ReplicaSettings } from './replica.js';
+
+export interface RuntimeSettings extends ReplicaSettings {
+  host: string;
+  port: number;
+  /** The bundle to load at start; without one the replica waits for PUT /-/predictor. */
+  bundlePath?: string;
+  config: Record<string, JsonValue>;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return n;
+}
+
+export function cacheDirFrom(env: NodeJS.ProcessEnv): string {
+  return env.CORTEX_CACHE_DIR || join(homedir(), '.cache', 'cortex');
+}
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
+  let config: Record<string, JsonValue> = {};
+  if (env.CORTEX_PREDICTOR_CONFIG) {
+    try {
+      config = JSON.parse(env.CORTEX_PREDICTOR_CONFIG);
+    } catch {
+      throw new Error('CORTEX_PREDICTOR_CONFIG must be a JSON object');
+    }
+  }
+  return {
+    host: env.HOST || '0.0.0.0',
+    port: int(env, 'PORT', 8080),
+    bundlePath: env.CORTEX_PREDICTOR_BUNDLE || undefined,
+    config,
+    api: { name: env.CORTEX_API || 'api', deployment: env.CORTEX_DEPLOYMENT || 'default' },
+    assets: {
+      baseDir: env.CORTEX_API_DIR || process.cwd(),
+      cacheDir: cacheDirFrom(env),
+      mirrorDir: env.CORTEX_MODEL_MIRROR || undefined,
+      downloadTimeoutMs: int(env, 'CORTEX_DOWNLOAD_TIMEOUT_MS', 300_000, 1),
+    },
+    adminToken: env.CORTEX_ADMIN_TOKEN || undefined,
+    maxConcurrency: int(env, 'CORTEX_MAX_CONCURRENCY', replicaDefaults.maxConcurrency, 1),
+    predictTimeoutMs: int(env, 'CORTEX_PREDICT_TIMEOUT_MS', replicaDefaults.predictTimeoutMs, 1),
+    bodyLimit: int(env, 'CORTEX_BODY_LIMIT', replicaDefaults.bodyLimit, 1),
+    inferenceThreads: int(env, 'CORTEX_INFERENCE_THREADS', replicaDefaults.inferenceThreads, 1),
+    processMetrics: true,
+  };
+}

@@ -1,0 +1,31 @@
+// The `cortex` binary. Commands only parse flags and call into src/dev (and friends); a
+// mistake the user can fix is one line on stderr and exit code 2, stack traces only with --debug.
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../user-error.js';
+import { registerServe } from './commands/serve.js';
+
+process.setSourceMapsEnabled(true);
+
+const program = new Command('cortex')
+  .description('Serve a TypeScript predictor as an autoscaling HTTP API')
+  .option('--debug', 'print stack traces for errors')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerServe(program);
+
+function isUserError(err: unknown): err is Error {
+  return err instanceof UserError || (err as { exitCode?: unknown })?.exitCode === 2;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  if (isUserError(err) && !program.opts().debug) {
+    console.error(`cortex: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+}

@@ -1,0 +1,35 @@
+// How an api of the spec becomes a replica's configuration: the runtime reads environment
+// variables (runtime/settings.ts), whether it runs in this process, a child, a container or a pod.
+import type { ApiSpec, Spec } from '../spec/index.js';
+
+export interface ReplicaPlacement {
+  host?: string;
+  port?: number;
+  bundlePath?: string;
+  adminToken?: string;
+  inferenceThreads?: number;
+  /** Where the api's folder is, as the replica sees it. */
+  apiDir?: string;
+}
+
+const passedThrough = ['CORTEX_MODEL_MIRROR', 'CORTEX_CACHE_DIR', 'CORTEX_PREDICT_TIMEOUT_MS', 'CORTEX_BODY_LIMIT', 'CORTEX_LOG_LEVEL', 'CORTEX_DOWNLOAD_TIMEOUT_MS'];
+
+export function runtimeEnv(spec: Spec, api: ApiSpec, placement: ReplicaPlacement, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = { ...api.predictor.env };
+  for (const name of passedThrough) if (env[name]) out[name] = env[name]!;
+  Object.assign(out, {
+    CORTEX_API: api.name,
+    CORTEX_DEPLOYMENT: api.deployment,
+    CORTEX_API_DIR: placement.apiDir ?? spec.dir,
+    CORTEX_PREDICTOR_CONFIG: JSON.stringify(api.predictor.config),
+    CORTEX_MAX_CONCURRENCY: String(api.autoscaling.maxReplicaConcurrency),
+  });
+  if (placement.host) out.HOST = placement.host;
+  if (placement.port !== undefined) out.PORT = String(placement.port);
+  if (placement.bundlePath) out.CORTEX_PREDICTOR_BUNDLE = placement.bundlePath;
+  if (placement.adminToken) out.CORTEX_ADMIN_TOKEN = placement.adminToken;
+  if (placement.inferenceThreads) out.CORTEX_INFERENCE_THREADS = String(placement.inferenceThreads);
+  // Paths in the mirror setting are relative to where the user ran cortex, not to the replica.
+  if (out.CORTEX_MODEL_MIRROR) out.CORTEX_MODEL_MIRROR = new URL(out.CORTEX_MODEL_MIRROR, `file://${process.cwd()}/`).pathname;
+  return out;
+}

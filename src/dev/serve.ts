@@ -1,0 +1,69 @@
+// `cortex serve`: one replica of each api inside this process, all on one port at
+// /<deployment>/<api>. No watcher, no autoscaler, no TUI: the plainest way to run the runtime.
+import { createReplica, type Replica } from '../../runtime/replica.js';
+import { createServer } from '../../runtime/server.js';
+import { settingsFromEnv } from '../../runtime/settings.js';
+import { BundleError } from '../../runtime/predictor-slot.js';
+import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
+import { UserError } from '../user-error.js';
+import { BuildError, bundleOnce } from './bundler.js';
+import { runtimeEnv } from './runtime-env.js';
+
+export interface ServeOptions {
+  dir: string;
+  api?: string;
+  port: number;
+  host: string;
+}
+
+export interface Serving {
+  url: string;
+  endpoints: Array<{ api: ApiSpec; url: string; version: string }>;
+  close(): Promise<void>;
+}
+
+export function selectApis(spec: Spec, name: string | undefined): ApiSpec[] {
+  if (!name) return spec.apis;
+  const api = spec.apis.find((a) => a.name === name);
+  if (!api) throw new UserError(`${spec.file}: no api named "${name}"; the apis are: ${spec.apis.map((a) => a.name).join(', ')}`);
+  return [api];
+}
+
+export async function serve(options: ServeOptions): Promise<Serving> {
+  const spec = await loadSpec(options.dir);
+  const apis = selectApis(spec, options.api);
+  const app = createServer({ logFormat: 'text' });
+  const replicas: Replica[] = [];
+  const endpoints: Serving['endpoints'] = [];
+  const close = async () => {
+    await app.close();
+    await Promise.all(replicas.map((r) => r.close()));
+  };
+
+  try {
+    for (const api of apis) {
+      const env = runtimeEnv(spec, api, {});
+      Object.assign(process.env, api.predictor.env);
+      const replica = createReplica({ ...settingsFromEnv(env), processMetrics: false });
+      replicas.push(replica);
+      await app.register(replica.plugin, { prefix: api.networking.endpoint });
+      const bundle = await bundleOnce(api.predictor.path);
+      const loaded = await replica.slot.load({ code: bundle.code, config: api.predictor.config });
+      endpoints.push({ api, url: api.networking.endpoint, version: loaded.version });
+    }
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    await close();
+    throw explain(err, options);
+  }
+
+  const url = `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${(app.server.address() as { port: number }).port}`;
+  for (const e of endpoints) e.url = url + e.url;
+  return { url, endpoints, close };
+}
+
+function explain(err: unknown, options: ServeOptions): unknown {
+  if (err instanceof BuildError || err instanceof BundleError) return new UserError(err.message);
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') return new UserError(`port ${options.port} is already in use; pick another with --port`);
+  return err;
+}

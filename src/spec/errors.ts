@@ -1,0 +1,116 @@
+// A bad cortex.yaml is a user error: one line naming the file, line, api and field, what is
+// wrong and what is allowed. The CLI prints the message as is (exit code 2), without a stack.
+import path from 'node:path';
+import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import type { z } from 'zod';
+import { UserError } from '../user-error.js';
+
+export interface SpecErrorInit {
+  file: string;
+  line?: number | undefined;
+  /** What the problem belongs to, e.g. `api "classifier"`; shown before the problem. */
+  scope?: string | undefined;
+  api?: string | undefined;
+  /** Dotted YAML path inside the item, snake_case as written, e.g. "autoscaling.min_replicas". */
+  field?: string | undefined;
+  problem: string;
+}
+
+export class SpecError extends UserError {
+  override readonly name = 'SpecError';
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly api: string | undefined;
+  readonly field: string | undefined;
+
+  constructor(init: SpecErrorInit) {
+    const where = init.line === undefined ? shown(init.file) : `${shown(init.file)}:${init.line}`;
+    super(init.scope ? `${where}: ${init.scope}: ${init.problem}` : `${where}: ${init.problem}`);
+    this.file = init.file;
+    this.line = init.line;
+    this.api = init.api;
+    this.field = init.field;
+  }
+}
+
+/** Short when the file is under the working directory, absolute when it is elsewhere. */
+function shown(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+export type YamlPath = ReadonlyArray<string | number>;
+
+/** One thing wrong, located by its path from the document root (item index first). */
+export interface Problem {
+  path: YamlPath;
+  text: string;
+}
+
+export const dotted = (fields: YamlPath): string => fields.join('.');
+
+/** How a value reads in a message: strings quoted, collections named rather than dumped. */
+export function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value !== null && typeof value === 'object') return 'a mapping';
+  if (typeof value !== 'string') return String(value);
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}
+
+function valueAt(data: unknown, fields: YamlPath): unknown {
+  let value = data;
+  for (const field of fields) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[field];
+  }
+  return value;
+}
+
+/**
+ * Turns a zod issue from validating `item` (found at `base` in the document) into problems.
+ * The schema puts the rule of each field in issue.message (see schema.ts); this phrases it.
+ */
+export function problemsFromIssue(issue: z.core.$ZodIssue, item: unknown, base: YamlPath): Problem[] {
+  const fields = issue.path.map((key) => (typeof key === 'number' ? key : String(key)));
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      path: [...base, ...fields, key],
+      text: `unknown field "${dotted([...fields, key])}"; allowed: ${issue.message}`,
+    }));
+  }
+  if (issue.code === 'invalid_key') {
+    const rule = issue.issues[0]?.message ?? issue.message;
+    const key = fields.at(-1);
+    return [{ path: [...base, ...fields], text: `${dotted(fields.slice(0, -1))} has an invalid key "${key}"; keys must be ${rule}` }];
+  }
+  const value = valueAt(item, fields);
+  const field = dotted(fields);
+  return [{
+    path: [...base, ...fields],
+    text: value === undefined ? `missing ${field}; it must be ${issue.message}` : `${field} must be ${issue.message}, got ${describeValue(value)}`,
+  }];
+}
+
+/**
+ * The 1-based line of the node at `fields`: the line of its key for a mapping entry, of the
+ * item for a list entry. A path that does not exist (a missing field) gets its parent's line.
+ */
+export function lineOf(doc: Document, counter: LineCounter, fields: YamlPath): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = isNode(node) ? node.range?.[0] : undefined;
+  for (const field of fields) {
+    if (isAlias(node)) node = node.resolve(doc);
+    let next: { start: number | undefined; node: unknown } | undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(field));
+      if (pair) next = { start: isNode(pair.key) ? pair.key.range?.[0] : undefined, node: pair.value };
+    } else if (isSeq(node) && typeof field === 'number') {
+      const entry = node.items[field];
+      if (entry !== undefined) next = { start: isNode(entry) ? entry.range?.[0] : undefined, node: entry };
+    }
+    if (!next) break;
+    offset = next.start ?? offset;
+    node = next.node;
+  }
+  return offset === undefined ? undefined : counter.linePos(offset).line;
+}

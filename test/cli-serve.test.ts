@@ -1,0 +1,59 @@
+// `cortex serve` as a user runs it: the seed's curl answers "hot dog", bad input is one line
+// and exit code 2, Ctrl-C stops cleanly.
+import { mkdtemp, readFile, writeFile, cp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { cortex, cortexUntil } from './helpers/cli.js';
+import { post } from './helpers/http.js';
+import { exampleDir, imagesDir } from './helpers/shared.js';
+
+test('serve answers the seed curl with "hot dog" and stops cleanly on Ctrl-C', async (t) => {
+  const { child, match, output } = await cortexUntil(['serve', exampleDir, '--port', '0'], /image\/classifier \(version \w+\): (http:\/\/\S+)/);
+  const url = match[1]!;
+  t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/image\/classifier$/);
+  const res = await post(url, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg');
+  t.is(res.text, '"hot dog"');
+  t.is((await fetch(`${url}/readyz`)).status, 200);
+  child.kill('SIGINT');
+  const result = await child;
+  t.is(result.exitCode, 0, output());
+  t.regex(result.all, /stopping: finishing in-flight requests/);
+});
+
+test('an unknown api is one line and exit code 2', async (t) => {
+  const r = await cortex(['serve', exampleDir, '--api', 'nope']);
+  t.is(r.exitCode, 2);
+  t.regex(r.all, /^cortex: .*cortex\.yaml: no api named "nope"; the apis are: classifier$/);
+});
+
+test('a bad flag is one line and exit code 2', async (t) => {
+  const r = await cortex(['serve', exampleDir, '--port', 'http']);
+  t.is(r.exitCode, 2);
+  t.regex(r.all, /option '-p, --port <port>' argument 'http' is invalid/);
+});
+
+test('a bad cortex.yaml names the file, line and field, exit code 2, no stack trace', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cortex-bad-'));
+  await cp(join(exampleDir, 'predictor.ts'), join(dir, 'predictor.ts'));
+  await writeFile(join(dir, 'cortex.yaml'), '- kind: deployment\n  name: d\n- kind: api\n  name: a\n  predictor:\n    path: predictor.ts\n  autoscaling:\n    min_replicas: many\n');
+  const r = await cortex(['serve', dir]);
+  t.is(r.exitCode, 2);
+  t.regex(r.all, /cortex\.yaml:8: api "a": autoscaling\.min_replicas must be an integer/);
+  t.notRegex(r.all, /\n\s+at /);
+});
+
+test('a predictor with a syntax error is one line naming file:line', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cortex-syntax-'));
+  await cp(join(exampleDir, 'cortex.yaml'), join(dir, 'cortex.yaml'));
+  await writeFile(join(dir, 'predictor.ts'), 'export function predict(sample) {\n  return sample +;\n}\n');
+  const r = await cortex(['serve', dir]);
+  t.is(r.exitCode, 2);
+  t.regex(r.all, /predictor\.ts:2:\d+: Unexpected ";"/);
+});
+
+test('a model that cannot be found offline says which URL and how to provide it', async (t) => {
+  const r = await cortex(['serve', exampleDir], { env: { CORTEX_MODEL_MIRROR: join(tmpdir(), 'no-such-mirror'), CORTEX_CACHE_DIR: await mkdtemp(join(tmpdir(), 'cortex-cache-')) } });
+  t.is(r.exitCode, 2);
+  t.regex(r.all, /init failed: could not download https:\/\/github\.com\/onnx\/models\/raw\/main\/validated\/vision\/classification\/mobilenet\/model\/mobilenetv2-12-int8\.onnx \(.*\); without network, put the file at .*no-such-mirror\/mobilenetv2-12-int8\.onnx/);
+});

@@ -1,0 +1,31 @@
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+
+// The load generator must not starve the process it measures: on Linux this lowers this thread only.
+setPriority(0, 10);
+
+const { url, bodies, type, concurrency } = workerData as { url: string; bodies: Array<Uint8Array | string>; type: string; concurrency: number };
+let sent = 0;
+let stopping = false;
+let ok = 0;
+const failed: string[] = [];
+
+const clients = Array.from({ length: concurrency }, async () => {
+  while (!stopping) {
+    try {
+      const res = await fetch(url, { method: 'POST', body: bodies[sent++ % bodies.length], headers: { 'content-type': type } });
+      const text = await res.text();
+      if (res.status === 200) ok++;
+      else failed.push(`${res.status} ${text}`);
+    } catch (err) {
+      failed.push(String(err));
+    }
+  }
+});
+
+parentPort!.once('message', async () => {
+  stopping = true;
+  await Promise.all(clients);
+  parentPort!.postMessage({ ok, failed });
+  process.exit(0);
+});

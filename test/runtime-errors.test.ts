@@ -1,0 +1,108 @@
+// Every way a request can go wrong gets its status and a JSON {"error"} body, and the replica
+// keeps serving afterwards.
+import { join } from 'node:path';
+import test from 'ava';
+import { post } from './helpers/http.js';
+import { startReplica, type TestReplica } from './helpers/replica.js';
+import { fixtures } from './helpers/shared.js';
+
+const behaviour = join(fixtures, 'predictors/behaviour.ts');
+let replica: TestReplica;
+
+test.before(async () => {
+  replica = await startReplica(behaviour, { label: 'v1' }, { bodyLimit: 64 * 1024, predictTimeoutMs: 300 });
+});
+test.after.always(() => replica?.close());
+
+const errorOf = (body: unknown) => (body as { error: string }).error;
+
+test.afterEach(async (t) => {
+  // Whatever the test sent, the replica is still healthy and still predicts.
+  t.is((await fetch(`${replica.url}/healthz`)).status, 200);
+  t.like((await post(`${replica.url}/`, { ok: 1 })).body, { label: 'v1' });
+});
+
+test('JSON in, JSON out, with the request id', async (t) => {
+  const res = await post(`${replica.url}/`, { a: 1 }, 'application/json', { 'x-request-id': 'req-123' });
+  t.is(res.status, 200);
+  t.deepEqual(res.body, { label: 'v1', requestId: 'req-123', sample: { a: 1 } });
+  t.is(res.headers.get('x-request-id'), 'req-123');
+});
+
+test('text/plain arrives as a string', async (t) => {
+  const res = await post(`${replica.url}/`, 'hello', 'text/plain');
+  t.is(res.body, 'HELLO');
+  t.regex(res.headers.get('content-type') ?? '', /application\/json/);
+});
+
+test('a Buffer reply goes back as octet-stream bytes', async (t) => {
+  const res = await fetch(`${replica.url}/`, { method: 'POST', body: Buffer.from([1, 2, 3]), headers: { 'content-type': 'image/png' } });
+  t.is(res.headers.get('content-type'), 'application/octet-stream');
+  t.deepEqual([...new Uint8Array(await res.arrayBuffer())], [1, 2, 3]);
+});
+
+test('malformed JSON is a 400', async (t) => {
+  const res = await post(`${replica.url}/`, '{"url": ', 'application/json');
+  t.is(res.status, 400);
+  t.truthy(errorOf(res.body));
+  t.truthy((res.body as { request_id: string }).request_id);
+});
+
+test('an empty body is a 400', async (t) => {
+  const res = await post(`${replica.url}/`, '', 'application/json');
+  t.is(res.status, 400);
+  t.truthy(errorOf(res.body));
+});
+
+test('a body over the limit is a 413 that names the limit', async (t) => {
+  const res = await post(`${replica.url}/`, Buffer.alloc(65 * 1024), 'image/jpeg');
+  t.is(res.status, 413);
+  t.regex(errorOf(res.body), /larger than the limit of 65536 bytes/);
+});
+
+test('an unsupported content type is a 415 that lists what is accepted', async (t) => {
+  const res = await post(`${replica.url}/`, '<a/>', 'application/xml');
+  t.is(res.status, 415);
+  t.regex(errorOf(res.body), /application\/json, text\/plain, image\/\*/);
+});
+
+test('a predictor that throws is a 500 with the message and a request id', async (t) => {
+  const res = await post(`${replica.url}/`, { throw: true });
+  t.is(res.status, 500);
+  t.regex(errorOf(res.body), /predict failed: predictor blew up \(at .*behaviour\.ts:\d+:\d+\)/);
+  t.is((res.body as { request_id: string }).request_id, res.headers.get('x-request-id') ?? 'no x-request-id header');
+});
+
+test('a predictor may answer with its own 4xx status', async (t) => {
+  const res = await post(`${replica.url}/`, { status: 409 });
+  t.is(res.status, 409);
+  t.is(errorOf(res.body), 'refused with 409');
+});
+
+test('a prediction over the timeout is a 504', async (t) => {
+  const res = await post(`${replica.url}/`, { sleep: 1000 });
+  t.is(res.status, 504);
+  t.regex(errorOf(res.body), /longer than 300 ms/);
+});
+
+test('an unknown route is a JSON 404', async (t) => {
+  const res = await post(`${replica.url}/nope`, {});
+  t.is(res.status, 404);
+  t.regex(errorOf(res.body), /no route for POST \/nope/);
+});
+
+test('more than max_replica_concurrency in flight is a 503 with Retry-After', async (t) => {
+  const small = await startReplica(behaviour, {}, { maxConcurrency: 2 });
+  try {
+    const slow = [post(`${small.url}/`, { sleep: 400 }), post(`${small.url}/`, { sleep: 400 })];
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await post(`${small.url}/`, { a: 1 });
+    t.is(refused.status, 503);
+    t.is(refused.headers.get('retry-after'), '1');
+    t.regex(errorOf(refused.body), /max_replica_concurrency \(2 in flight\)/);
+    t.deepEqual((await Promise.all(slow)).map((r) => r.status), [200, 200]);
+    t.is((await post(`${small.url}/`, { a: 1 })).status, 200);
+  } finally {
+    await small.close();
+  }
+});
