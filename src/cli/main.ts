@@ -1,13 +1,16 @@
 // The `cortex` binary. Commands only parse flags and call into src/dev (and friends); a
 // mistake the user can fix is one line on stderr and exit code 2, stack traces only with --debug.
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../user-error.js';
 import { registerServe } from './commands/serve.js';
 
 process.setSourceMapsEnabled(true);
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
 const program = new Command('cortex')
   .description('Serve a TypeScript predictor as an autoscaling HTTP API')
+  .version(version)
   .option('--debug', 'print stack traces for errors')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
