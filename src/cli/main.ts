@@ -3,7 +3,10 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../user-error.js';
+import { registerBuild } from './commands/build.js';
+import { registerDev } from './commands/dev.js';
 import { registerServe } from './commands/serve.js';
+import { registerSessionCommands } from './commands/session.js';
 
 process.setSourceMapsEnabled(true);
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
@@ -15,7 +18,10 @@ const program = new Command('cortex')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+registerBuild(program);
+registerDev(program);
 registerServe(program);
+registerSessionCommands(program);
 
 function isUserError(err: unknown): err is Error {
   return err instanceof UserError || (err as { exitCode?: unknown })?.exitCode === 2;

@@ -10,7 +10,7 @@ export function cortex(args: string[], options: { cwd?: string; env?: Record<str
 }
 
 /** Starts a long-running command and resolves once its output matches `ready`. */
-export async function cortexUntil(args: string[], ready: RegExp, options: { cwd?: string; env?: Record<string, string> } = {}) {
+export async function cortexUntil(args: string[], ready: RegExp, options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {}) {
   const child: ResultPromise<{ reject: false; all: true }> = execa(process.execPath, [cortexBin, ...args], { reject: false, all: true, ...options });
   let output = '';
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {

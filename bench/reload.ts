@@ -1,0 +1,55 @@
+// npm run bench:reload: save-to-serving time of `cortex dev` on the example. Each of 20 edits
+// changes what the predictor answers; the clock runs from the file write until a request
+// through the gateway gets the new answer.
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(new URL('../..', import.meta.url).pathname);
+const shared = resolve(process.env.CORTEX_SHARED_DIR ?? join(root, '../shared'));
+const edits = Number(process.env.BENCH_EDITS ?? 20);
+const port = Number(process.env.BENCH_PORT ?? 18889);
+const backend = process.env.BENCH_BACKEND ?? 'process';
+
+const dir = await mkdtemp(join(tmpdir(), 'cortex-reload-bench-'));
+await cp(join(root, 'examples/image-classifier'), dir, { recursive: true });
+const predictor = join(dir, 'predictor.ts');
+const original = await readFile(predictor, 'utf8');
+const photo = await readFile(join(shared, 'images/hotdog.jpg'));
+const endpoint = `http://127.0.0.1:${port}/image/classifier`;
+
+const child = spawn(process.execPath, [join(root, 'bin/cortex.js'), 'dev', dir, '--no-tui', '--port', String(port), '--backend', backend], {
+  env: { ...process.env, CORTEX_MODEL_MIRROR: process.env.CORTEX_MODEL_MIRROR ?? join(shared, 'models'), CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+await new Promise<void>((ready, fail) => {
+  child.stdout.on('data', (d: Buffer) => d.toString().includes('→ ready') && ready());
+  child.once('exit', (code) => fail(new Error(`cortex dev exited with ${code}`)));
+});
+
+async function answer(): Promise<string> {
+  const res = await fetch(endpoint, { method: 'POST', body: photo, headers: { 'content-type': 'image/jpeg' } });
+  return res.text();
+}
+
+const times: number[] = [];
+try {
+  for (let i = 1; i <= edits; i++) {
+    const expected = JSON.stringify(`v${i}: hot dog`);
+    await new Promise((r) => setTimeout(r, 300));
+    const saved = performance.now();
+    await writeFile(predictor, original.replace('return labels[best!.index];', `return \`v${i}: \${labels[best!.index]}\`;`));
+    while ((await answer()) !== expected) {
+      if (performance.now() - saved > 30_000) throw new Error(`edit ${i} never served`);
+    }
+    times.push(performance.now() - saved);
+  }
+} finally {
+  child.kill('SIGINT');
+}
+
+const sorted = [...times].sort((a, b) => a - b);
+const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+console.log(`cortex bench:reload: ${edits} edits of examples/image-classifier/predictor.ts on the ${backend} backend`);
+console.log(`save → serving: p50 ${at(0.5).toFixed(0)} ms, p95 ${at(0.95).toFixed(0)} ms, min ${sorted[0]!.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`);

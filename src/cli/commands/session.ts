@@ -1,0 +1,93 @@
+// Commands that talk to a running `cortex dev` session from another terminal.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import type { Command } from 'commander';
+import { callSession, connectSession, type SessionFile } from '../../dev/control.js';
+import type { LogLine } from '../../dev/backend.js';
+import type { SessionSnapshot } from '../../dev/state.js';
+import { formatLogLine } from '../../../runtime/log-format.js';
+import { UserError } from '../../user-error.js';
+import { formatGet } from '../get-view.js';
+
+async function snapshotOf(file: SessionFile, api?: string): Promise<SessionSnapshot> {
+  const snapshot = await callSession<SessionSnapshot>(file, 'GET', '/v1/session');
+  if (api && !snapshot.apis.some((a) => a.name === api)) {
+    throw new UserError(`no api named "${api}" in the dev session; the apis are: ${snapshot.apis.map((a) => a.name).join(', ')}`);
+  }
+  return snapshot;
+}
+
+const contentTypes: Record<string, string> = { '.json': 'application/json', '.txt': 'text/plain', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif' };
+
+export function registerSessionCommands(program: Command): void {
+  program
+    .command('get')
+    .description('show the status of the apis in the running dev session')
+    .argument('[api]', 'one api: adds its replicas, endpoint and a curl')
+    .option('-w, --watch', 'redraw every 2 seconds')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (api: string | undefined, opts: { watch?: boolean; output: string }) => {
+      if (opts.output !== 'table' && opts.output !== 'json') throw new UserError(`-o ${opts.output} is not a format; use table or json`);
+      const file = await connectSession();
+      const show = async () => {
+        const snapshot = await snapshotOf(file, api);
+        if (opts.output === 'json') return JSON.stringify(api ? snapshot.apis.find((a) => a.name === api) : snapshot, null, 2);
+        return formatGet(snapshot, api);
+      };
+      if (!opts.watch) return console.log(await show());
+      for (;;) {
+        const text = await show().catch((err: Error) => `cortex: ${err.message}`);
+        process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    });
+
+  program
+    .command('logs')
+    .description("stream an api's replica logs from the running dev session")
+    .argument('<api>')
+    .option('--no-follow', 'print what is buffered and exit')
+    .action(async (api: string, opts: { follow: boolean }) => {
+      const file = await connectSession();
+      await snapshotOf(file, api);
+      const res = await fetch(`${file.control}/v1/logs?api=${encodeURIComponent(api)}&follow=${opts.follow ? 1 : 0}`, { headers: { authorization: `Bearer ${file.token}` } });
+      let rest = '';
+      for await (const chunk of res.body ?? []) {
+        rest += Buffer.from(chunk).toString('utf8');
+        const lines = rest.split('\n');
+        rest = lines.pop() ?? '';
+        for (const raw of lines) {
+          const line = JSON.parse(raw) as LogLine;
+          console.log(`${line.replica} ${formatLogLine({ ...line, time: new Date(line.time) })}`);
+        }
+      }
+    });
+
+  program
+    .command('predict')
+    .description('send FILE to an api of the running dev session and print the answer')
+    .argument('<api>')
+    .argument('<file>', 'JSON, text, or an image; the content type follows the extension')
+    .action(async (api: string, path: string) => {
+      const file = await connectSession();
+      const endpoint = (await snapshotOf(file, api)).apis.find((a) => a.name === api)!.endpoint;
+      const body = await readFile(path).catch(() => {
+        throw new UserError(`cannot read ${path}`);
+      });
+      const res = await fetch(endpoint, { method: 'POST', body, headers: { 'content-type': contentTypes[extname(path).toLowerCase()] ?? 'application/octet-stream' } });
+      const text = await res.text();
+      if (!res.ok) throw new UserError(`${api} answered ${res.status}: ${text}`);
+      console.log(text);
+    });
+
+  program
+    .command('delete')
+    .description('remove an api (and its replicas) from the running dev session')
+    .argument('<api>')
+    .action(async (api: string) => {
+      const file = await connectSession();
+      await snapshotOf(file, api);
+      await callSession(file, 'DELETE', `/v1/apis/${encodeURIComponent(api)}`);
+      console.log(`deleted ${api}`);
+    });
+}

@@ -1,0 +1,45 @@
+// `cortex get`: the seed's status table, from the session snapshot.
+import type { ApiSnapshot, SessionSnapshot } from '../dev/state.js';
+
+export function ago(iso: string, now: number): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+const ms = (v: number | null) => (v === null ? '-' : `${Math.round(v)}ms`);
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()).join('\n');
+}
+
+function row(api: ApiSnapshot, session: SessionSnapshot, now: number): string[] {
+  const t = api.traffic;
+  return [
+    api.name,
+    api.status,
+    String(api.upToDate),
+    String(api.available),
+    String(api.requested),
+    ago(api.lastReload?.at ?? session.startedAt, now),
+    ms(t.now.avgMs),
+    String(t.counts['2xx']),
+    String(t.counts['4xx']),
+    String(t.counts['5xx']),
+  ];
+}
+
+export function formatGet(session: SessionSnapshot, apiName: string | undefined, now = Date.now()): string {
+  const apis = apiName ? session.apis.filter((a) => a.name === apiName) : session.apis;
+  const header = ['api', 'status', 'up-to-date', 'available', 'requested', 'last update', 'avg latency', '2XX', '4XX', '5XX'];
+  const lines = [`backend: ${session.backend.name}   gateway: ${session.gateway}`, '', table([header, ...apis.map((a) => row(a, session, now))])];
+  const api = apiName ? apis[0] : undefined;
+  if (api) {
+    if (api.lastReload?.error) lines.push('', `last reload failed: ${api.lastReload.error.message}`);
+    lines.push('', table([['replica', 'status', 'in-flight', 'requests', 'p50', 'uptime'], ...api.replicas.map((r) => [r.id, r.status, String(r.inFlight), String(r.requests), ms(r.p50Ms), ago(r.startedAt, now)])]));
+    lines.push('', `endpoint: ${api.endpoint}`, `curl: curl ${api.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,322 @@
+// Replicas as containers of the runtime image (the image kind and EKS will run too), one
+// loopback port each, labelled with the session that started them so that the containers of a
+// crashed session are found and removed on the next start.
+import { existsSync, mkdirSync } from 'node:fs';
+import { constants, hostname } from 'node:os';
+import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import { cacheDirFrom } from '../../../runtime/settings.js';
+import { containerPort, ensureRuntimeImage, type RuntimeImage, type RuntimeImageOptions } from '../../image/index.js';
+import { connectDocker, daemonMessage, daemonStatus } from '../../image/docker-client.js';
+import { UserError } from '../../user-error.js';
+import type { ApiSpec } from '../../spec/index.js';
+import { runtimeEnv } from '../runtime-env.js';
+import type { LaunchedReplica, LaunchRequest, ReplicaLauncher } from './launcher.js';
+
+export const labels = {
+  session: 'cortex.session',
+  host: 'cortex.host',
+  deployment: 'cortex.deployment',
+  api: 'cortex.api',
+  replica: 'cortex.replica',
+} as const;
+
+/** Where a replica finds, inside its container, what lives on this machine. */
+export const containerPaths = { api: '/api', mirror: '/models', cache: '/cache' } as const;
+
+export interface Session {
+  host: string;
+  pid: number;
+}
+
+export interface DockerLauncherOptions extends RuntimeImageOptions {
+  /** Where CORTEX_MODEL_MIRROR, CORTEX_CACHE_DIR and the like are read; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** How long a started container may take to answer /healthz. */
+  startTimeoutMs?: number;
+}
+
+const tailLines = 20;
+
+/** A Docker-valid container name, unique to the session and replica. */
+export function containerName(deployment: string, replicaId: string, session: Session): string {
+  return `cortex-${deployment}-${replicaId}-${session.pid}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
+}
+
+/** A container of a session that is gone: started on this machine by a process no longer alive. */
+export function isOrphan(containerLabels: Record<string, string>, self: Session, alive: (pid: number) => boolean): boolean {
+  const pid = Number(containerLabels[labels.session]);
+  if (!Number.isInteger(pid) || containerLabels[labels.host] !== self.host) return false;
+  return pid !== self.pid && !alive(pid);
+}
+
+/** Docker reports only a status; above 128 it is the signal that ended the process. */
+export function exitOf(statusCode: number | undefined): { code: number | null; signal: string | null } {
+  if (statusCode === undefined) return { code: null, signal: null };
+  const signal = statusCode > 128 ? Object.entries(constants.signals).find(([, n]) => n === statusCode - 128)?.[0] : undefined;
+  return signal ? { code: null, signal } : { code: statusCode, signal: null };
+}
+
+export interface ContainerPlan {
+  image: string;
+  name: string;
+  session: Session;
+  api: ApiSpec;
+  replicaId: string;
+  env: Record<string, string>;
+  binds: Array<{ source: string; target: string; readOnly: boolean }>;
+  /** The daemon's CPU count: a limit above it is refused, and means no limit anyway. */
+  hostCpus: number;
+  /** uid:gid to run as, so files the replica writes to the cache mount are the user's. */
+  user: string | undefined;
+}
+
+export function containerOptions(plan: ContainerPlan): Docker.ContainerCreateOptions {
+  const { cpu, mem } = plan.api.compute;
+  const port = `${containerPort}/tcp`;
+  return {
+    name: plan.name,
+    Image: plan.image,
+    Env: Object.entries(plan.env).map(([key, value]) => `${key}=${value}`),
+    ...(plan.user ? { User: plan.user } : {}),
+    Labels: {
+      [labels.session]: String(plan.session.pid),
+      [labels.host]: plan.session.host,
+      [labels.deployment]: plan.api.deployment,
+      [labels.api]: plan.api.name,
+      [labels.replica]: plan.replicaId,
+    },
+    ExposedPorts: { [port]: {} },
+    HostConfig: {
+      // An empty HostPort lets Docker choose a free one; inspect tells which.
+      PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      Mounts: plan.binds.map((b) => ({ Type: 'bind' as const, Source: b.source, Target: b.target, ReadOnly: b.readOnly })),
+      NanoCpus: cpu > 0 ? Math.round(Math.min(cpu, plan.hostCpus) * 1e9) : 0,
+      // Swap counts against the limit, as in Kubernetes, so the limit means what it says.
+      ...(mem !== null ? { Memory: mem, MemorySwap: mem } : {}),
+    },
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the containers of crashed sessions on this machine; returns their names. */
+export async function removeOrphanContainers(docker: Docker, self: Session = thisSession()): Promise<string[]> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [labels.session] } });
+  const orphans = containers.filter((c) => isOrphan(c.Labels, self, processAlive));
+  await Promise.all(orphans.map((c) => removeContainer(docker.getContainer(c.Id))));
+  return orphans.map((c) => c.Names[0]?.replace(/^\//, '') ?? c.Id);
+}
+
+function thisSession(): Session {
+  return { host: hostname(), pid: process.pid };
+}
+
+async function removeContainer(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true, v: true });
+  } catch (err) {
+    // Gone already, or being removed by the daemon: either way it will not stay.
+    if (daemonStatus(err) !== 404 && daemonStatus(err) !== 409) throw err;
+  }
+}
+
+export class DockerLauncher implements ReplicaLauncher {
+  readonly name = 'docker' as const;
+  readonly description: string;
+
+  private constructor(
+    private readonly docker: Docker,
+    readonly image: RuntimeImage,
+    /** Containers of crashed sessions that create() removed. */
+    readonly removedOrphans: string[],
+    private readonly hostCpus: number,
+    private readonly options: DockerLauncherOptions,
+    private readonly session: Session,
+  ) {
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const how = image.cached ? `cached, checked in ${seconds(image.checkMs)}` : `built in ${seconds(image.checkMs + image.buildMs)}`;
+    const orphans = removedOrphans.length ? `; removed ${removedOrphans.length} container(s) of a crashed session` : '';
+    this.description = `docker backend: replicas are containers of ${image.tag} (${how}; base ${image.base.reason})${orphans}`;
+  }
+
+  /** Reaches the daemon, clears what crashed sessions left, and builds the image unless it is cached. */
+  static async create(options: DockerLauncherOptions = {}): Promise<DockerLauncher> {
+    const docker = await connectDocker(options.docker);
+    const session = thisSession();
+    const removedOrphans = await removeOrphanContainers(docker, session);
+    const image = await ensureRuntimeImage({ ...options, docker });
+    const { NCPU } = await docker.info();
+    return new DockerLauncher(docker, image, removedOrphans, NCPU, options, session);
+  }
+
+  async launch({ spec, api, replicaId, adminToken, onLine }: LaunchRequest): Promise<LaunchedReplica> {
+    const name = containerName(api.deployment, replicaId, this.session);
+    const uid = process.getuid?.();
+    const { env, binds } = this.placement(spec, api, adminToken);
+    const options = containerOptions({
+      image: this.image.tag,
+      name,
+      session: this.session,
+      api,
+      replicaId,
+      env: { ...env, CORTEX_REPLICA: replicaId, CORTEX_SESSION: String(this.session.pid) },
+      binds,
+      hostCpus: this.hostCpus,
+      user: uid ? `${uid}:${process.getgid!()}` : undefined,
+    });
+
+    const container = await this.docker.createContainer(options).catch((err: unknown) => {
+      throw createFailure(err, name, this.image.tag);
+    });
+    const { tail, exited } = await watch(this.docker, container, onLine);
+    let url: string;
+    try {
+      await container.start();
+      url = await publishedUrl(container);
+    } catch (err) {
+      await removeContainer(container).catch(() => {});
+      throw startFailure(err, name);
+    }
+    const startTimeoutMs = this.options.startTimeoutMs ?? 60_000;
+    const started = await untilLive(url, exited, startTimeoutMs);
+    if (started !== 'live') {
+      if (started === 'timeout') await removeContainer(container).catch(() => {});
+      const end = started === 'timeout' ? `did not answer /healthz within ${startTimeoutMs / 1000} s` : describeExit(await exited);
+      throw new Error(`container ${name} ${end}${tail.length ? `; its last lines:\n${tail.join('\n')}` : ' and wrote nothing'}`);
+    }
+
+    return {
+      url,
+      exited,
+      async stop(graceMs) {
+        try {
+          // SIGTERM (the runtime drains), then SIGKILL after t seconds.
+          await container.stop({ t: Math.max(1, Math.ceil(graceMs / 1000)) });
+        } catch {
+          await removeContainer(container).catch(() => {});
+        }
+        await exited;
+      },
+    };
+  }
+
+  /** The replica's environment and bind mounts: the api's folder, the model mirror, the cache. */
+  private placement(spec: LaunchRequest['spec'], api: ApiSpec, adminToken: string): Pick<ContainerPlan, 'env' | 'binds'> {
+    const hostEnv = this.options.env ?? process.env;
+    const env = runtimeEnv(spec, api, { host: '0.0.0.0', port: containerPort, adminToken, apiDir: containerPaths.api, inferenceThreads: Math.max(1, Math.round(api.compute.cpu)) }, hostEnv);
+    const binds: ContainerPlan['binds'] = [{ source: spec.dir, target: containerPaths.api, readOnly: true }];
+    if (env.CORTEX_MODEL_MIRROR) {
+      if (!existsSync(env.CORTEX_MODEL_MIRROR)) throw new UserError(`CORTEX_MODEL_MIRROR=${env.CORTEX_MODEL_MIRROR} does not exist: point it at the folder holding the model files`);
+      binds.push({ source: env.CORTEX_MODEL_MIRROR, target: containerPaths.mirror, readOnly: true });
+      env.CORTEX_MODEL_MIRROR = containerPaths.mirror;
+    }
+    // The host's cache, so a model downloaded once serves every container and session.
+    const cacheDir = cacheDirFrom(hostEnv);
+    mkdirSync(cacheDir, { recursive: true });
+    binds.push({ source: cacheDir, target: containerPaths.cache, readOnly: false });
+    env.CORTEX_CACHE_DIR = containerPaths.cache;
+    return { env, binds };
+  }
+
+  /** Removes any container of this session still there (a replica whose stop was never awaited). */
+  async close(): Promise<void> {
+    const left = await this.docker.listContainers({ all: true, filters: { label: [`${labels.session}=${this.session.pid}`, `${labels.host}=${this.session.host}`] } });
+    await Promise.all(left.map((c) => removeContainer(this.docker.getContainer(c.Id))));
+  }
+}
+
+function describeExit(exit: { code: number | null; signal: string | null }): string {
+  return `exited on start (${exit.signal ?? `code ${exit.code}`})`;
+}
+
+function createFailure(err: unknown, name: string, image: string): Error {
+  if (daemonStatus(err) === 409) return new UserError(`a container named ${name} already exists: remove it with \`docker rm -f ${name}\``);
+  if (daemonStatus(err) === 404) return new UserError(`the image ${image} is gone (removed while cortex ran?): start cortex again to rebuild it`);
+  return new Error(`creating container ${name} failed: ${daemonMessage(err)}`);
+}
+
+function startFailure(err: unknown, name: string): Error {
+  const message = daemonMessage(err);
+  if (/port is already allocated|address already in use/i.test(message))
+    return new Error(`container ${name}: the loopback port Docker picked is in use (${message}); the replica is retried on another port`);
+  return new Error(`starting container ${name} failed: ${message}`);
+}
+
+/**
+ * Follows a created container: its output line by line (the last lines kept for errors), and its
+ * exit, after which it is removed. Attached and waited on before start, so nothing is missed.
+ */
+async function watch(docker: Docker, container: Docker.Container, onLine: LaunchRequest['onLine']): Promise<{ tail: string[]; exited: LaunchedReplica['exited'] }> {
+  const tail: string[] = [];
+  const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+  const out = new PassThrough();
+  const err = new PassThrough();
+  docker.modem.demuxStream(stream, out, err);
+  const finish = () => {
+    out.end();
+    err.end();
+  };
+  stream.on('end', finish).on('close', finish).on('error', finish);
+  const linesDone = Promise.all(
+    ([[out, 'stdout'], [err, 'stderr']] as const).map(
+      ([input, name]) =>
+        new Promise<void>((resolve) =>
+          createInterface({ input })
+            .on('line', (line) => {
+              tail.push(line);
+              if (tail.length > tailLines) tail.shift();
+              onLine(line, name);
+            })
+            .on('close', resolve),
+        ),
+    ),
+  );
+
+  // "next-exit": a container not started yet counts as not running for the default condition.
+  const waited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode?: number }>;
+  const exited = waited
+    .then(
+      async (result) => {
+        await Promise.race([linesDone, new Promise((resolve) => setTimeout(resolve, 1000))]);
+        return exitOf(result.StatusCode);
+      },
+      () => exitOf(undefined),
+    )
+    .then(async (exit) => {
+      await removeContainer(container).catch(() => {});
+      return exit;
+    });
+  return { tail, exited };
+}
+
+async function publishedUrl(container: Docker.Container): Promise<string> {
+  const info = await container.inspect();
+  const binding = info.NetworkSettings.Ports[`${containerPort}/tcp`]?.[0];
+  if (!binding) throw new Error(`container ${info.Name.replace(/^\//, '')} has no published port for ${containerPort}`);
+  return `http://127.0.0.1:${binding.HostPort}`;
+}
+
+/** Polls /healthz until it answers, the container exits, or time runs out. */
+async function untilLive(url: string, exited: Promise<unknown>, timeoutMs: number): Promise<'live' | 'exited' | 'timeout'> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!gone && Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) return 'live';
+    } catch {
+      // Docker's proxy accepts and drops connections until the runtime listens.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return gone ? 'exited' : 'timeout';
+}

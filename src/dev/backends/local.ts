@@ -1,0 +1,251 @@
+// Supervision shared by the backends whose replicas run on this machine (process, docker):
+// start replicas, wait until they are live, push the predictor, restart the ones that die
+// (with backoff), scale, and hot-swap. Where a replica runs is the launcher's business.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { parseLogLine } from '../../../runtime/log-format.js';
+import type { ApiSpec, Spec } from '../../spec/index.js';
+import type { Backend, BackendEvents, PredictorBundle, ReloadOutcome, ReplicaInfo } from '../backend.js';
+import { pushBundle, waitLive } from '../replica-client.js';
+import type { LaunchedReplica, ReplicaLauncher } from './launcher.js';
+
+export interface LocalBackendOptions {
+  /** How long a stopping replica may drain before it is killed. */
+  graceMs?: number;
+  /** First restart delay; doubles per crash up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+interface Replica {
+  info: ReplicaInfo;
+  launched?: LaunchedReplica;
+  /** False once the replica should go away: it is not restarted after that. */
+  wanted: boolean;
+  recentLines: string[];
+  done: Promise<void>;
+}
+
+interface ApiRuntime {
+  spec: Spec;
+  api: ApiSpec;
+  bundle: PredictorBundle;
+  requested: number;
+  replicas: Map<string, Replica>;
+  nextIndex: number;
+}
+
+const recentLineCount = 8;
+
+export class LocalBackend extends EventEmitter<BackendEvents> implements Backend {
+  readonly name: Backend['name'];
+  private readonly apis = new Map<string, ApiRuntime>();
+  private readonly token = randomBytes(16).toString('hex');
+  private readonly graceMs: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+  private stopping = false;
+
+  constructor(
+    readonly launcher: ReplicaLauncher,
+    options: LocalBackendOptions = {},
+  ) {
+    super();
+    this.name = launcher.name;
+    this.graceMs = options.graceMs ?? 10_000;
+    this.backoffMs = options.backoffMs ?? 500;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  }
+
+  async apply(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>): Promise<void> {
+    const names = new Set(spec.apis.map((a) => a.name));
+    await Promise.all([...this.apis.keys()].filter((name) => !names.has(name)).map((name) => this.remove(name)));
+    for (const api of spec.apis) {
+      const bundle = bundles.get(api.name);
+      if (!bundle) throw new Error(`no bundle for api ${api.name}`);
+      const existing = this.apis.get(api.name);
+      if (!existing) {
+        this.apis.set(api.name, { spec, api, bundle, requested: api.autoscaling.initReplicas, replicas: new Map(), nextIndex: 1 });
+        this.reconcile(api.name);
+        continue;
+      }
+      const { minReplicas, maxReplicas } = api.autoscaling;
+      const restart = JSON.stringify(existing.api.compute) !== JSON.stringify(api.compute) || JSON.stringify(existing.api.predictor.env) !== JSON.stringify(api.predictor.env);
+      Object.assign(existing, { spec, api, requested: Math.min(maxReplicas, Math.max(minReplicas, existing.requested)) });
+      if (restart) {
+        // Resources and environment are fixed when a replica starts: replace the replicas.
+        for (const replica of [...existing.replicas.values()]) {
+          this.retire(replica);
+          this.reconcile(api.name);
+        }
+      }
+      if (bundle.version !== existing.bundle.version) await this.reload(api.name, bundle);
+      this.reconcile(api.name);
+    }
+  }
+
+  async scale(name: string, replicas: number): Promise<void> {
+    const api = this.apis.get(name);
+    if (!api) return;
+    api.requested = replicas;
+    this.reconcile(name);
+  }
+
+  async reload(name: string, bundle: PredictorBundle): Promise<ReloadOutcome> {
+    const api = this.apis.get(name);
+    if (!api) throw new Error(`no api ${name}`);
+    const previous = api.bundle;
+    api.bundle = bundle;
+    const outcome: ReloadOutcome = { version: bundle.version, ok: [], failed: [] };
+    const targets = [...api.replicas.values()].filter((r) => r.wanted && r.info.url && (r.info.status === 'ready' || r.info.status === 'error'));
+    await Promise.all(
+      targets.map(async (replica) => {
+        const before = replica.info.status;
+        this.update(replica, { status: 'reloading' });
+        const result = await this.push(replica, bundle);
+        if (result.ok) outcome.ok.push(replica.info.id);
+        else outcome.failed.push({ replica: replica.info.id, error: result.error ?? 'refused', ...(result.location ? { location: result.location } : {}) });
+        // A refused bundle leaves the old code serving: the replica is as ready as it was.
+        if (replica.info.status === 'reloading') this.update(replica, { status: result.ok ? 'ready' : before === 'ready' ? 'ready' : 'error' });
+      }),
+    );
+    // Refused everywhere: replicas started from now on get the code that works.
+    if (targets.length > 0 && outcome.ok.length === 0) api.bundle = previous;
+    return outcome;
+  }
+
+  replicas(name: string): ReplicaInfo[] {
+    return [...(this.apis.get(name)?.replicas.values() ?? [])].map((r) => ({ ...r.info }));
+  }
+
+  requested(name: string): number {
+    return this.apis.get(name)?.requested ?? 0;
+  }
+
+  async remove(name: string): Promise<void> {
+    const api = this.apis.get(name);
+    if (!api) return;
+    api.requested = 0;
+    const replicas = [...api.replicas.values()];
+    for (const r of replicas) this.retire(r);
+    await Promise.all(replicas.map((r) => r.done));
+    this.apis.delete(name);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.apis.keys()].map((name) => this.remove(name)));
+    await this.launcher.close();
+  }
+
+  /** Starts or retires replicas until the api has `requested` of them. */
+  private reconcile(name: string): void {
+    const api = this.apis.get(name);
+    if (!api || this.stopping) return;
+    const live = [...api.replicas.values()].filter((r) => r.wanted);
+    for (let i = live.length; i < api.requested; i++) this.startReplica(api);
+    // Retire the least useful first: not yet serving, then the newest.
+    const surplus = live
+      .sort((a, b) => Number(b.info.status !== 'ready') - Number(a.info.status !== 'ready') || b.info.startedAt.getTime() - a.info.startedAt.getTime())
+      .slice(0, Math.max(0, live.length - api.requested));
+    for (const r of surplus) this.retire(r);
+  }
+
+  private startReplica(api: ApiRuntime): void {
+    const id = `${api.api.name}-${api.nextIndex++}`;
+    const replica: Replica = {
+      info: { id, api: api.api.name, status: 'starting', url: undefined, version: undefined, startedAt: new Date(), restarts: 0, error: undefined },
+      wanted: true,
+      recentLines: [],
+      done: Promise.resolve(),
+    };
+    api.replicas.set(id, replica);
+    replica.done = this.supervise(api, replica).finally(() => {
+      api.replicas.delete(id);
+      this.emit('replica', { ...replica.info, status: 'stopping' });
+    });
+    this.emit('replica', { ...replica.info });
+  }
+
+  /** One replica's whole life: launch, become ready, and relaunch after a crash while wanted. */
+  private async supervise(api: ApiRuntime, replica: Replica): Promise<void> {
+    let backoff = this.backoffMs;
+    while (replica.wanted) {
+      this.update(replica, { status: 'starting', url: undefined, version: undefined, startedAt: new Date() });
+      let exit: { code: number | null; signal: string | null } | undefined;
+      try {
+        const launched = await this.launcher.launch({
+          spec: api.spec,
+          api: api.api,
+          replicaId: replica.info.id,
+          adminToken: this.token,
+          onLine: (line) => this.onLine(replica, line),
+        });
+        replica.launched = launched;
+        if (!replica.wanted) break;
+        this.update(replica, { url: launched.url });
+        const gone = launched.exited.then((e) => (exit = e));
+        if (await waitLive(launched.url, gone)) await this.pushCurrent(api, replica);
+        const started = Date.now();
+        await launched.exited;
+        if (Date.now() - started > 60_000) backoff = this.backoffMs;
+      } catch (err) {
+        this.update(replica, { status: 'error', error: (err as Error).message });
+      }
+      if (!replica.wanted) break;
+      const why = exit ? `exited (${exit.signal ?? `code ${exit.code}`})` : replica.info.error ?? 'failed to start';
+      const tail = replica.recentLines.slice(-3).join(' | ');
+      this.update(replica, { status: 'error', url: undefined, error: `${why}; restarting in ${(backoff / 1000).toFixed(1)} s${tail ? ` — ${tail}` : ''}` });
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, this.maxBackoffMs);
+      if (replica.wanted) replica.info.restarts++;
+    }
+    await replica.launched?.stop(this.graceMs);
+  }
+
+  /** Pushes the api's current bundle, again if it changed meanwhile, so no replica serves stale code. */
+  private async pushCurrent(api: ApiRuntime, replica: Replica): Promise<void> {
+    for (;;) {
+      const bundle = api.bundle;
+      const result = await this.push(replica, bundle);
+      if (!replica.wanted) return;
+      // A replica with no working predictor yet cannot serve: show why. One that already
+      // serves keeps its old code and stays ready.
+      if (!result.ok && replica.info.version === undefined) this.update(replica, { status: 'error', error: result.error });
+      if (api.bundle === bundle) return;
+    }
+  }
+
+  private async push(replica: Replica, bundle: PredictorBundle) {
+    const url = replica.info.url;
+    if (!url) return { ok: false, version: bundle.version, error: 'replica is not running' };
+    try {
+      const result = await pushBundle(url, this.token, bundle);
+      if (result.ok && replica.wanted) this.update(replica, { status: 'ready', version: result.version, error: undefined });
+      return result;
+    } catch (err) {
+      return { ok: false, version: bundle.version, error: (err as Error).message };
+    }
+  }
+
+  private retire(replica: Replica): void {
+    if (!replica.wanted) return;
+    replica.wanted = false;
+    this.update(replica, { status: 'stopping' });
+    // The supervise loop notices `wanted` and stops the process; if it is waiting on a
+    // running replica, stopping it here ends that wait.
+    void replica.launched?.stop(this.graceMs);
+  }
+
+  private onLine(replica: Replica, raw: string): void {
+    const line = parseLogLine(raw);
+    replica.recentLines.push(line.message);
+    if (replica.recentLines.length > recentLineCount) replica.recentLines.shift();
+    this.emit('log', { api: replica.info.api, replica: replica.info.id, ...line });
+  }
+
+  private update(replica: Replica, change: Partial<ReplicaInfo>): void {
+    Object.assign(replica.info, change);
+    this.emit('replica', { ...replica.info });
+  }
+}

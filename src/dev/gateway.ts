@@ -1,0 +1,148 @@
+// The local front door: http://localhost:PORT/<deployment>/<api> → a serving replica of that
+// api, least outstanding requests first. A replica that refuses the connection (it just died,
+// or is draining) is skipped and the request tried on the next one, so the client never sees it.
+import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ReplicaInfo } from './backend.js';
+import { isServing } from './state.js';
+
+export interface Route {
+  api: string;
+  /** Path prefix, e.g. /image/classifier. */
+  endpoint: string;
+}
+
+export interface GatewaySource {
+  routes(): Route[];
+  replicas(api: string): ReplicaInfo[];
+}
+
+const maxBody = 64 * 1024 * 1024;
+const retriable = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+export class Gateway {
+  private readonly server: Server;
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly outstanding = new Map<string, number>();
+  private turn = 0;
+
+  constructor(private readonly source: GatewaySource) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const { port: actual } = this.server.address() as AddressInfo;
+    return `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${actual}`;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.agent.destroy();
+  }
+
+  /** The serving replica with the fewest requests in flight through here; ties go round. */
+  pick(api: string, exclude: ReadonlySet<string>): ReplicaInfo | undefined {
+    const candidates = this.source.replicas(api).filter((r) => isServing(r.status) && r.url && !exclude.has(r.id));
+    if (candidates.length === 0) return undefined;
+    const least = Math.min(...candidates.map((r) => this.outstanding.get(r.id) ?? 0));
+    const best = candidates.filter((r) => (this.outstanding.get(r.id) ?? 0) === least);
+    return best[this.turn++ % best.length];
+  }
+
+  private route(path: string): { route: Route; rest: string } | undefined {
+    const routes = this.source.routes().sort((a, b) => b.endpoint.length - a.endpoint.length);
+    for (const route of routes) {
+      if (path === route.endpoint || path.startsWith(`${route.endpoint}/`) || path.startsWith(`${route.endpoint}?`)) {
+        return { route, rest: path.slice(route.endpoint.length) || '/' };
+      }
+    }
+    return undefined;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    if (url === '/' && req.method === 'GET') {
+      return json(res, 200, { apis: this.source.routes().map((r) => ({ api: r.api, endpoint: r.endpoint })) });
+    }
+    const match = this.route(url);
+    if (!match) return json(res, 404, { error: `no api at ${url.split('?')[0]}; the endpoints are: ${this.source.routes().map((r) => r.endpoint).join(', ')}` });
+
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      return json(res, 413, { error: (err as Error).message });
+    }
+    const tried = new Set<string>();
+    for (;;) {
+      const replica = this.pick(match.route.api, tried);
+      if (!replica) {
+        return json(res, 503, { error: `no ready replica of ${match.route.api}${tried.size ? ` (tried ${tried.size})` : ''}; see cortex get ${match.route.api}` }, { 'retry-after': '1' });
+      }
+      tried.add(replica.id);
+      const sent = await this.forward(replica, match.rest, req, body, res);
+      if (sent) return;
+    }
+  }
+
+  /** True once the replica answered (and the answer went to the client). */
+  private forward(replica: ReplicaInfo, path: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<boolean> {
+    const target = new URL(path, replica.url);
+    this.outstanding.set(replica.id, (this.outstanding.get(replica.id) ?? 0) + 1);
+    const done = () => this.outstanding.set(replica.id, (this.outstanding.get(replica.id) ?? 1) - 1);
+    return new Promise((resolve) => {
+      const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
+      const upstream = httpRequest(target, { method: req.method, headers, agent: this.agent }, (answer) => {
+        // A draining replica refuses new work with 503 while it finishes the old: go elsewhere.
+        if (answer.statusCode === 503 && replica.status === 'stopping') {
+          answer.resume();
+          done();
+          return resolve(false);
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        answer.on('end', done);
+        answer.on('error', done);
+        resolve(true);
+      });
+      upstream.on('error', (err: NodeJS.ErrnoException) => {
+        done();
+        if (retriable.has(err.code ?? '') && !res.headersSent) return resolve(false);
+        if (!res.headersSent) json(res, 502, { error: `replica ${replica.id} failed: ${err.message}` });
+        else res.destroy(err);
+        resolve(true);
+      });
+      upstream.end(body);
+    });
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBody) {
+        reject(new Error(`request body is larger than the gateway's limit of ${maxBody} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,55 @@
+// HTTP calls from the dev loop to one replica's runtime: liveness, the hot swap, metrics.
+import type { PredictorBundle } from './backend.js';
+
+export interface SwapResult {
+  ok: boolean;
+  version: string;
+  error?: string;
+  location?: string;
+}
+
+/** Polls /healthz until it answers 200; false if `gone` settles first or time runs out. */
+export async function waitLive(url: string, gone: Promise<unknown>, timeoutMs = 60_000): Promise<boolean> {
+  let exited = false;
+  void gone.then(() => (exited = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!exited && Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+export async function pushBundle(url: string, token: string, bundle: PredictorBundle): Promise<SwapResult> {
+  const res = await fetch(`${url}/-/predictor`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ code: bundle.code, config: bundle.config }),
+  });
+  const body = (await res.json()) as { version?: string; error?: string; location?: string | null };
+  if (res.ok) return { ok: true, version: body.version ?? bundle.version };
+  return { ok: false, version: bundle.version, error: body.error ?? `HTTP ${res.status}`, location: body.location ?? undefined };
+}
+
+export interface MetricValue {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+export interface MetricFamily {
+  name: string;
+  type: string;
+  values: MetricValue[];
+}
+
+export async function fetchMetrics(url: string): Promise<MetricFamily[]> {
+  const res = await fetch(`${url}/metrics`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(2000) });
+  if (!res.ok) throw new Error(`metrics: HTTP ${res.status}`);
+  return (await res.json()) as MetricFamily[];
+}

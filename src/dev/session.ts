@@ -1,0 +1,323 @@
+// `cortex dev`: the local loop. Watches the spec and predictors, bundles on save and pushes
+// the bundle to every replica, routes traffic through the gateway, scrapes metrics, runs the
+// autoscaler, and keeps the one status model every view reads (state.ts).
+import { EventEmitter } from 'node:events';
+import { dirname, extname, relative, sep } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { bundleVersion } from '../../runtime/predictor-slot.js';
+import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
+import { UserError } from '../user-error.js';
+import { autoscale, averageInFlight, type Recommendation } from './autoscaler.js';
+import type { Backend, LogLine, PredictorBundle } from './backend.js';
+import { BuildError, Bundler } from './bundler.js';
+import { Collector } from './collector.js';
+import { Gateway } from './gateway.js';
+import { apiStatus, isServing, type ApiSnapshot, type ReloadSnapshot, type SessionEvents, type SessionSnapshot, type SessionView } from './state.js';
+
+export interface DevOptions {
+  dir: string;
+  port: number;
+  backend: Backend;
+  /** One line: which backend runs the replicas and why. */
+  backendReason: string;
+}
+
+interface ApiLoop {
+  spec: ApiSpec;
+  bundler: Bundler;
+  inputs: Set<string>;
+  /** The bundle replicas serve (the last one that built and loaded). */
+  current: PredictorBundle;
+  lastReload: ReloadSnapshot | null;
+  autoscaler: { history: Recommendation[]; startedAt: number; nextAt: number; decision: { decision: string; at: string } | null };
+  pending: NodeJS.Timeout | undefined;
+  /** When the save that started the pending rebuild happened. */
+  savedAt: number | undefined;
+  building: Promise<void>;
+}
+
+const tickMs = 1000;
+const debounceMs = 15;
+const sourceExtensions = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs', '.jsx', '.json']);
+
+export class DevSession extends EventEmitter<SessionEvents> implements SessionView {
+  private spec!: Spec;
+  private readonly loops = new Map<string, ApiLoop>();
+  private readonly collector = new Collector(() => Math.max(...[...this.loops.values()].map((l) => l.spec.autoscaling.windowMs), 60_000));
+  private readonly gateway: Gateway;
+  private gatewayUrl = '';
+  private watcher: FSWatcher | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private readonly startedAt = new Date();
+  private stopped: Promise<void> | undefined;
+
+  private constructor(private readonly options: DevOptions) {
+    super();
+    const backend = options.backend;
+    this.gateway = new Gateway({
+      routes: () => [...this.loops.values()].map((l) => ({ api: l.spec.name, endpoint: l.spec.networking.endpoint })),
+      replicas: (api) => backend.replicas(api),
+    });
+    backend.on('replica', () => this.emit('change'));
+    backend.on('log', (line) => this.emit('log', line));
+  }
+
+  static async start(options: DevOptions): Promise<DevSession> {
+    const session = new DevSession(options);
+    try {
+      await session.begin();
+    } catch (err) {
+      await session.stop();
+      throw err;
+    }
+    return session;
+  }
+
+  private async begin(): Promise<void> {
+    this.spec = await loadSpec(this.options.dir);
+    const bundles = new Map<string, PredictorBundle>();
+    for (const api of this.spec.apis) {
+      const loop = await this.createLoop(api);
+      bundles.set(api.name, loop.current);
+    }
+    await this.options.backend.apply(this.spec, bundles);
+    try {
+      this.gatewayUrl = await this.gateway.listen(this.options.port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(`port ${this.options.port} is already in use; pick another with --port`);
+      throw err;
+    }
+    this.ticker = setInterval(() => void this.tick(), tickMs);
+    this.watcher = watch(this.spec.dir, {
+      ignoreInitial: true,
+      ignored: (path) => /(^|[/\\])(node_modules|\.git|\.cortex|dist)([/\\]|$)/.test(path),
+    });
+    this.watcher.on('all', (_event, path) => this.onFileChange(path));
+    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+  }
+
+  snapshot(): SessionSnapshot {
+    const backend = this.options.backend;
+    return {
+      pid: process.pid,
+      dir: this.spec?.dir ?? this.options.dir,
+      backend: { name: backend.name, description: this.options.backendReason },
+      gateway: this.gatewayUrl,
+      startedAt: this.startedAt.toISOString(),
+      apis: [...this.loops.values()].map((loop): ApiSnapshot => {
+        const replicas = backend.replicas(loop.spec.name);
+        const requested = backend.requested(loop.spec.name);
+        const version = loop.current.version;
+        return {
+          name: loop.spec.name,
+          deployment: loop.spec.deployment,
+          endpoint: `${this.gatewayUrl}${loop.spec.networking.endpoint}`,
+          status: apiStatus(replicas, requested, version),
+          requested,
+          available: replicas.filter((r) => isServing(r.status)).length,
+          upToDate: replicas.filter((r) => r.status === 'ready' && r.version === version).length,
+          version,
+          lastReload: loop.lastReload,
+          autoscaler: loop.autoscaler.decision,
+          replicas: replicas.map((r) => ({
+            id: r.id,
+            status: r.status,
+            url: r.url ?? null,
+            version: r.version ?? null,
+            startedAt: r.startedAt.toISOString(),
+            restarts: r.restarts,
+            error: r.error ?? null,
+            ...this.collector.figures(r.id),
+          })),
+          traffic: this.collector.traffic(loop.spec.name),
+        };
+      }),
+    };
+  }
+
+  async reloadNow(): Promise<void> {
+    await Promise.all([...this.loops.values()].map((loop) => this.rebuild(loop, Date.now(), true)));
+  }
+
+  /** Removes one api from the session (`cortex delete`). */
+  async deleteApi(name: string): Promise<boolean> {
+    const loop = this.loops.get(name);
+    if (!loop) return false;
+    this.loops.delete(name);
+    await this.options.backend.remove(name);
+    await loop.bundler.dispose();
+    this.collector.forget(name);
+    this.note(name, 'INFO', `deleted ${name}; it comes back when cortex.yaml changes or dev restarts`);
+    this.emit('change');
+    return true;
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      clearInterval(this.ticker);
+      await this.watcher?.close();
+      await this.gateway.close().catch(() => undefined);
+      await this.options.backend.stop();
+      await Promise.all([...this.loops.values()].map((l) => l.bundler.dispose()));
+    })();
+    return this.stopped;
+  }
+
+  private async createLoop(api: ApiSpec): Promise<ApiLoop> {
+    const bundler = new Bundler(api.predictor.path);
+    let built;
+    try {
+      built = await bundler.build();
+    } catch (err) {
+      await bundler.dispose();
+      throw err instanceof BuildError ? new UserError(err.message) : err;
+    }
+    const loop: ApiLoop = {
+      spec: api,
+      bundler,
+      inputs: new Set(built.inputs),
+      current: toBundle(built.code, api),
+      lastReload: null,
+      autoscaler: { history: [], startedAt: Date.now(), nextAt: Date.now() + decisionEvery(api), decision: null },
+      pending: undefined,
+      savedAt: undefined,
+      building: Promise.resolve(),
+    };
+    this.loops.set(api.name, loop);
+    return loop;
+  }
+
+  private onFileChange(path: string): void {
+    if (path === this.spec.file) {
+      void this.respec();
+      return;
+    }
+    for (const loop of this.loops.values()) {
+      // A new file the predictor does not import yet may be about to be imported: rebuild too.
+      const nearby = sourceExtensions.has(extname(path)) && !relative(dirname(loop.spec.predictor.path), path).startsWith(`..${sep}`);
+      if (!loop.inputs.has(path) && !nearby) continue;
+      loop.savedAt ??= Date.now();
+      clearTimeout(loop.pending);
+      loop.pending = setTimeout(() => {
+        const savedAt = loop.savedAt ?? Date.now();
+        loop.savedAt = undefined;
+        void this.rebuild(loop, savedAt, false);
+      }, debounceMs);
+    }
+  }
+
+  /** Bundles and pushes one api's predictor; a compile or init error leaves the old code serving. */
+  private rebuild(loop: ApiLoop, savedAt: number, force: boolean): Promise<void> {
+    loop.building = loop.building.then(async () => {
+      const name = loop.spec.name;
+      let bundle: PredictorBundle;
+      try {
+        const built = await loop.bundler.build();
+        loop.inputs = new Set(built.inputs);
+        bundle = toBundle(built.code, loop.spec);
+      } catch (err) {
+        const e = err instanceof BuildError ? err : new BuildError((err as Error).message);
+        this.failReload(loop, savedAt, e.message, e.location ?? null);
+        return;
+      }
+      if (bundle.version === loop.current.version && !force && !loop.lastReload?.error) return;
+      const outcome = await this.options.backend.reload(name, bundle);
+      const failure = outcome.failed[0];
+      if (failure && outcome.ok.length === 0) {
+        this.failReload(loop, savedAt, failure.error, failure.location ?? null);
+        return;
+      }
+      loop.current = bundle;
+      loop.lastReload = { version: bundle.version, at: new Date().toISOString(), ms: Date.now() - savedAt, error: null };
+      this.emit('change');
+    });
+    return loop.building;
+  }
+
+  private failReload(loop: ApiLoop, savedAt: number, message: string, location: string | null): void {
+    loop.lastReload = { version: loop.current.version, at: new Date().toISOString(), ms: Date.now() - savedAt, error: { message, location } };
+    this.emit('change');
+  }
+
+  /** cortex.yaml changed: re-read it and apply replica counts, config, apis added or removed. */
+  private async respec(): Promise<void> {
+    let spec: Spec;
+    try {
+      spec = await loadSpec(this.options.dir);
+    } catch (err) {
+      this.note('cortex', 'ERROR', `cortex.yaml not applied, the previous one stays: ${(err as Error).message}`);
+      return;
+    }
+    const bundles = new Map<string, PredictorBundle>();
+    try {
+      for (const api of spec.apis) {
+        const loop = this.loops.get(api.name);
+        if (loop && loop.spec.predictor.path === api.predictor.path) {
+          loop.spec = api;
+          loop.current = toBundle(loop.current.code, api);
+        } else {
+          if (loop) await loop.bundler.dispose();
+          await this.createLoop(api);
+        }
+        bundles.set(api.name, this.loops.get(api.name)!.current);
+      }
+    } catch (err) {
+      this.note('cortex', 'ERROR', `cortex.yaml not applied: ${(err as Error).message}`);
+      return;
+    }
+    for (const name of [...this.loops.keys()]) {
+      if (!bundles.has(name)) {
+        await this.loops.get(name)!.bundler.dispose();
+        this.loops.delete(name);
+        this.collector.forget(name);
+      }
+    }
+    this.spec = spec;
+    await this.options.backend.apply(spec, bundles);
+    this.note('cortex', 'INFO', `applied cortex.yaml: ${spec.apis.map((a) => `${a.name} (${this.options.backend.requested(a.name)} replicas)`).join(', ')}`);
+    this.emit('change');
+  }
+
+  private async tick(): Promise<void> {
+    const backend = this.options.backend;
+    const replicas = new Map([...this.loops.keys()].map((name) => [name, backend.replicas(name)]));
+    await this.collector.tick(replicas);
+    const now = Date.now();
+    for (const loop of this.loops.values()) {
+      if (now < loop.autoscaler.nextAt) continue;
+      const config = loop.spec.autoscaling;
+      loop.autoscaler.nextAt = now + decisionEvery(loop.spec);
+      const samples = this.collector.inFlightSamples(loop.spec.name).filter((s) => s.at > now - config.windowMs);
+      // Like Cortex, no metrics means no decision (rather than a decision on zero load).
+      if (samples.length === 0) continue;
+      const current = backend.requested(loop.spec.name);
+      const decision = autoscale({
+        current,
+        avgInFlight: averageInFlight(samples, config.windowMs, now),
+        history: loop.autoscaler.history,
+        startedAt: loop.autoscaler.startedAt,
+        now,
+        config,
+      });
+      loop.autoscaler.history = decision.history;
+      loop.autoscaler.decision = { decision: decision.reason, at: new Date(now).toISOString() };
+      if (decision.request !== current) await backend.scale(loop.spec.name, decision.request);
+    }
+    this.emit('change');
+  }
+
+  private note(api: string, level: string, message: string): void {
+    const line: LogLine = { api, replica: 'cortex', time: new Date(), level, message };
+    this.emit('log', line);
+  }
+}
+
+function toBundle(code: string, api: ApiSpec): PredictorBundle {
+  const config = api.predictor.config;
+  return { code, config, version: bundleVersion({ code, config }) };
+}
+
+/** Cortex decides every 10 s; a shorter window (tests, demos) decides as often as it turns over. */
+function decisionEvery(api: ApiSpec): number {
+  return Math.max(tickMs, Math.min(10_000, api.autoscaling.windowMs));
+}

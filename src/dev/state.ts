@@ -1,0 +1,96 @@
+// The one status model of a dev session (Tilt's idea): the TUI, the plain line printer,
+// `cortex get` and the control endpoint all read these snapshots; no view derives status on
+// its own. Everything here is JSON as is, so the control endpoint can send it unchanged.
+import type { EventEmitter } from 'node:events';
+import type { BackendName, LogLine, ReplicaInfo, ReplicaStatus } from './backend.js';
+
+export interface ReplicaSnapshot {
+  id: string;
+  status: ReplicaStatus;
+  url: string | null;
+  version: string | null;
+  startedAt: string;
+  restarts: number;
+  error: string | null;
+  inFlight: number;
+  /** Predictions this replica has answered since it (re)started. */
+  requests: number;
+  /** Median latency over the last minute, or null before any request. */
+  p50Ms: number | null;
+}
+
+export interface ReloadSnapshot {
+  version: string;
+  at: string;
+  /** Save (or trigger) to every replica serving the new code. */
+  ms: number;
+  error: { message: string; location: string | null } | null;
+}
+
+export interface TrafficSnapshot {
+  /** One point a second, oldest first, the last 60 s. */
+  reqPerSec: number[];
+  p50Ms: Array<number | null>;
+  p99Ms: Array<number | null>;
+  /** Over the last minute. */
+  now: { reqPerSec: number; p50Ms: number | null; p99Ms: number | null; avgMs: number | null };
+  /** Since the session started. */
+  counts: { '2xx': number; '4xx': number; '5xx': number };
+}
+
+/** Cortex's api status words. */
+export type ApiStatus = 'live' | 'updating' | 'starting' | 'error';
+
+export interface ApiSnapshot {
+  name: string;
+  deployment: string;
+  endpoint: string;
+  status: ApiStatus;
+  requested: number;
+  /** Replicas that answer requests. */
+  available: number;
+  /** Replicas serving the current predictor version. */
+  upToDate: number;
+  version: string | null;
+  lastReload: ReloadSnapshot | null;
+  autoscaler: { decision: string; at: string } | null;
+  replicas: ReplicaSnapshot[];
+  traffic: TrafficSnapshot;
+}
+
+export interface SessionSnapshot {
+  pid: number;
+  dir: string;
+  backend: { name: BackendName; description: string };
+  gateway: string;
+  startedAt: string;
+  apis: ApiSnapshot[];
+}
+
+export function isServing(status: ReplicaStatus): boolean {
+  return status === 'ready' || status === 'reloading';
+}
+
+/** The api's status from its replicas: what `cortex get` prints and the TUI colours. */
+export function apiStatus(replicas: ReadonlyArray<Pick<ReplicaInfo, 'status' | 'version'>>, requested: number, version: string | null): ApiStatus {
+  const serving = replicas.filter((r) => isServing(r.status));
+  if (serving.length === 0) return replicas.some((r) => r.status === 'error') ? 'error' : 'starting';
+  const current = serving.filter((r) => r.version === version && r.status === 'ready').length;
+  return current >= requested && serving.length === current ? 'live' : 'updating';
+}
+
+export interface SessionEvents {
+  /** Something in the snapshot changed. */
+  change: [];
+  /** A line from a replica (or from the session itself, replica "cortex"). */
+  log: [LogLine];
+}
+
+/** What views (TUI, line printer, control endpoint) hold of a running dev session. */
+export interface SessionView extends EventEmitter<SessionEvents> {
+  snapshot(): SessionSnapshot;
+  /** Rebuilds and pushes every api's predictor now (the TUI's `r`). */
+  reloadNow(): Promise<void>;
+  /** Stops everything; resolves when no replica is left. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,134 @@
+// The product's one runtime image (`cortex build`, the docker backend; kind and EKS later):
+// tagged by the digest of its context and base, so an unchanged runtime is never rebuilt, and
+// the check that says so costs a hash of the context and two image lookups.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import type Docker from 'dockerode';
+import { execa } from 'execa';
+import { UserError } from '../user-error.js';
+import { chooseBase, localImageId, type BaseImage } from './base.js';
+import { contextDigest, dockerfile, hostTarget, runtimeContext, type RuntimeContext } from './context.js';
+import { connectDocker, daemonMessage } from './docker-client.js';
+import { BuildLog, buildFailure, countBytes, type DaemonMessage, type ImageEvent } from './progress.js';
+
+export const runtimeRepository = 'cortex-runtime';
+
+/** This cortex's own package directory (dist/src/image → the root). */
+const thisPackageRoot = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+
+export interface RuntimeImageOptions {
+  docker?: Docker;
+  /** Build on this image instead of choosing a base (--base). */
+  base?: string;
+  onEvent?: (event: ImageEvent) => void;
+  /** The cortex checkout or install whose runtime goes in; this one by default. */
+  packageRoot?: string;
+}
+
+export interface RuntimeImage {
+  tag: string;
+  base: BaseImage;
+  /** The image was already there: nothing was built. */
+  cached: boolean;
+  /** Hashing the context and finding the base and the image (assembling an offline base the first time counts here). */
+  checkMs: number;
+  /** The docker build; 0 when cached. */
+  buildMs: number;
+  sizeBytes: number;
+}
+
+export function runtimeImageTag(contextDigest: string, baseId: string): string {
+  return `${runtimeRepository}:${createHash('sha256').update(`${contextDigest}\0${baseId}`).digest('hex').slice(0, 12)}`;
+}
+
+/** Docker's name for a Node architecture, for comparing with what the daemon runs. */
+const dockerArch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
+
+/** The runtime image for this cortex, built unless an identical one exists. */
+export async function ensureRuntimeImage(options: RuntimeImageOptions = {}): Promise<RuntimeImage> {
+  const started = performance.now();
+  const onEvent = options.onEvent ?? (() => {});
+  const docker = await connectDocker(options.docker);
+  await requireHostPlatform(docker);
+  const context = runtimeContext(options.packageRoot ?? thisPackageRoot);
+  const digest = contextDigest(context);
+  const base = await chooseBase(docker, { override: options.base, nativeFiles: context.nativeFiles, onEvent });
+  onEvent({ type: 'base', base });
+  const tag = runtimeImageTag(digest, base.id);
+  const existing = await localImageId(docker, tag);
+  const checkMs = Math.round(performance.now() - started);
+  if (existing) return { tag, base, cached: true, checkMs, buildMs: 0, sizeBytes: await imageSize(docker, tag) };
+
+  const buildStarted = performance.now();
+  await build(docker, context, base, tag, digest, onEvent);
+  return { tag, base, cached: false, checkMs, buildMs: Math.round(performance.now() - buildStarted), sizeBytes: await imageSize(docker, tag) };
+}
+
+// The image carries this machine's native modules and, offline, its node: the daemon must run
+// containers of the same platform.
+async function requireHostPlatform(docker: Docker): Promise<void> {
+  const { Os, Arch } = await docker.version();
+  if (Os === process.platform && Arch === dockerArch[process.arch]) return;
+  throw new UserError(`the runtime image is assembled from this machine's node_modules (${hostTarget}), but Docker runs ${Os}/${Arch} containers: use --backend process`);
+}
+
+async function imageSize(docker: Docker, tag: string): Promise<number> {
+  return (await docker.getImage(tag).inspect()).Size;
+}
+
+async function build(docker: Docker, context: RuntimeContext, base: BaseImage, tag: string, digest: string, onEvent: (event: ImageEvent) => void): Promise<void> {
+  const staging = mkdtempSync(join(tmpdir(), 'cortex-context-'));
+  try {
+    writeFileSync(join(staging, 'Dockerfile'), dockerfile(base.ref, context, { 'cortex.image': 'runtime', 'cortex.context': digest.slice(0, 12), 'cortex.base': base.ref }));
+    for (const file of context.generated) {
+      mkdirSync(dirname(join(staging, file.path)), { recursive: true });
+      writeFileSync(join(staging, file.path), file.content);
+    }
+    const tar = packContext(context, staging);
+    const packed = tar.catch((err: { stderr?: string; message: string }) => {
+      throw new UserError(`packing the runtime image's files failed: ${err.stderr?.trim() || err.message}`);
+    });
+    const total = context.files.reduce((sum, f) => sum + f.size, 0);
+    const advice = base.kind === 'override' ? `check that ${base.ref} has node ≥ 20 on glibc, or leave out --base` : 'this is a bug in cortex: please report it with this output';
+    const built = docker.buildImage(tar.stdout.pipe(countBytes('context', total, onEvent)), { t: tag, rm: true, forcerm: true }).then(
+      (response) => followBuild(docker, response, new BuildLog(onEvent), advice),
+      (err: unknown) => Promise.reject(new UserError(`the daemon refused the runtime image build: ${daemonMessage(err)}`)),
+    );
+    await Promise.all([built, packed]).catch(async (err: unknown) => {
+      tar.kill();
+      await packed.catch(() => {});
+      throw err;
+    });
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** The context as a tar stream: the generated files from `staging`, the rest from the layout root. */
+function packContext(context: RuntimeContext, staging: string) {
+  // Owned by root and readable by all: the container may run as the user's own uid.
+  const options = ['--create', '--file=-', '--dereference', '--owner=0', '--group=0', '--numeric-owner', '--mode=a+rX', '--null', '--verbatim-files-from', '--no-recursion'];
+  const generated = ['-C', staging, 'Dockerfile', ...context.generated.map((f) => f.path)];
+  return execa('tar', [...options, ...generated, '-C', context.root, '--files-from=-'], {
+    input: context.files.map((f) => f.path).join('\0'),
+    buffer: { stdout: false },
+  });
+}
+
+function followBuild(docker: Docker, response: NodeJS.ReadableStream, log: BuildLog, advice: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      response,
+      (err: Error | null) => {
+        log.end();
+        if (err) log.error ??= err.message;
+        if (log.error) reject(new UserError(buildFailure(log, advice)));
+        else resolve();
+      },
+      (message: DaemonMessage) => log.take(message),
+    );
+  });
+}

@@ -1,0 +1,36 @@
+// Figures as every view prints them: the TUI panes and the plain line printer alike.
+
+/** Local wall-clock time, HH:MM:SS. */
+export function clock(time: Date | string): string {
+  return new Date(time).toTimeString().slice(0, 8);
+}
+
+export function formatMs(ms: number | null): string {
+  if (ms === null) return '—';
+  if (ms >= 1000) return `${(ms / 1000).toFixed(1)} s`;
+  return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
+}
+
+export function formatRate(perSecond: number): string {
+  return `${perSecond < 10 && perSecond % 1 !== 0 ? perSecond.toFixed(1) : Math.round(perSecond)}/s`;
+}
+
+/** A compact age: 45s, 3m04s, 2h05m, 3d04h. */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86_400)}d${pad(Math.floor(s / 3600) % 24)}h`;
+}
+
+/** A multi-line message (a stack, a code frame) cut to the line that says what went wrong. */
+export function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? '';
+}
+
+/** "predictor.ts:3:5: message", or the message alone when the error has no location. */
+export function located(error: { message: string; location: string | null }): string {
+  return error.location ? `${error.location}: ${error.message}` : error.message;
+}

@@ -1,0 +1,108 @@
+// The TUI's subscriptions to the session and the terminal; components below get plain props.
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useStdout } from 'ink';
+import type { LogLine } from '../dev/backend.js';
+import type { SessionSnapshot, SessionView } from '../dev/state.js';
+import { sessionEvents } from './lines.js';
+import { throttle } from './throttle.js';
+
+/** The latest snapshot, re-read at most five times a second however often the session changes. */
+export function useSnapshot(session: SessionView): SessionSnapshot {
+  const [snapshot, setSnapshot] = useState(() => session.snapshot());
+  useEffect(() => {
+    const refresh = throttle(() => setSnapshot(session.snapshot()), 200);
+    session.on('change', refresh.call);
+    // A change between the first render and this subscription would otherwise go unseen.
+    refresh.call();
+    return () => {
+      session.off('change', refresh.call);
+      refresh.cancel();
+    };
+  }, [session]);
+  return snapshot;
+}
+
+/** The terminal's width, following resizes. */
+export function useColumns(): number {
+  const { stdout } = useStdout();
+  const [columns, setColumns] = useState(stdout.columns || 80);
+  useEffect(() => {
+    const onResize = (): void => setColumns(stdout.columns || 80);
+    stdout.on('resize', onResize);
+    // A resize between the first render and this subscription would otherwise go unseen.
+    onResize();
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  return columns;
+}
+
+export interface LogFeed {
+  /** Bumped to remount <Static> with a fresh list; see the roll-over below. */
+  generation: number;
+  lines: LogLine[];
+  visible: boolean;
+  /** Lines dropped while the logs were hidden. */
+  hidden: number;
+  toggle(): void;
+}
+
+// <Static> prints each item once, yet its list lives on in React state and every batch copies
+// it; past this many printed lines a new list starts, so a chatty predictor costs the same in
+// its first minute and its tenth hour.
+const ROLL_OVER = 500;
+
+/** Log lines for <Static>, batched to at most ten renders a second under a flood of requests. */
+export function useLogFeed(session: SessionView): LogFeed {
+  const [state, setState] = useState({ generation: 0, lines: [] as LogLine[], visible: true, hidden: 0 });
+  // The listener outlives renders; it reads visibility from here, not from a stale closure.
+  const visible = useRef(true);
+
+  useEffect(() => {
+    let batch: LogLine[] = [];
+    let dropped = 0;
+    const flush = throttle(() => {
+      const lines = batch;
+      const hidden = dropped;
+      batch = [];
+      dropped = 0;
+      setState((s) => ({ ...s, lines: lines.length > 0 ? [...s.lines, ...lines] : s.lines, hidden: s.hidden + hidden }));
+    }, 100);
+    const onLog = (line: LogLine): void => {
+      if (visible.current) batch.push(line);
+      else dropped += 1;
+      flush.call();
+    };
+    // Reloads, scaling and replica transitions are history too: derived from the status model,
+    // the same way the plain line view derives them.
+    let last = session.snapshot();
+    const onChange = (): void => {
+      const next = session.snapshot();
+      for (const e of sessionEvents(last, next)) onLog({ api: '', replica: 'cortex', time: e.time, level: 'INFO', message: e.text });
+      last = next;
+    };
+    session.on('log', onLog);
+    session.on('change', onChange);
+    return () => {
+      session.off('log', onLog);
+      session.off('change', onChange);
+      flush.cancel();
+    };
+  }, [session]);
+
+  // After a commit every line in the list has been printed, so only the ones appended since
+  // then need to move to the new list.
+  const printed = state.lines.length;
+  useLayoutEffect(() => {
+    if (printed >= ROLL_OVER) setState((s) => ({ ...s, generation: s.generation + 1, lines: s.lines.slice(printed) }));
+  }, [printed]);
+
+  return {
+    ...state,
+    toggle: () => {
+      visible.current = !visible.current;
+      setState((s) => ({ ...s, visible: visible.current, hidden: 0 }));
+    },
+  };
+}

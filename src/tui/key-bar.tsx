@@ -1,0 +1,30 @@
+import { Box, Text } from 'ink';
+import { keyBindings } from './keys.js';
+import { palette, type Tone } from './palette.js';
+
+export interface KeyBarProps {
+  /** A word on what the session is doing or what went wrong, after the keys. */
+  notice?: { text: string; tone: Tone } | undefined;
+}
+
+export function KeyBar({ notice }: KeyBarProps) {
+  return (
+    <Box columnGap={2}>
+      {keyBindings.map((b) => (
+        <Text key={b.command}>
+          <Text bold color={palette.accent}>
+            {b.keys[0]?.input}
+          </Text>{' '}
+          <Text color={palette.muted}>{b.label}</Text>
+        </Text>
+      ))}
+      {notice && (
+        <Box flexShrink={1}>
+          <Text color={palette[notice.tone]} wrap="truncate-end">
+            {notice.text}
+          </Text>
+        </Box>
+      )}
+    </Box>
+  );
+}

@@ -1,0 +1,94 @@
+// The last minute of one api's traffic: one bar per second, the current figure beside it.
+import { Box, Text } from 'ink';
+import type { TrafficSnapshot } from '../dev/state.js';
+import { formatMs, formatRate } from './format.js';
+import { palette, type Tone } from './palette.js';
+import { sparkline } from './sparkline.js';
+
+const LABEL = 6;
+const FIGURE = 9;
+
+function Series({ label, values, figure, width }: { label: string; values: ReadonlyArray<number | null>; figure: string; width: number }) {
+  const bars = Math.max(0, Math.min(values.length, width - LABEL - FIGURE - 1));
+  return (
+    <Box>
+      <Box width={LABEL} flexShrink={0}>
+        <Text color={palette.muted}>{label}</Text>
+      </Box>
+      <Text color={palette.accent}>{sparkline(values, bars)}</Text>
+      <Box width={FIGURE + 1} flexShrink={0} justifyContent="flex-end">
+        <Text>{figure}</Text>
+      </Box>
+    </Box>
+  );
+}
+
+const countTones: Array<[keyof TrafficSnapshot['counts'], Tone]> = [
+  ['2xx', 'ok'],
+  ['4xx', 'warn'],
+  ['5xx', 'error'],
+];
+const COUNTS_GAP = 2;
+
+function Counts({ counts }: { counts: TrafficSnapshot['counts'] }) {
+  return (
+    <Box columnGap={COUNTS_GAP}>
+      {countTones.map(([status, tone]) => (
+        <Text key={status}>
+          <Text color={palette.muted}>{status.toUpperCase()}</Text>{' '}
+          <Text color={counts[status] > 0 ? palette[tone] : palette.muted}>{counts[status]}</Text>
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+export interface LatencyPaneProps {
+  traffic: TrafficSnapshot;
+  width: number;
+}
+
+/** One api's last minute: p50, p99 and req/s a row each, then the status counts. */
+export function LatencyPane({ traffic, width }: LatencyPaneProps) {
+  return (
+    <Box flexDirection="column">
+      <Series label="p50" values={traffic.p50Ms} figure={formatMs(traffic.now.p50Ms)} width={width} />
+      <Series label="p99" values={traffic.p99Ms} figure={formatMs(traffic.now.p99Ms)} width={width} />
+      <Series label="req/s" values={traffic.reqPerSec} figure={formatRate(traffic.now.reqPerSec)} width={width} />
+      <Counts counts={traffic.counts} />
+    </Box>
+  );
+}
+
+export interface LatencyRowProps extends LatencyPaneProps {
+  name: string;
+  /** Names are padded to this, so the rows of several apis line up. */
+  nameWidth: number;
+}
+
+// Room kept for the counts after the figures, so every api's sparkline has the same width.
+const COUNTS_ROOM = 20;
+
+/**
+ * Several apis get a row each (req/s as the sparkline, the rest as figures), so that the live
+ * area still fits a 24-row terminal.
+ */
+export function LatencyRow({ name, nameWidth, traffic, width }: LatencyRowProps) {
+  const { now } = traffic;
+  const figures = `${formatRate(now.reqPerSec).padStart(6)}  p50 ${formatMs(now.p50Ms).padStart(7)}  p99 ${formatMs(now.p99Ms).padStart(7)}`;
+  const bars = Math.min(traffic.reqPerSec.length, width - nameWidth - figures.length - COUNTS_ROOM - 3 * COUNTS_GAP);
+  return (
+    <Box columnGap={COUNTS_GAP}>
+      <Box width={nameWidth} flexShrink={0}>
+        <Text bold wrap="truncate-middle">
+          {name}
+        </Text>
+      </Box>
+      {bars >= 10 && <Text color={palette.accent}>{sparkline(traffic.reqPerSec, bars)}</Text>}
+      <Text>{figures}</Text>
+      <Box flexShrink={1}>
+        <Counts counts={traffic.counts} />
+      </Box>
+    </Box>
+  );
+}

@@ -1,0 +1,77 @@
+// `cortex dev --backend docker` for real: replicas are containers of the runtime image, and
+// the dev loop works on them exactly as on processes.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import Docker from 'dockerode';
+import { labels } from '../src/dev/backends/docker.js';
+import { dockerUnavailableReason } from '../src/image/index.js';
+import { copyProject, startDev, until } from './helpers/dev.js';
+import { post } from './helpers/http.js';
+import { startLoad } from './helpers/load.js';
+import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
+
+const unavailable = await dockerUnavailableReason();
+const docker = new Docker();
+
+function withoutDocker(t: ExecutionContext): boolean {
+  if (!unavailable) return false;
+  t.log(`skipped: ${unavailable}`);
+  t.pass();
+  return true;
+}
+
+const containersOf = (sessionPid: number) => docker.listContainers({ all: true, filters: { label: [`${labels.session}=${sessionPid}`] } });
+
+test.serial('the example on Docker: "hot dog" through the gateway, a hot reload with no failed request, no container left', async (t) => {
+  if (withoutDocker(t)) return;
+  const dir = await copyProject(exampleDir);
+  const dev = await startDev(dir, ['--backend', 'docker']);
+  const endpoint = `${dev.url}/image/classifier`;
+  try {
+    t.regex(dev.output(), /docker backend: replicas are containers of cortex-runtime:\w+/);
+    t.is((await containersOf(dev.pid)).length, 1);
+    const hotdog = await readFile(join(imagesDir, 'hotdog.jpg'));
+    t.is((await post(endpoint, hotdog, 'image/jpeg')).text, '"hot dog"');
+
+    const predictor = join(dir, 'predictor.ts');
+    const original = await readFile(predictor, 'utf8');
+    const load = startLoad(endpoint, [hotdog], 'image/jpeg', 8);
+    await new Promise((r) => setTimeout(r, 500));
+    await writeFile(predictor, original.replace('return labels[best!.index];', 'return `docker: ${labels[best!.index]}`;'));
+    await until('the new answer', async () => ((await post(endpoint, hotdog, 'image/jpeg')).text === '"docker: hot dog"' ? true : undefined));
+    const result = await load.stop();
+    t.deepEqual(result.failed, []);
+    t.true(result.ok > 0);
+  } finally {
+    t.is(await dev.quit(), 0, dev.output());
+  }
+  t.deepEqual(await containersOf(dev.pid), [], 'no container outlives the session');
+});
+
+test.serial('a load step on Docker scales to more containers and back to one', async (t) => {
+  if (withoutDocker(t)) return;
+  const dev = await startDev(await copyProject(join(fixtures, 'projects/slow')), ['--backend', 'docker']);
+  try {
+    const load = startLoad(`${dev.url}/test/slow`, ['{}'], 'application/json', 12);
+    await until('two ready containers', async () => ((await dev.get('slow')).available >= 2 ? true : undefined), 90_000);
+    t.true((await containersOf(dev.pid)).length >= 2);
+    t.deepEqual((await load.stop()).failed, []);
+    await until('one replica', async () => ((await dev.get('slow')).replicas.length === 1 ? true : undefined), 90_000);
+    await until('one container', async () => ((await containersOf(dev.pid)).length === 1 ? true : undefined));
+  } finally {
+    await dev.quit();
+  }
+  t.deepEqual(await containersOf(dev.pid), []);
+});
+
+test.serial('without --backend, dev picks Docker when the daemon answers and says so', async (t) => {
+  if (withoutDocker(t)) return;
+  const dev = await startDev(await copyProject(exampleDir), []);
+  try {
+    t.regex(dev.output(), /docker backend: .*\(a Docker daemon answers\)/);
+    t.is((await dev.get()).backend.name, 'docker');
+  } finally {
+    await dev.quit();
+  }
+});

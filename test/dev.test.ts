@@ -1,0 +1,112 @@
+// `cortex dev` for real: a session started from the test, driven over HTTP and by editing
+// files, checked with `cortex get`, and quit with no process left behind.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { cortex } from './helpers/cli.js';
+import { copyProject, leftovers, processesWith, startDev, until } from './helpers/dev.js';
+import { post } from './helpers/http.js';
+import { startLoad } from './helpers/load.js';
+import { exampleDir, imagesDir } from './helpers/shared.js';
+
+test.serial('the example through the gateway, hot reload with no failed request, a compile error kept off, quit cleanly', async (t) => {
+  const dir = await copyProject(exampleDir);
+  const dev = await startDev(dir);
+  const endpoint = `${dev.url}/image/classifier`;
+  try {
+    const hotdog = await readFile(join(imagesDir, 'hotdog.jpg'));
+    const first = await post(endpoint, hotdog, 'image/jpeg');
+    t.is(first.text, '"hot dog"');
+
+    // Edit the predictor while 8 clients keep asking.
+    const predictor = join(dir, 'predictor.ts');
+    const original = await readFile(predictor, 'utf8');
+    const load = startLoad(endpoint, [hotdog], 'image/jpeg', 8);
+    await new Promise((r) => setTimeout(r, 500));
+    await writeFile(predictor, original.replace('return labels[best!.index];', 'return `v2: ${labels[best!.index]}`;'));
+    await until('the new answer', async () => ((await post(endpoint, hotdog, 'image/jpeg')).text === '"v2: hot dog"' ? true : undefined));
+    await new Promise((r) => setTimeout(r, 500));
+    const result = await load.stop();
+    t.deepEqual(result.failed, [], 'no request failed during the reload');
+    t.true(result.ok > 0);
+
+    // A syntax error: the old code keeps answering and the error names file:line.
+    await writeFile(predictor, original.replace('return labels[best!.index];', 'return labels[best!.index;'));
+    const broken = await until('the reload error', async () => (await dev.get('classifier')).lastReload?.error ?? undefined);
+    t.regex(broken.location, /predictor\.ts:\d+:\d+$/);
+    t.is((await post(endpoint, hotdog, 'image/jpeg')).text, '"v2: hot dog"');
+
+    // The next good save clears it.
+    await writeFile(predictor, original);
+    await until('the original answer', async () => ((await post(endpoint, hotdog, 'image/jpeg')).text === '"hot dog"' ? true : undefined));
+    t.is((await dev.get('classifier')).lastReload.error, null);
+
+    // The other session commands.
+    const table = await cortex(['get'], { env: dev.env });
+    t.regex(table.stdout, /classifier\s+live\s+1\s+1\s+1/);
+    const predicted = await cortex(['predict', 'classifier', join(imagesDir, 'finch.jpg')], { env: dev.env });
+    t.is(predicted.stdout, '"house finch"');
+    const logs = await cortex(['logs', 'classifier', '--no-follow'], { env: dev.env });
+    t.regex(logs.stdout, /classifier-1 .*predictor swapped/);
+  } finally {
+    const code = await dev.quit();
+    t.is(code, 0, dev.output());
+  }
+  t.deepEqual(await leftovers(dev.pid), [], 'no replica outlives the session');
+  const after = await cortex(['get'], { env: dev.env });
+  t.is(after.exitCode, 2);
+  t.regex(after.all, /no cortex dev session is running/);
+});
+
+test.serial('an init that throws on save keeps the old code serving and shows the error', async (t) => {
+  const dir = await copyProject(exampleDir);
+  const dev = await startDev(dir);
+  try {
+    const predictor = join(dir, 'predictor.ts');
+    const original = await readFile(predictor, 'utf8');
+    await writeFile(predictor, original.replace('helpers = context.helpers;', "helpers = context.helpers;\n  throw new Error('no model today');"));
+    const error = await until('the init error', async () => (await dev.get('classifier')).lastReload?.error ?? undefined);
+    t.regex(error.message, /init failed: no model today/);
+    t.regex(error.location, /predictor\.ts:16:\d+$/);
+    const res = await post(`${dev.url}/image/classifier`, await readFile(join(imagesDir, 'eagle.jpg')), 'image/jpeg');
+    t.is(res.text, '"bald eagle"');
+  } finally {
+    await dev.quit();
+  }
+});
+
+test.serial('cortex.yaml edits apply: replica counts follow, a bad edit is refused and the old spec stays', async (t) => {
+  const dir = await copyProject(exampleDir);
+  const dev = await startDev(dir);
+  try {
+    const specFile = join(dir, 'cortex.yaml');
+    const spec = await readFile(specFile, 'utf8');
+    await writeFile(specFile, spec.replace('min_replicas: 1', 'min_replicas: 2'));
+    await until('two ready replicas', async () => ((await dev.get('classifier')).available === 2 ? true : undefined));
+    await writeFile(specFile, spec.replace('min_replicas: 1', 'min_replicas: lots'));
+    await until('the refusal', async () => (dev.output().includes('cortex.yaml not applied') ? true : undefined));
+    t.regex(dev.output(), /cortex\.yaml:\d+: api "classifier": autoscaling\.min_replicas must be an integer/);
+    t.is((await dev.get('classifier')).requested, 2);
+  } finally {
+    await dev.quit();
+  }
+});
+
+test.serial('a replica that dies is restarted with backoff, and the status says so', async (t) => {
+  const dev = await startDev(await copyProject(exampleDir));
+  try {
+    const [pid] = await processesWith({ CORTEX_SESSION: String(dev.pid), CORTEX_REPLICA: 'classifier-1' });
+    t.truthy(pid);
+    process.kill(pid!, 'SIGKILL');
+    await until('the crash to show', async () => (/classifier-1 ready → error: exited \(SIGKILL\); restarting in 0\.5 s/.test(dev.output()) ? true : undefined));
+    const back = await until('the restarted replica', async () => {
+      const replica = (await dev.get('classifier')).replicas[0];
+      return replica.status === 'ready' && replica.restarts === 1 ? replica : undefined;
+    });
+    t.is(back.id, 'classifier-1');
+    const res = await post(`${dev.url}/image/classifier`, await readFile(join(imagesDir, 'dog.jpg')), 'image/jpeg');
+    t.is(res.text, '"Alaskan Malamute"');
+  } finally {
+    await dev.quit();
+  }
+});

@@ -1,0 +1,225 @@
+// The runtime image against the real Docker daemon: built, cached by content, able to load its
+// native modules, on the offline base when no registry answers; plus the pure parts by table.
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import test, { type ExecutionContext } from 'ava';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { ensureRuntimeImage, registryBase, runtimeDependencies, type ImageEvent } from '../src/image/index.js';
+import { connectDocker, daemonUnreachable, dockerUnavailableReason } from '../src/image/docker-client.js';
+import { dependencyClosure, type Manifest } from '../src/image/dependencies.js';
+import { dockerfileBody, layoutRoot, shipsInImage } from '../src/image/context.js';
+import { offlineRootfs, parseLdd } from '../src/image/offline-base.js';
+import { BuildLog, buildFailure } from '../src/image/progress.js';
+import { repoRoot } from './helpers/shared.js';
+
+const unavailable = await dockerUnavailableReason();
+const docker = new Docker();
+
+/** Docker tests run against the real daemon; they skip, saying why, only where none answers. */
+function withoutDocker(t: ExecutionContext): boolean {
+  if (!unavailable) return false;
+  t.log(`skipped: ${unavailable}`);
+  t.pass();
+  return true;
+}
+
+test.serial('the runtime image builds, and building it again is cached without a build', async (t) => {
+  if (withoutDocker(t)) return;
+  // Untag (keeping the layers) so that this run goes through a real build.
+  const first = await ensureRuntimeImage();
+  if (first.cached) await docker.getImage(first.tag).remove({ noprune: true });
+
+  const events: ImageEvent[] = [];
+  const built = await ensureRuntimeImage({ onEvent: (e) => events.push(e) });
+  t.false(built.cached);
+  t.is(built.tag, first.tag);
+  t.regex(built.tag, /^cortex-runtime:[0-9a-f]{12}$/);
+  t.true(built.buildMs > 0);
+  t.true(events.some((e) => e.type === 'step' && /^Step \d+\/\d+ : FROM /.test(e.text)));
+  t.true(events.some((e) => e.type === 'bytes' && e.what === 'context' && e.done === e.total));
+  t.log(`built ${built.tag} in ${built.buildMs} ms, ${(built.sizeBytes / 1e6).toFixed(0)} MB, on ${built.base.reason}`);
+
+  const again: ImageEvent[] = [];
+  const cached = await ensureRuntimeImage({ onEvent: (e) => again.push(e) });
+  t.true(cached.cached);
+  t.is(cached.tag, built.tag);
+  t.is(cached.buildMs, 0);
+  t.false(again.some((e) => e.type === 'step' || e.type === 'bytes'));
+  t.true(cached.checkMs < 5_000);
+  t.log(`cached check: ${cached.checkMs} ms`);
+});
+
+test.serial('the image loads onnxruntime-node and sharp, and holds no sources or dev dependencies', async (t) => {
+  if (withoutDocker(t)) return;
+  const { tag } = await ensureRuntimeImage();
+  const script = "require('onnxruntime-node'); require('sharp'); const fs = require('fs'); console.log(JSON.stringify({ modules: fs.readdirSync('/app/node_modules'), app: fs.readdirSync('/app') }))";
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (d) => (text += d));
+  const [result] = (await docker.run(tag, [], output, { Entrypoint: ['node', '-e', script], HostConfig: { AutoRemove: true } })) as [{ StatusCode: number }];
+  t.is(result.StatusCode, 0, text);
+  const listing = JSON.parse(text.trim().split('\n').at(-1)!) as { modules: string[]; app: string[] };
+  t.deepEqual(listing.app.sort(), ['dist', 'node_modules', 'package.json']);
+  for (const dev of ['ava', 'typescript', 'esbuild', 'ink', 'dockerode']) t.false(listing.modules.includes(dev), dev);
+  for (const dep of runtimeDependencies) t.true(listing.modules.includes(dep), dep);
+});
+
+test.serial('without a registry the base is assembled from this machine; --base overrides the choice', async (t) => {
+  if (withoutDocker(t)) return;
+  const registry = await docker
+    .pull(registryBase(), { abortSignal: AbortSignal.timeout(20_000) })
+    .then((stream) => new Promise<string | undefined>((resolve) => docker.modem.followProgress(stream, (err: Error | null) => resolve(err ? err.message : undefined))))
+    .then(
+      (err) => (err ? `failed: ${err}` : 'reachable'),
+      (err: Error) => `failed: ${err.message}`,
+    );
+  const image = await ensureRuntimeImage();
+  t.log(`registry ${registry}; base: ${image.base.reason}`);
+  if (registry.startsWith('failed')) {
+    t.is(image.base.kind, 'offline');
+    t.regex(image.base.ref, /^cortex-base:[0-9a-f]{12}$/);
+    t.regex(image.base.reason, new RegExp(`node ${process.version.replace(/\./g, '\\.')}`));
+  } else {
+    t.not(image.base.kind, 'override');
+  }
+
+  // The same base given explicitly: the same image, still cached.
+  const overridden = await ensureRuntimeImage({ base: image.base.ref });
+  t.is(overridden.base.kind, 'override');
+  t.is(overridden.tag, image.tag);
+  t.true(overridden.cached);
+});
+
+test.serial('a base whose node cannot start fails the build at that step, showing its output', async (t) => {
+  if (withoutDocker(t)) return;
+  // The usual base, with a setting that makes every node process refuse to start.
+  const { base } = await ensureRuntimeImage();
+  const dir = await mkdtemp(join(tmpdir(), 'cortex-broken-base-'));
+  await writeFile(join(dir, 'Dockerfile'), `FROM ${base.ref}\nENV NODE_OPTIONS=--no-such-flag\n`);
+  const broken = 'cortex-test-broken-base:latest';
+  const tar = execa('tar', ['--create', '--file=-', '-C', dir, 'Dockerfile'], { buffer: false });
+  const stream = await docker.buildImage(tar.stdout, { t: broken });
+  await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve(undefined))));
+  t.teardown(() => removeWithChildren(broken));
+
+  const error = await t.throwsAsync(ensureRuntimeImage({ base: broken }));
+  t.log(error!.message);
+  t.is(error?.name, 'UserError');
+  const [summary, ...output] = error!.message.split('\n');
+  t.regex(summary!, /^the runtime image build failed at "Step \d+\/\d+ : RUN \["node", "-e", .*\]": .*non-zero code.*; check that cortex-test-broken-base:latest has node ≥ 20 on glibc, or leave out --base$/);
+  t.true(output.some((line) => /^ {2}.*--no-such-flag is not allowed in NODE_OPTIONS/.test(line)), error!.message);
+});
+
+test('no daemon, or no permission on its socket, is one line that says what to do', async (t) => {
+  const error = await t.throwsAsync(connectDocker(new Docker({ socketPath: '/nonexistent/docker.sock' })));
+  t.is(error?.name, 'UserError');
+  t.is(error?.message, 'Docker is not running (nothing answers at /nonexistent/docker.sock): start it (sudo systemctl start docker / dockerd) or use --backend process');
+  const denied = daemonUnreachable(Object.assign(new Error('connect EACCES'), { code: 'EACCES' }), '/var/run/docker.sock');
+  t.is(denied?.message, 'permission denied on /var/run/docker.sock: add yourself to the docker group (sudo usermod -aG docker $USER, then log in again) or use --backend process');
+  t.is(daemonUnreachable(new Error('something else'), '/x'), undefined);
+});
+
+/** Removes an image and the intermediate images a build left on top of it. */
+async function removeWithChildren(ref: string): Promise<void> {
+  const { Id } = await docker.getImage(ref).inspect();
+  const all = await docker.listImages({ all: true });
+  const remove = async (id: string): Promise<void> => {
+    for (const child of all.filter((i) => i.ParentId === id)) await remove(child.Id);
+    await docker.getImage(id).remove({ force: true }).catch(() => {});
+  };
+  await remove(Id);
+}
+
+test('the dependency closure follows Node resolution and skips optional packages not installed', (t) => {
+  const tree: Record<string, Manifest> = {
+    '/r/node_modules/a': { version: '1.0.0', dependencies: { b: '^1', c: '^2' } },
+    '/r/node_modules/b': { version: '1.2.0', optionalDependencies: { 'b-linux': '1', 'b-darwin': '1' } },
+    '/r/node_modules/b-linux': { version: '1.0.0' },
+    '/r/node_modules/a/node_modules/c': { version: '2.0.0', peerDependencies: { b: '*' } },
+    '/r/node_modules/c': { version: '1.0.0' },
+  };
+  const lookup = (from: string, name: string) => {
+    for (let dir = from; ; dir = dir.slice(0, dir.lastIndexOf('/')) || '/') {
+      const candidate = `${dir === '/' ? '' : dir}/node_modules/${name}`;
+      if (tree[candidate]) return { dir: candidate, manifest: tree[candidate] };
+      if (dir === '/') return undefined;
+    }
+  };
+  const found = dependencyClosure('/r', ['a'], lookup).map((p) => `${p.dir}@${p.version}`);
+  t.deepEqual(found.sort(), ['/r/node_modules/a/node_modules/c@2.0.0', '/r/node_modules/a@1.0.0', '/r/node_modules/b-linux@1.0.0', '/r/node_modules/b@1.2.0']);
+  t.throws(() => dependencyClosure('/r', ['missing'], lookup), { name: 'UserError', message: /missing is not installed .*: run npm ci/ });
+});
+
+test('files kept in the image', (t) => {
+  const cases: Array<[string, boolean]> = [
+    ['lib/index.js', true],
+    ['index.d.ts', false],
+    ['dist/index.js.map', false],
+    ['bin/napi-v6/linux/x64/onnxruntime_binding.node', true],
+    ['bin/napi-v6/linux/arm64/onnxruntime_binding.node', false],
+    ['bin/napi-v6/darwin/arm64/libonnxruntime.1.dylib', false],
+    ['bin/napi-v6/win32/x64/onnxruntime.dll', false],
+    ['lib/libvips-cpp.so.8.18.7', true],
+  ];
+  for (const [path, kept] of cases) t.is(shipsInImage(path, 'linux-x64'), kept, path);
+});
+
+test('the layout root keeps hoisted packages beside the runtime', (t) => {
+  t.is(layoutRoot(['/work/main', '/work/main/node_modules/fastify', '/work/main/node_modules/@img/sharp-linux-x64']), '/work/main');
+  t.is(layoutRoot(['/p/node_modules/cortex', '/p/node_modules/fastify', '/p/node_modules/cortex/node_modules/sharp']), '/p');
+});
+
+test('the Dockerfile copies dependencies first and checks the native modules', (t) => {
+  const body = dockerfileBody({
+    files: [{ path: 'dist/runtime/main.js', source: '', size: 0 }, { path: 'node_modules/sharp/package.json', source: '', size: 0 }],
+    generated: [{ path: 'package.json', content: '{}' }],
+    workdir: '/app',
+    entry: '/app/dist/runtime/main.js',
+  });
+  const copies = body.split('\n').filter((l) => l.startsWith('COPY'));
+  t.deepEqual(copies, ['COPY node_modules /app/node_modules', 'COPY dist /app/dist', 'COPY package.json /app/package.json']);
+  t.regex(body, /^RUN \["node", "-e", "require\('onnxruntime-node'\); require\('sharp'\)"\]$/m);
+  t.regex(body, /^ENTRYPOINT \["node", "\/app\/dist\/runtime\/main\.js"\]$/m);
+});
+
+test('ldd output becomes library paths; the vDSO and missing libraries are left out', (t) => {
+  const output = [
+    '/usr/bin/node:',
+    '\tlinux-vdso.so.1 (0x00007ffd2c7f2000)',
+    '\tlibstdc++.so.6 => /lib/x86_64-linux-gnu/libstdc++.so.6 (0x00007f1e2a200000)',
+    '\tlibmissing.so.1 => not found',
+    '\t/lib64/ld-linux-x86-64.so.2 (0x00007f1e2a4e6000)',
+    '/etc/passwd:',
+    '\tnot a dynamic executable',
+  ].join('\n');
+  t.deepEqual(parseLdd(output), ['/lib/x86_64-linux-gnu/libstdc++.so.6', '/lib64/ld-linux-x86-64.so.2']);
+  const plan = offlineRootfs({ node: '/usr/bin/node', libraries: parseLdd(output), caBundle: undefined });
+  t.deepEqual(
+    plan.entries.map((e) => e.path),
+    ['/usr/local/bin/node', '/lib/x86_64-linux-gnu/libstdc++.so.6', '/lib64/ld-linux-x86-64.so.2', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf'],
+  );
+  t.true(plan.changes.includes('ENV LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/lib64'));
+});
+
+test('a failed build names the step and shows its last output, not the builder bookkeeping', (t) => {
+  const log = new BuildLog(() => {});
+  for (const stream of ['Step 1/3 : FROM x\n', ' ---> abc\n', 'Step 2/3 : RUN ["node"]\n', ' ---> Running in 123\n', 'Error: cannot ', 'load sharp\n']) log.take({ stream });
+  log.take({ errorDetail: { message: 'The command returned a non-zero code: 1' }, error: 'x' });
+  log.end();
+  t.is(buildFailure(log, 'do this'), 'the runtime image build failed at "Step 2/3 : RUN ["node"]": The command returned a non-zero code: 1; do this\n  Error: cannot load sharp');
+});
+
+test('every package the compiled runtime imports is a runtime dependency of the image', async (t) => {
+  const dir = join(repoRoot, 'dist/runtime');
+  const bare = new Set<string>();
+  for (const file of (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.js'))) {
+    for (const line of (await readFile(join(dir, file), 'utf8')).split('\n')) {
+      if (line.trimStart().startsWith('//') || line.trimStart().startsWith('*')) continue;
+      for (const m of line.matchAll(/(?:from\s+|import\(\s*)['"]([a-z0-9@][^'"]*)['"]/gi)) if (!m[1]!.startsWith('node:')) bare.add(m[1]!.split('/').slice(0, m[1]!.startsWith('@') ? 2 : 1).join('/'));
+    }
+  }
+  t.deepEqual([...bare].sort(), [...runtimeDependencies].sort());
+});

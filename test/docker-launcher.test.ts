@@ -1,0 +1,144 @@
+// The docker launcher against the real daemon: the seed's classifier in a container answers
+// "hot dog", its logs arrive line by line, stop leaves nothing behind, a container that dies on
+// start says why, and what a crashed session left is removed on the next start.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import Docker from 'dockerode';
+import { containerName, containerOptions, DockerLauncher, exitOf, isOrphan, labels } from '../src/dev/backends/docker.js';
+import { bundleOnce } from '../src/dev/bundler.js';
+import { dockerUnavailableReason } from '../src/image/docker-client.js';
+import { loadSpec } from '../src/spec/index.js';
+import { post } from './helpers/http.js';
+import { exampleDir, imagesDir, modelsDir } from './helpers/shared.js';
+
+const unavailable = await dockerUnavailableReason();
+const docker = new Docker();
+const cacheDir = await mkdtemp(join(tmpdir(), 'cortex-docker-cache-'));
+const env = { CORTEX_MODEL_MIRROR: modelsDir, CORTEX_CACHE_DIR: cacheDir };
+
+/** Docker tests run against the real daemon; they skip, saying why, only where none answers. */
+function withoutDocker(t: ExecutionContext): boolean {
+  if (!unavailable) return false;
+  t.log(`skipped: ${unavailable}`);
+  t.pass();
+  return true;
+}
+
+function containersOf(replica: string) {
+  return docker.listContainers({ all: true, filters: { label: [`${labels.replica}=${replica}`, `${labels.session}=${process.pid}`] } });
+}
+
+test.serial('a replica of the example in a container answers "hot dog"; stop removes it', async (t) => {
+  if (withoutDocker(t)) return;
+  const launcher = await DockerLauncher.create({ env });
+  t.teardown(() => launcher.close());
+  t.log(launcher.description);
+  const spec = await loadSpec(exampleDir);
+  const api = spec.apis[0]!;
+  const adminToken = randomBytes(16).toString('hex');
+  const lines: Array<[string, string]> = [];
+  const replica = await launcher.launch({ spec, api, replicaId: 'classifier-1', adminToken, onLine: (line, stream) => lines.push([stream, line]) });
+  t.regex(replica.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  t.is((await fetch(`${replica.url}/healthz`)).status, 200);
+
+  const [container] = await containersOf('classifier-1');
+  t.truthy(container);
+  t.like(container!.Labels, { [labels.deployment]: 'image', [labels.api]: 'classifier', [labels.host]: hostname() });
+  const { HostConfig } = await docker.getContainer(container!.Id).inspect();
+  t.is(HostConfig.NanoCpus, 1e9);
+  t.is(HostConfig.Memory, 1024 ** 3);
+
+  const { code } = await bundleOnce(api.predictor.path);
+  const pushed = await fetch(`${replica.url}/-/predictor`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ code, config: api.predictor.config }),
+  });
+  t.is(pushed.status, 200, await pushed.clone().text());
+  t.is((await fetch(`${replica.url}/readyz`)).status, 200);
+  const res = await post(`${replica.url}/`, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg');
+  t.is(res.text, '"hot dog"');
+  t.true(lines.length > 0);
+  t.true(lines.some(([stream, line]) => stream === 'stdout' && line.includes('listening')), JSON.stringify(lines.slice(0, 5)));
+
+  await replica.stop(5_000);
+  t.deepEqual(await replica.exited, { code: 0, signal: null });
+  t.deepEqual(await containersOf('classifier-1'), []);
+});
+
+test.serial('a container that exits on start fails the launch with its last lines', async (t) => {
+  if (withoutDocker(t)) return;
+  const launcher = await DockerLauncher.create({ env: { ...env, CORTEX_PREDICT_TIMEOUT_MS: 'soon' } });
+  t.teardown(() => launcher.close());
+  const spec = await loadSpec(exampleDir);
+  const error = await t.throwsAsync(launcher.launch({ spec, api: spec.apis[0]!, replicaId: 'classifier-9', adminToken: 'x', onLine: () => {} }));
+  t.regex(error!.message, /^container cortex-image-classifier-9-\d+ exited on start \(code 2\); its last lines:\ncortex runtime: CORTEX_PREDICT_TIMEOUT_MS must be an integer ≥ 1, got "soon"$/);
+  t.deepEqual(await containersOf('classifier-9'), []);
+});
+
+test.serial('a container name already taken is one line that says how to free it', async (t) => {
+  if (withoutDocker(t)) return;
+  const launcher = await DockerLauncher.create({ env });
+  t.teardown(() => launcher.close());
+  const name = containerName('image', 'classifier-7', { host: hostname(), pid: process.pid });
+  const squatter = await docker.createContainer({ Image: launcher.image.tag, name });
+  t.teardown(() => squatter.remove({ force: true }));
+  const spec = await loadSpec(exampleDir);
+  const error = await t.throwsAsync(launcher.launch({ spec, api: spec.apis[0]!, replicaId: 'classifier-7', adminToken: 'x', onLine: () => {} }));
+  t.is(error?.name, 'UserError');
+  t.is(error?.message, `a container named ${name} already exists: remove it with \`docker rm -f ${name}\``);
+});
+
+test.serial('create() removes the containers of a crashed session and keeps those of a live one', async (t) => {
+  if (withoutDocker(t)) return;
+  const dead = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => dead.once('exit', resolve));
+  const alive = spawn('sleep', ['60']);
+  t.teardown(() => alive.kill());
+  const { tag } = (await DockerLauncher.create({ env })).image;
+
+  const leftover = (pid: number) =>
+    docker.createContainer({ Image: tag, name: `cortex-test-session-${pid}`, Labels: { [labels.session]: String(pid), [labels.host]: hostname(), [labels.replica]: 'leftover' } });
+  const orphan = await leftover(dead.pid!);
+  const other = await leftover(alive.pid!);
+  t.teardown(() => other.remove({ force: true }).catch(() => {}));
+
+  const launcher = await DockerLauncher.create({ env });
+  t.deepEqual(launcher.removedOrphans, [`cortex-test-session-${dead.pid}`]);
+  t.regex(launcher.description, /removed 1 container\(s\) of a crashed session/);
+  await t.throwsAsync(orphan.inspect(), { message: /no such container/i });
+  t.truthy(await other.inspect());
+});
+
+test('container names, orphans and exit statuses', (t) => {
+  const self = { host: 'box', pid: 10 };
+  t.is(containerName('image', 'classifier-3', self), 'cortex-image-classifier-3-10');
+  t.is(containerName('my deployment', 'a/b', self), 'cortex-my-deployment-a-b-10');
+  const alive = (pid: number) => pid === 20;
+  t.true(isOrphan({ [labels.session]: '30', [labels.host]: 'box' }, self, alive));
+  t.false(isOrphan({ [labels.session]: '20', [labels.host]: 'box' }, self, alive), 'its session is alive');
+  t.false(isOrphan({ [labels.session]: '10', [labels.host]: 'box' }, self, alive), 'this session');
+  t.false(isOrphan({ [labels.session]: '30', [labels.host]: 'other' }, self, alive), 'another machine sharing the daemon');
+  t.false(isOrphan({ [labels.session]: 'x', [labels.host]: 'box' }, self, alive));
+  t.deepEqual(exitOf(0), { code: 0, signal: null });
+  t.deepEqual(exitOf(2), { code: 2, signal: null });
+  t.deepEqual(exitOf(137), { code: null, signal: 'SIGKILL' });
+  t.deepEqual(exitOf(undefined), { code: null, signal: null });
+});
+
+test('limits come from compute, clamped to the CPUs the daemon has; the port is loopback only', async (t) => {
+  const api = (await loadSpec(exampleDir)).apis[0]!;
+  const plan = { image: 'img', name: 'n', session: { host: 'box', pid: 1 }, replicaId: 'r', env: { A: '1' }, binds: [], hostCpus: 2, user: undefined };
+  const wide = containerOptions({ ...plan, api: { ...api, compute: { cpu: 4, mem: null, gpu: 0 } } });
+  t.is(wide.HostConfig?.NanoCpus, 2e9);
+  t.is(wide.HostConfig?.Memory, undefined);
+  const small = containerOptions({ ...plan, api: { ...api, compute: { cpu: 0.5, mem: 512 * 1024 ** 2, gpu: 0 } } });
+  t.is(small.HostConfig?.NanoCpus, 5e8);
+  t.is(small.HostConfig?.Memory, 512 * 1024 ** 2);
+  t.deepEqual(small.HostConfig?.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+  t.deepEqual(small.Env, ['A=1']);
+});

@@ -1,0 +1,78 @@
+// The gateway with real upstream servers: routing, least outstanding requests, and replicas
+// that refuse connections skipped without the client noticing.
+import { createServer, type Server } from 'node:http';
+import test from 'ava';
+import type { ReplicaInfo } from '../src/dev/backend.js';
+import { Gateway } from '../src/dev/gateway.js';
+import { closedPort, listen, post } from './helpers/http.js';
+
+function upstream(name: string, delayMs = 0): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name, path: req.url, body })), delayMs));
+  });
+  return listen(server).then((url) => ({ server, url }));
+}
+
+const replica = (id: string, url: string, status: ReplicaInfo['status'] = 'ready'): ReplicaInfo => ({ id, api: 'a', status, url, version: 'v', startedAt: new Date(), restarts: 0, error: undefined });
+
+async function gatewayFor(replicas: ReplicaInfo[]) {
+  const gateway = new Gateway({ routes: () => [{ api: 'a', endpoint: '/d/a' }], replicas: () => replicas });
+  const url = await gateway.listen(0);
+  return { gateway, url };
+}
+
+test('routes /<deployment>/<api> to a replica, path and body intact', async (t) => {
+  const up = await upstream('one');
+  const { gateway, url } = await gatewayFor([replica('a-1', up.url)]);
+  t.teardown(async () => {
+    await gateway.close();
+    up.server.close();
+  });
+  const res = await post(`${url}/d/a`, { x: 1 });
+  t.deepEqual(res.body, { name: 'one', path: '/', body: '{"x":1}' });
+  t.like((await post(`${url}/d/a/metrics?x=1`, {})).body, { path: '/metrics?x=1' });
+  const missing = await post(`${url}/d/b`, {});
+  t.is(missing.status, 404);
+  t.regex((missing.body as { error: string }).error, /no api at \/d\/b; the endpoints are: \/d\/a/);
+});
+
+test('a replica that refuses the connection is skipped, not reported', async (t) => {
+  const up = await upstream('alive');
+  const dead = `http://127.0.0.1:${await closedPort()}`;
+  const { gateway, url } = await gatewayFor([replica('a-1', dead), replica('a-2', up.url)]);
+  t.teardown(async () => {
+    await gateway.close();
+    up.server.close();
+  });
+  for (let i = 0; i < 6; i++) t.like((await post(`${url}/d/a`, {})).body, { name: 'alive' });
+});
+
+test('no serving replica is a 503 JSON with Retry-After', async (t) => {
+  const { gateway, url } = await gatewayFor([replica('a-1', 'http://127.0.0.1:1', 'starting')]);
+  t.teardown(() => gateway.close());
+  const res = await post(`${url}/d/a`, {});
+  t.is(res.status, 503);
+  t.is(res.headers.get('retry-after'), '1');
+  t.regex((res.body as { error: string }).error, /no ready replica of a/);
+});
+
+test('least outstanding requests: a slow replica gets fewer of concurrent requests', async (t) => {
+  const slow = await upstream('slow', 300);
+  const fast = await upstream('fast', 0);
+  const { gateway, url } = await gatewayFor([replica('a-1', slow.url), replica('a-2', fast.url)]);
+  t.teardown(async () => {
+    await gateway.close();
+    slow.server.close();
+    fast.server.close();
+  });
+  const names: string[] = [];
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let i = 0; i < 5; i++) names.push(((await post(`${url}/d/a`, {})).body as { name: string }).name);
+    }),
+  );
+  const slowCount = names.filter((n) => n === 'slow').length;
+  t.true(slowCount < names.length / 2, `slow got ${slowCount} of ${names.length}`);
+});

@@ -1,0 +1,234 @@
+// The whole live screen against a session source the test drives: keys, logs, and whether it
+// still fits an 80×24 terminal.
+import { EventEmitter } from 'node:events';
+import anyTest from 'ava';
+import { render } from 'ink-testing-library';
+import { DevApp, renderDevTui } from '../src/tui/dev-app.js';
+import { keyBindings } from '../src/tui/keys.js';
+import { api, delay, FakeSession, iso, replica, snapshot, waitFor } from './fixtures/tui/session.js';
+
+// One Ink app at a time: timings below assume the process is not busy drawing other apps.
+const test = anyTest.serial;
+
+// Long enough for Ink to subscribe to input and for the 200 ms snapshot throttle to pass.
+const SETTLE = 250;
+
+async function start(session: FakeSession, columns = 100) {
+  const app = render(<DevApp session={session} />);
+  if (columns !== 100) {
+    // ink-testing-library's terminal is 100 columns wide; narrow it the way a terminal does.
+    Object.defineProperty(app.stdout, 'columns', { value: columns });
+    app.stdout.emit('resize');
+    // The app re-renders for the new width on its next tick.
+    await delay(SETTLE);
+  }
+  // Ink reads keys once it listens on stdin.
+  await waitFor(() => app.stdin.listenerCount('readable') > 0, 'Ink to read keys');
+  const press = async (input: string): Promise<void> => {
+    app.stdin.write(input);
+    // Time for the promises a key starts (stop, reload) to settle.
+    await delay(20);
+  };
+  return { ...app, press, frame: () => app.lastFrame() ?? '' };
+}
+
+const six = snapshot([
+  api({
+    requested: 6,
+    available: 5,
+    upToDate: 5,
+    status: 'updating',
+    autoscaler: { decision: 'avg in-flight 11.4 / target 2 → 6, within max_upscale_factor 1.5', at: iso(30) },
+    lastReload: {
+      version: 'abc123def456',
+      at: iso(20),
+      ms: 40,
+      error: { location: 'examples/image-classifier/predictor.ts:3:5', message: `Expected ";" but found "x" ${'and then a very long explanation '.repeat(4)}` },
+    },
+    replicas: Array.from({ length: 6 }, (_, i) =>
+      replica(`classifier-${i + 1}`, { status: i === 5 ? 'error' : 'ready', error: i === 5 ? 'init failed: '.repeat(20) : null }),
+    ),
+    traffic: {
+      ...api().traffic,
+      reqPerSec: Array.from({ length: 60 }, (_, i) => i % 9),
+      p50Ms: Array.from({ length: 60 }, (_, i) => 10 + (i % 5)),
+      p99Ms: Array.from({ length: 60 }, (_, i) => 40 + (i % 7)),
+      now: { reqPerSec: 12.5, p50Ms: 13, p99Ms: 46, avgMs: 15 },
+      counts: { '2xx': 123456, '4xx': 12, '5xx': 3 },
+    },
+  }),
+]);
+
+test('at 80×24 with six replicas, every line fits and the live area is well under 24 rows', async (t) => {
+  const app = await start(new FakeSession(six), 80);
+  const lines = app.frame().split('\n');
+  for (const line of lines) t.true([...line].length <= 80, `${[...line].length} columns: ${line}`);
+  t.true(lines.length <= 20, `${lines.length} rows`);
+  t.true(lines.some((l) => l.startsWith('✗ examples/image-classifier/predictor.ts:3:5: Expected ";"') && l.endsWith('…')));
+  t.true(lines.some((l) => /^classifier-6 +error/.test(l)));
+  app.unmount();
+});
+
+test('the live area stays the same height however many log lines have gone by', async (t) => {
+  const session = new FakeSession(six);
+  const app = await start(session, 80);
+  const height = app.frame().split('\n').length;
+  for (let i = 0; i < 30; i += 1) session.log('classifier-1', `line ${i} ${'x'.repeat(100)}`);
+  await delay(SETTLE);
+  const lines = app.frame().split('\n');
+  // ink-testing-library's frame is everything <Static> printed, then the live area.
+  const live = lines.slice(lines.findIndex((l) => l.startsWith('image/classifier')));
+  t.is(live.length, height);
+  t.true(lines.every((l) => [...l].length <= 80));
+  app.unmount();
+});
+
+test('log lines are prefixed with the replica id and level, above the live panes', async (t) => {
+  const session = new FakeSession();
+  const app = await start(session);
+  session.log('classifier-1', 'hello from predict');
+  session.log('cortex', 'reloaded classifier', 'INFO');
+  await delay(SETTLE);
+  const lines = app.frame().split('\n');
+  t.is(lines[0], 'classifier-1 LOG   hello from predict');
+  t.is(lines[1], 'cortex       INFO  reloaded classifier');
+  t.regex(lines[2] ?? '', /^image\/classifier/);
+  app.unmount();
+});
+
+test('l hides new log output and shows it again', async (t) => {
+  const session = new FakeSession();
+  const app = await start(session);
+  await app.press('l');
+  session.log('classifier-1', 'while hidden 1');
+  session.log('classifier-1', 'while hidden 2');
+  await delay(SETTLE);
+  t.notRegex(app.frame(), /while hidden/);
+  t.regex(app.frame(), /logs hidden, 2 new lines$/);
+  await app.press('l');
+  session.log('classifier-1', 'shown again');
+  await delay(SETTLE);
+  t.regex(app.frame(), /^classifier-1 LOG {3}shown again$/m);
+  t.notRegex(app.frame(), /logs hidden|while hidden/);
+  app.unmount();
+});
+
+test('the panes follow the session, at most five renders a second', async (t) => {
+  const session = new FakeSession();
+  const app = await start(session);
+  const before = app.frames.length;
+  for (let i = 1; i <= 50; i += 1) session.set(snapshot([api({ replicas: [replica('classifier-1', { requests: i })] })]));
+  await delay(SETTLE);
+  t.regex(app.frame(), /classifier-1 +ready +1 +50 /);
+  t.true(app.frames.length - before <= 3, `${app.frames.length - before} renders`);
+  app.unmount();
+});
+
+test('? shows the help from the key table in place of the panes, and hides it again', async (t) => {
+  const app = await start(new FakeSession());
+  await app.press('?');
+  for (const b of keyBindings) t.true(app.frame().includes(b.description), b.description);
+  t.notRegex(app.frame(), /IN-FLIGHT/);
+  await app.press('?');
+  t.notRegex(app.frame(), /show or hide this help/);
+  t.regex(app.frame(), /IN-FLIGHT/);
+  app.unmount();
+});
+
+test('r asks the session to reload now', async (t) => {
+  const session = new FakeSession();
+  const app = await start(session);
+  await app.press('r');
+  t.is(session.reloads, 1);
+  app.unmount();
+});
+
+test('a reload that cannot start says so in the key bar', async (t) => {
+  const session = new FakeSession();
+  session.reloadNow = async () => {
+    throw new Error('no bundler\nat somewhere');
+  };
+  const app = await start(session);
+  await app.press('r');
+  t.regex(app.frame(), /\? help {2}reload failed: no bundler$/);
+  app.unmount();
+});
+
+for (const [name, input] of [
+  ['q', 'q'],
+  ['Ctrl-C', '\u0003'],
+] as const) {
+  test(`${name} stops the session once, then exits`, async (t) => {
+    const session = new FakeSession();
+    let finish = (): void => {};
+    session.stop = () => {
+      session.stops += 1;
+      return new Promise((resolve) => (finish = resolve));
+    };
+    const app = await start(session);
+    await app.press(input);
+    await app.press(input);
+    t.is(session.stops, 1);
+    t.regex(app.frame(), /stopping…$/);
+    finish();
+    // Unmounted: Ink no longer reads keys.
+    await waitFor(() => app.stdin.listenerCount('readable') === 0, 'the app to exit');
+    t.pass();
+  });
+}
+
+class FakeStdout extends EventEmitter {
+  columns = 80;
+  rows = 24;
+  output = '';
+  write(chunk: string): boolean {
+    this.output += chunk;
+    return true;
+  }
+}
+
+class FakeStdin extends EventEmitter {
+  isTTY = true;
+  private data: string | null = null;
+  send(data: string): void {
+    this.data = data;
+    this.emit('readable');
+  }
+  read(): string | null {
+    const { data } = this;
+    this.data = null;
+    return data;
+  }
+  setEncoding(): void {}
+  setRawMode(): void {}
+  ref(): void {}
+  unref(): void {}
+}
+
+test('renderDevTui: draws to the given terminal, and q resolves waitUntilExit after stop', async (t) => {
+  const session = new FakeSession();
+  const stdout = new FakeStdout();
+  const stdin = new FakeStdin();
+  const tui = renderDevTui(session, { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream });
+  await waitFor(() => stdin.listenerCount('readable') > 0, 'Ink to read keys');
+  t.regex(stdout.output, /image\/classifier/);
+  stdin.send('q');
+  await tui.waitUntilExit();
+  t.is(session.stops, 1);
+});
+
+test('several apis: a header each, one replicas table with an API column, a latency row each; it fits 80×24', async (t) => {
+  const apis = ['classifier', 'detector', 'captioner'].map((name) =>
+    api({ name, replicas: [replica(`${name}-1`), replica(`${name}-2`, { status: 'starting' })] }),
+  );
+  const app = await start(new FakeSession(snapshot(apis)), 80);
+  const lines = app.frame().split('\n');
+  t.true(lines.length < 24, `${lines.length} rows`);
+  t.true(lines.every((l) => [...l].length <= 80));
+  t.regex(app.frame(), /^API +ID +STATUS/m);
+  for (const name of ['classifier', 'detector', 'captioner']) {
+    t.regex(app.frame(), new RegExp(`^image/${name} +live`, 'm'));
+    t.regex(app.frame(), new RegExp(`^${name} +▁+ +0/s +p50 +— +p99 +— +2XX 0 +4XX 0 +5XX 0$`, 'm'));
+  }
+  app.unmount();
+});
