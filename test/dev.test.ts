@@ -34,6 +34,7 @@ test.serial('the example through the gateway, hot reload with no failed request,
     await writeFile(predictor, original.replace('return labels[best!.index];', 'return labels[best!.index;'));
     const broken = await until('the reload error', async () => (await dev.get('classifier')).lastReload?.error ?? undefined);
     t.regex(broken.location, /predictor\.ts:\d+:\d+$/);
+    t.is(broken.message, 'Expected "]" but found ";"');
     t.is((await post(endpoint, hotdog, 'image/jpeg')).text, '"v2: hot dog"');
 
     // The next good save clears it.

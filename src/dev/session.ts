@@ -235,6 +235,8 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   }
 
   private failReload(loop: ApiLoop, savedAt: number, message: string, location: string | null): void {
+    // Views print "location: message"; the messages from esbuild and the runtime carry the location already.
+    if (location) message = message.replace(`${location}: `, '').replace(` (at ${location})`, '');
     loop.lastReload = { version: loop.current.version, at: new Date().toISOString(), ms: Date.now() - savedAt, error: { message, location } };
     this.emit('change');
   }

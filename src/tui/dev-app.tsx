@@ -111,7 +111,7 @@ export function renderDevTui(session: SessionView, options: DevTuiOptions = {}):
     exitOnCtrlC: false,
     // The panes change a few lines a second (sparklines, counts); rewriting only those keeps
     // the rest of the screen still.
-    incrementalRendering: true,
+    incrementalRendering: false,
   });
   return { waitUntilExit: async () => void (await instance.waitUntilExit()) };
 }
