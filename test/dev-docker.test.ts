@@ -2,24 +2,16 @@
 // the dev loop works on them exactly as on processes.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import Docker from 'dockerode';
 import { labels } from '../src/dev/backends/docker.js';
-import { dockerUnavailableReason } from '../src/image/index.js';
 import { copyProject, startDev, until } from './helpers/dev.js';
 import { post } from './helpers/http.js';
 import { startLoad } from './helpers/load.js';
 import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
+import { withoutDocker } from './helpers/docker.js';
 
-const unavailable = await dockerUnavailableReason();
 const docker = new Docker();
-
-function withoutDocker(t: ExecutionContext): boolean {
-  if (!unavailable) return false;
-  t.log(`skipped: ${unavailable}`);
-  t.pass();
-  return true;
-}
 
 const containersOf = (sessionPid: number) => docker.listContainers({ all: true, filters: { label: [`${labels.session}=${sessionPid}`] } });
 

@@ -4,27 +4,19 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { ensureRuntimeImage, registryBase, runtimeDependencies, type ImageEvent } from '../src/image/index.js';
-import { connectDocker, daemonUnreachable, dockerUnavailableReason } from '../src/image/docker-client.js';
+import { connectDocker, daemonUnreachable } from '../src/image/docker-client.js';
 import { dependencyClosure, type Manifest } from '../src/image/dependencies.js';
 import { dockerfileBody, layoutRoot, shipsInImage } from '../src/image/context.js';
 import { offlineRootfs, parseLdd } from '../src/image/offline-base.js';
 import { BuildLog, buildFailure } from '../src/image/progress.js';
 import { repoRoot } from './helpers/shared.js';
+import { withoutDocker } from './helpers/docker.js';
 
-const unavailable = await dockerUnavailableReason();
 const docker = new Docker();
-
-/** Docker tests run against the real daemon; they skip, saying why, only where none answers. */
-function withoutDocker(t: ExecutionContext): boolean {
-  if (!unavailable) return false;
-  t.log(`skipped: ${unavailable}`);
-  t.pass();
-  return true;
-}
 
 test.serial('the runtime image builds, and building it again is cached without a build', async (t) => {
   if (withoutDocker(t)) return;

@@ -6,27 +6,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import Docker from 'dockerode';
 import { containerName, containerOptions, DockerLauncher, exitOf, isOrphan, labels } from '../src/dev/backends/docker.js';
 import { bundleOnce } from '../src/dev/bundler.js';
-import { dockerUnavailableReason } from '../src/image/docker-client.js';
 import { loadSpec } from '../src/spec/index.js';
 import { post } from './helpers/http.js';
 import { exampleDir, imagesDir, modelsDir } from './helpers/shared.js';
+import { withoutDocker } from './helpers/docker.js';
 
-const unavailable = await dockerUnavailableReason();
 const docker = new Docker();
 const cacheDir = await mkdtemp(join(tmpdir(), 'cortex-docker-cache-'));
 const env = { CORTEX_MODEL_MIRROR: modelsDir, CORTEX_CACHE_DIR: cacheDir };
-
-/** Docker tests run against the real daemon; they skip, saying why, only where none answers. */
-function withoutDocker(t: ExecutionContext): boolean {
-  if (!unavailable) return false;
-  t.log(`skipped: ${unavailable}`);
-  t.pass();
-  return true;
-}
 
 function containersOf(replica: string) {
   return docker.listContainers({ all: true, filters: { label: [`${labels.replica}=${replica}`, `${labels.session}=${process.pid}`] } });
