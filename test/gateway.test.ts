@@ -76,3 +76,54 @@ test('least outstanding requests: a slow replica gets fewer of concurrent reques
   const slowCount = names.filter((n) => n === 'slow').length;
   t.true(slowCount < names.length / 2, `slow got ${slowCount} of ${names.length}`);
 });
+
+test('a path can never send the request to another host, and a malformed one is a 400, not a crash', async (t) => {
+  const up = await upstream('one');
+  const { gateway, url } = await gatewayFor([replica('a-1', up.url)]);
+  t.teardown(async () => {
+    await gateway.close();
+    up.server.close();
+  });
+  t.like((await post(`${url}/d/a//evil.example/x`, {})).body, { name: 'one', path: '//evil.example/x' });
+  const odd = await post(`${url}/d/a//[`, {});
+  t.true(odd.status === 200 || odd.status === 400, `status ${odd.status}`);
+  t.like((await post(`${url}/d/a`, {})).body, { name: 'one' });
+});
+
+test('a client that goes away mid-request does not count against the replica', async (t) => {
+  const slow = await upstream('slow', 300);
+  const { gateway, url } = await gatewayFor([replica('a-1', slow.url)]);
+  t.teardown(async () => {
+    await gateway.close();
+    slow.server.close();
+  });
+  await Promise.all(
+    [1, 2, 3].map(async () => {
+      const abort = new AbortController();
+      setTimeout(() => abort.abort(), 100);
+      await fetch(`${url}/d/a`, { method: 'POST', body: '{}', signal: abort.signal }).catch(() => undefined);
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 500));
+  t.is(gateway.outstandingTo('a-1'), 0);
+});
+
+test('a draining replica\'s 503 is retried on another replica; an overloaded one\'s 503 is passed on', async (t) => {
+  const draining = createServer((_req, res) => res.writeHead(503, { connection: 'close' }).end('{"error":"closing"}'));
+  const overloaded = createServer((_req, res) => res.writeHead(503, { 'retry-after': '1' }).end('{"error":"busy"}'));
+  const fine = await upstream('fine');
+  const [drainingUrl, overloadedUrl] = [await listen(draining), await listen(overloaded)];
+  const a = await gatewayFor([replica('a-1', drainingUrl), replica('a-2', fine.url)]);
+  const b = await gatewayFor([replica('a-1', overloadedUrl)]);
+  t.teardown(async () => {
+    await a.gateway.close();
+    await b.gateway.close();
+    draining.close();
+    overloaded.close();
+    fine.server.close();
+  });
+  for (let i = 0; i < 4; i++) t.like((await post(`${a.url}/d/a`, {})).body, { name: 'fine' });
+  const busy = await post(`${b.url}/d/a`, {});
+  t.is(busy.status, 503);
+  t.is(busy.headers.get('retry-after'), '1');
+});

@@ -1,8 +1,9 @@
 // The local front door: http://localhost:PORT/<deployment>/<api> → a serving replica of that
 // api, least outstanding requests first. A replica that refuses the connection (it just died,
 // or is draining) is skipped and the request tried on the next one, so the client never sees it.
-import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, Agent, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
 import type { ReplicaInfo } from './backend.js';
 import { isServing } from './state.js';
 
@@ -27,7 +28,12 @@ export class Gateway {
   private turn = 0;
 
   constructor(private readonly source: GatewaySource) {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: Error) => {
+        if (!res.headersSent) json(res, 400, { error: `bad request: ${err.message}` });
+        else res.destroy();
+      });
+    });
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<string> {
@@ -45,6 +51,11 @@ export class Gateway {
       this.server.closeAllConnections();
     });
     this.agent.destroy();
+  }
+
+  /** Requests this gateway has sent to a replica and not yet seen end. */
+  outstandingTo(replica: string): number {
+    return this.outstanding.get(replica) ?? 0;
   }
 
   /** The serving replica with the fewest requests in flight through here; ties go round. */
@@ -94,24 +105,42 @@ export class Gateway {
 
   /** True once the replica answered (and the answer went to the client). */
   private forward(replica: ReplicaInfo, path: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<boolean> {
-    const target = new URL(path, replica.url);
-    this.outstanding.set(replica.id, (this.outstanding.get(replica.id) ?? 0) + 1);
-    const done = () => this.outstanding.set(replica.id, (this.outstanding.get(replica.id) ?? 1) - 1);
-    return new Promise((resolve) => {
-      const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
-      const upstream = httpRequest(target, { method: req.method, headers, agent: this.agent }, (answer) => {
-        // A draining replica refuses new work with 503 while it finishes the old: go elsewhere.
-        if (answer.statusCode === 503 && replica.status === 'stopping') {
+    // Only the replica's host and port come from its URL; the client's path can never name another host.
+    const { hostname, port } = new URL(replica.url!);
+    const count = (n: number) => this.outstanding.set(replica.id, (this.outstanding.get(replica.id) ?? 0) + n);
+    count(1);
+    let counted = true;
+    const done = () => {
+      if (counted) count(-1);
+      counted = false;
+    };
+    return new Promise((resolve, reject) => {
+      const headers = { ...req.headers, host: `${hostname}:${port}`, 'content-length': String(body.length) };
+      const onAnswer = (answer: IncomingMessage) => {
+        // A draining replica refuses new work with a 503 and no Retry-After (an overloaded one
+        // sends Retry-After): the request has not run, so another replica can take it.
+        if (answer.statusCode === 503 && !answer.headers['retry-after']) {
           answer.resume();
           done();
           return resolve(false);
         }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-        answer.on('end', done);
-        answer.on('error', done);
+        // Whether the answer ends or the client goes away first, the count is released; a
+        // half-read answer's socket is dropped rather than returned to the pool.
+        pipeline(answer, res, (err) => {
+          done();
+          if (err) upstream.destroy();
+        });
         resolve(true);
-      });
+      };
+      let upstream: ClientRequest;
+      try {
+        upstream = httpRequest({ hostname, port, path: path.startsWith('/') ? path : `/${path}`, method: req.method, headers, agent: this.agent }, onAnswer);
+      } catch (err) {
+        // A path Node refuses to send (control characters): the client's mistake.
+        done();
+        return reject(err);
+      }
       upstream.on('error', (err: NodeJS.ErrnoException) => {
         done();
         if (retriable.has(err.code ?? '') && !res.headersSent) return resolve(false);
