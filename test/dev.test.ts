@@ -88,6 +88,17 @@ test.serial('cortex.yaml edits apply: replica counts follow, a bad edit is refus
     await until('the refusal', async () => (dev.output().includes('cortex.yaml not applied') ? true : undefined));
     t.regex(dev.output(), /cortex\.yaml:\d+: api "classifier": autoscaling\.min_replicas must be an integer/);
     t.is((await dev.get('classifier')).requested, 2);
+
+    // A config change is a reload like a save: a config whose init fails keeps the old code serving.
+    await writeFile(specFile, spec.replace('min_replicas: 1', 'min_replicas: 2').replace(/labels: \S+/, 'labels: missing-labels.json'));
+    const error = await until('the config reload error', async () => (await dev.get('classifier')).lastReload?.error ?? undefined);
+    t.regex(error.message, /init failed: file not found: .*missing-labels\.json/);
+    t.is((await post(`${dev.url}/image/classifier`, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg')).text, '"hot dog"');
+
+    // Deleting the api removes its replicas and its route.
+    t.is((await cortex(['delete', 'classifier'], { env: dev.env })).stdout, 'deleted classifier');
+    t.is((await dev.get()).apis.length, 0);
+    t.is((await post(`${dev.url}/image/classifier`, {})).status, 404);
   } finally {
     await dev.quit();
   }

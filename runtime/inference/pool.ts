@@ -12,6 +12,7 @@ type Job = { msg: WorkerRequest & { op: 'run' }; transfer: ArrayBuffer[] } & Pen
 interface Slot {
   worker: Worker;
   busy: boolean;
+  dead: boolean;
   pending: Map<number, Pending>;
 }
 
@@ -46,6 +47,8 @@ export class InferencePool {
   private readonly loaded = new Map<string, string>(); // key → path, replayed into replacement workers
   private nextId = 1;
   private closed = false;
+  /** Threads that died since a run last succeeded. */
+  private crashes = 0;
 
   constructor(
     readonly size: number,
@@ -106,19 +109,25 @@ export class InferencePool {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (slot.busy) continue;
+      if (slot.busy || slot.dead) continue;
       const job = this.queue.shift();
       if (!job) return;
       slot.busy = true;
-      this.send(slot, job.msg, job.transfer).then(job.resolve, job.reject).finally(() => {
-        slot.busy = false;
-        this.dispatch();
-      });
+      this.send(slot, job.msg, job.transfer)
+        .then((reply) => {
+          this.crashes = 0;
+          job.resolve(reply);
+        }, job.reject)
+        .finally(() => {
+          slot.busy = false;
+          this.dispatch();
+        });
     }
   }
 
   private send(slot: Slot, msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply & { ok: true }> {
     const id = this.nextId++;
+    if (slot.dead) return Promise.reject(new Error('inference thread is restarting'));
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ ...msg, id }, transfer);
@@ -127,7 +136,7 @@ export class InferencePool {
 
   private spawn(): Slot {
     const worker = new Worker(workerUrl);
-    const slot: Slot = { worker, busy: false, pending: new Map() };
+    const slot: Slot = { worker, busy: false, dead: false, pending: new Map() };
     worker.on('message', (reply: WorkerReply) => {
       const p = slot.pending.get(reply.id);
       if (!p) return;
@@ -140,11 +149,17 @@ export class InferencePool {
       for (const p of slot.pending.values()) p.reject(new Error(`inference thread exited (code ${code})`));
       slot.pending.clear();
       if (this.closed) return;
-      const i = this.slots.indexOf(slot);
-      const fresh = this.spawn();
-      this.slots[i] = fresh;
-      for (const [key, path] of this.loaded) void this.send(fresh, { id: 0, op: 'load', key, path, settings: this.settings }).catch(() => undefined);
-      this.dispatch();
+      // The dead slot takes no work; its replacement comes after a delay that grows while
+      // threads keep dying, so a thread that cannot start does not spin the CPU.
+      slot.dead = true;
+      const delay = Math.min(30_000, 100 * 2 ** this.crashes++);
+      setTimeout(() => {
+        if (this.closed) return;
+        const fresh = this.spawn();
+        this.slots[this.slots.indexOf(slot)] = fresh;
+        for (const [key, path] of this.loaded) void this.send(fresh, { id: 0, op: 'load', key, path, settings: this.settings }).catch(() => undefined);
+        this.dispatch();
+      }, delay).unref();
     });
     worker.on('error', () => undefined); // reported through 'exit'
     return slot;

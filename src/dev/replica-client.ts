@@ -1,4 +1,4 @@
-// HTTP calls from the dev loop to one replica's runtime: liveness, the hot swap, metrics.
+// HTTP calls from the dev loop to one replica's runtime: the hot swap and metrics.
 import type { PredictorBundle } from './backend.js';
 
 export interface SwapResult {
@@ -6,23 +6,6 @@ export interface SwapResult {
   version: string;
   error?: string;
   location?: string;
-}
-
-/** Polls /healthz until it answers 200; false if `gone` settles first or time runs out. */
-export async function waitLive(url: string, gone: Promise<unknown>, timeoutMs = 60_000): Promise<boolean> {
-  let exited = false;
-  void gone.then(() => (exited = true));
-  const deadline = Date.now() + timeoutMs;
-  while (!exited && Date.now() < deadline) {
-    try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return true;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return false;
 }
 
 export async function pushBundle(url: string, token: string, bundle: PredictorBundle): Promise<SwapResult> {

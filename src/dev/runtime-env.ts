@@ -7,6 +7,7 @@ export interface ReplicaPlacement {
   port?: number;
   bundlePath?: string;
   adminToken?: string;
+  /** Default: one per core of `compute.cpu` (at least one). */
   inferenceThreads?: number;
   /** Where the api's folder is, as the replica sees it. */
   apiDir?: string;
@@ -28,7 +29,7 @@ export function runtimeEnv(spec: Spec, api: ApiSpec, placement: ReplicaPlacement
   if (placement.port !== undefined) out.PORT = String(placement.port);
   if (placement.bundlePath) out.CORTEX_PREDICTOR_BUNDLE = placement.bundlePath;
   if (placement.adminToken) out.CORTEX_ADMIN_TOKEN = placement.adminToken;
-  if (placement.inferenceThreads) out.CORTEX_INFERENCE_THREADS = String(placement.inferenceThreads);
+  out.CORTEX_INFERENCE_THREADS = String(placement.inferenceThreads ?? Math.max(1, Math.round(api.compute.cpu)));
   // Paths in the mirror setting are relative to where the user ran cortex, not to the replica.
   if (out.CORTEX_MODEL_MIRROR) out.CORTEX_MODEL_MIRROR = new URL(out.CORTEX_MODEL_MIRROR, `file://${process.cwd()}/`).pathname;
   return out;

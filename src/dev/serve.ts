@@ -1,6 +1,6 @@
 // `cortex serve`: one replica of each api inside this process, all on one port at
 // /<deployment>/<api>. No watcher, no autoscaler, no TUI: the plainest way to run the runtime.
-import { createReplica, type Replica } from '../../runtime/replica.js';
+import { createReplica, replicaDefaults, type Replica } from '../../runtime/replica.js';
 import { createServer } from '../../runtime/server.js';
 import { settingsFromEnv } from '../../runtime/settings.js';
 import { BundleError } from '../../runtime/predictor-slot.js';
@@ -42,7 +42,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
 
   try {
     for (const api of apis) {
-      const env = runtimeEnv(spec, api, {});
+      // One replica in this process: it may use every core, whatever compute.cpu says.
+      const env = runtimeEnv(spec, api, { inferenceThreads: replicaDefaults.inferenceThreads });
       Object.assign(process.env, api.predictor.env);
       const replica = createReplica({ ...settingsFromEnv(env), processMetrics: false });
       replicas.push(replica);

@@ -50,6 +50,8 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   private ticker: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
   private stopped: Promise<void> | undefined;
+  private respecs: Promise<void> = Promise.resolve();
+  private ticking = false;
 
   private constructor(private readonly options: DevOptions) {
     super();
@@ -77,7 +79,8 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     this.spec = await loadSpec(this.options.dir);
     const bundles = new Map<string, PredictorBundle>();
     for (const api of this.spec.apis) {
-      const loop = await this.createLoop(api);
+      const loop = await this.buildLoop(api);
+      this.loops.set(api.name, loop);
       bundles.set(api.name, loop.current);
     }
     await this.options.backend.apply(this.spec, bundles);
@@ -87,7 +90,14 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(`port ${this.options.port} is already in use; pick another with --port`);
       throw err;
     }
-    this.ticker = setInterval(() => void this.tick(), tickMs);
+    this.ticker = setInterval(() => {
+      // A slow scrape must not overlap the next one: out-of-order scrapes would count twice.
+      if (this.ticking) return;
+      this.ticking = true;
+      this.tick()
+        .catch((err: Error) => this.note('cortex', 'ERROR', `metrics and autoscaling tick failed: ${err.message}`))
+        .finally(() => (this.ticking = false));
+    }, tickMs);
     this.watcher = watch(this.spec.dir, {
       ignoreInitial: true,
       ignored: (path) => /(^|[/\\])(node_modules|\.git|\.cortex|dist)([/\\]|$)/.test(path),
@@ -112,7 +122,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
           name: loop.spec.name,
           deployment: loop.spec.deployment,
           endpoint: `${this.gatewayUrl}${loop.spec.networking.endpoint}`,
-          status: apiStatus(replicas, requested, version),
+          status: apiStatus(replicas, requested, version, loop.spec.autoscaling.minReplicas),
           requested,
           available: replicas.filter((r) => isServing(r.status)).length,
           upToDate: replicas.filter((r) => r.status === 'ready' && r.version === version).length,
@@ -163,7 +173,8 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     return this.stopped;
   }
 
-  private async createLoop(api: ApiSpec): Promise<ApiLoop> {
+  /** A loop for one api, its first bundle built; the caller adds it to `loops`. */
+  private async buildLoop(api: ApiSpec): Promise<ApiLoop> {
     const bundler = new Bundler(api.predictor.path);
     let built;
     try {
@@ -172,7 +183,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       await bundler.dispose();
       throw err instanceof BuildError ? new UserError(err.message) : err;
     }
-    const loop: ApiLoop = {
+    return {
       spec: api,
       bundler,
       inputs: new Set(built.inputs),
@@ -183,13 +194,11 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       savedAt: undefined,
       building: Promise.resolve(),
     };
-    this.loops.set(api.name, loop);
-    return loop;
   }
 
   private onFileChange(path: string): void {
     if (path === this.spec.file) {
-      void this.respec();
+      this.respec();
       return;
     }
     for (const loop of this.loops.values()) {
@@ -231,6 +240,8 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       loop.lastReload = { version: bundle.version, at: new Date().toISOString(), ms: Date.now() - savedAt, error: null };
       this.emit('change');
     });
+    // Whatever went wrong, the next save must still rebuild.
+    loop.building = loop.building.catch((err: Error) => this.failReload(loop, savedAt, err.message, null));
     return loop.building;
   }
 
@@ -241,8 +252,13 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     this.emit('change');
   }
 
-  /** cortex.yaml changed: re-read it and apply replica counts, config, apis added or removed. */
-  private async respec(): Promise<void> {
+  /** cortex.yaml changed: re-read it and apply it, one change after another. */
+  private respec(): void {
+    this.respecs = this.respecs.then(() => this.respecNow()).catch((err: Error) => this.note('cortex', 'ERROR', `cortex.yaml not applied: ${err.message}`));
+  }
+
+  /** Applies replica counts, config (as a reload), apis added or removed; all or nothing. */
+  private async respecNow(): Promise<void> {
     let spec: Spec;
     try {
       spec = await loadSpec(this.options.dir);
@@ -250,32 +266,46 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       this.note('cortex', 'ERROR', `cortex.yaml not applied, the previous one stays: ${(err as Error).message}`);
       return;
     }
-    const bundles = new Map<string, PredictorBundle>();
+    // New apis, and apis whose predictor moved, get new loops; nothing changes until all build.
+    const staged = new Map<string, ApiLoop>();
     try {
       for (const api of spec.apis) {
         const loop = this.loops.get(api.name);
-        if (loop && loop.spec.predictor.path === api.predictor.path) {
-          loop.spec = api;
-          loop.current = toBundle(loop.current.code, api);
-        } else {
-          if (loop) await loop.bundler.dispose();
-          await this.createLoop(api);
-        }
-        bundles.set(api.name, this.loops.get(api.name)!.current);
+        if (!loop || loop.spec.predictor.path !== api.predictor.path) staged.set(api.name, await this.buildLoop(api));
       }
     } catch (err) {
-      this.note('cortex', 'ERROR', `cortex.yaml not applied: ${(err as Error).message}`);
+      await Promise.all([...staged.values()].map((l) => l.bundler.dispose()));
+      this.note('cortex', 'ERROR', `cortex.yaml not applied, the previous one stays: ${(err as Error).message}`);
       return;
     }
-    for (const name of [...this.loops.keys()]) {
-      if (!bundles.has(name)) {
-        await this.loops.get(name)!.bundler.dispose();
-        this.loops.delete(name);
-        this.collector.forget(name);
+
+    const names = new Set(spec.apis.map((a) => a.name));
+    const reloads: Array<{ loop: ApiLoop; force: boolean }> = [];
+    for (const [name, loop] of [...this.loops]) {
+      if (names.has(name) && !staged.has(name)) continue;
+      await loop.bundler.dispose();
+      this.loops.delete(name);
+      if (!names.has(name)) this.collector.forget(name);
+      const moved = staged.get(name);
+      if (moved) {
+        // Replicas keep the old code until the moved predictor has loaded, like any reload.
+        moved.current = loop.current;
+        reloads.push({ loop: moved, force: true });
       }
+    }
+    const bundles = new Map<string, PredictorBundle>();
+    for (const api of spec.apis) {
+      const loop = staged.get(api.name) ?? this.loops.get(api.name)!;
+      const configChanged = JSON.stringify(loop.spec.predictor.config) !== JSON.stringify(api.predictor.config);
+      if (configChanged && !staged.has(api.name)) reloads.push({ loop, force: false });
+      loop.spec = api;
+      this.loops.set(api.name, loop);
+      bundles.set(api.name, loop.current);
     }
     this.spec = spec;
     await this.options.backend.apply(spec, bundles);
+    // A new config is a new predictor version: it goes the way of a save, errors included.
+    for (const { loop, force } of reloads) void this.rebuild(loop, Date.now(), force);
     this.note('cortex', 'INFO', `applied cortex.yaml: ${spec.apis.map((a) => `${a.name} (${this.options.backend.requested(a.name)} replicas)`).join(', ')}`);
     this.emit('change');
   }

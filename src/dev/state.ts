@@ -71,12 +71,17 @@ export function isServing(status: ReplicaStatus): boolean {
   return status === 'ready' || status === 'reloading';
 }
 
-/** The api's status from its replicas: what `cortex get` prints and the TUI colours. */
-export function apiStatus(replicas: ReadonlyArray<Pick<ReplicaInfo, 'status' | 'version'>>, requested: number, version: string | null): ApiStatus {
-  const serving = replicas.filter((r) => isServing(r.status));
-  if (serving.length === 0) return replicas.some((r) => r.status === 'error') ? 'error' : 'starting';
-  const current = serving.filter((r) => r.version === version && r.status === 'ready').length;
-  return current >= requested && serving.length === current ? 'live' : 'updating';
+/**
+ * The api's status from its replicas, in Cortex's order (getStatusCode): live once enough
+ * up-to-date replicas serve; error when a replica fails; live again at min_replicas; else
+ * starting (nothing serves yet) or updating.
+ */
+export function apiStatus(replicas: ReadonlyArray<Pick<ReplicaInfo, 'status' | 'version'>>, requested: number, version: string | null, minReplicas: number): ApiStatus {
+  const upToDate = replicas.filter((r) => r.status === 'ready' && r.version === version).length;
+  if (upToDate >= requested) return 'live';
+  if (replicas.some((r) => r.status === 'error')) return 'error';
+  if (upToDate >= minReplicas) return 'live';
+  return replicas.some((r) => isServing(r.status)) ? 'updating' : 'starting';
 }
 
 export interface SessionEvents {

@@ -103,7 +103,7 @@ export interface DevTuiOptions {
 }
 
 /** Draws the session until `q` or Ctrl-C, which stop the session and then resolve waitUntilExit. */
-export function renderDevTui(session: SessionView, options: DevTuiOptions = {}): { waitUntilExit(): Promise<void> } {
+export function renderDevTui(session: SessionView, options: DevTuiOptions = {}): { waitUntilExit(): Promise<void>; unmount(): void } {
   const instance = render(<DevApp session={session} />, {
     stdout: options.stdout ?? process.stdout,
     stdin: options.stdin ?? process.stdin,
@@ -113,5 +113,5 @@ export function renderDevTui(session: SessionView, options: DevTuiOptions = {}):
     // the rest of the screen still.
     incrementalRendering: false,
   });
-  return { waitUntilExit: async () => void (await instance.waitUntilExit()) };
+  return { waitUntilExit: async () => void (await instance.waitUntilExit()), unmount: () => instance.unmount() };
 }

@@ -32,16 +32,19 @@ export function registerDev(program: Command): void {
       const { launcher, reason } = await selectLauncher({ backend: flags.backend, base: flags.base, onImageEvent: printImageProgress() });
       const session = await DevSession.start({ dir, port: flags.port, backend: new LocalBackend(launcher), backendReason: reason });
       const control = new ControlServer(session);
-      await control.start(session.snapshot().gateway, dir);
+      // Ctrl-C outside the TUI, `kill`, or closing the terminal stop the session the way q does.
+      const signalled = new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve());
+      });
       try {
+        await control.start(session.snapshot().gateway, dir);
         if (flags.tui && process.stdout.isTTY && process.stdin.isTTY) {
-          await renderDevTui(session).waitUntilExit();
+          const tui = renderDevTui(session);
+          await Promise.race([tui.waitUntilExit(), signalled]);
+          tui.unmount();
         } else {
           const unsubscribe = printLines(session, process.stdout);
-          await new Promise<void>((resolve) => {
-            const stop = () => void session.stop().then(resolve);
-            process.once('SIGINT', stop).once('SIGTERM', stop);
-          });
+          await signalled;
           unsubscribe();
         }
       } finally {

@@ -177,7 +177,11 @@ export class DockerLauncher implements ReplicaLauncher {
     const container = await this.docker.createContainer(options).catch((err: unknown) => {
       throw createFailure(err, name, this.image.tag);
     });
-    const { tail, exited } = await watch(this.docker, container, onLine);
+    // A created container that cannot be attached to is removed, or its name blocks every relaunch.
+    const { tail, exited } = await watch(this.docker, container, onLine).catch(async (err: unknown) => {
+      await removeContainer(container).catch(() => {});
+      throw new Error(`attaching to container ${name} failed: ${daemonMessage(err)}`);
+    });
     let url: string;
     try {
       await container.start();
@@ -212,7 +216,7 @@ export class DockerLauncher implements ReplicaLauncher {
   /** The replica's environment and bind mounts: the api's folder, the model mirror, the cache. */
   private placement(spec: LaunchRequest['spec'], api: ApiSpec, adminToken: string): Pick<ContainerPlan, 'env' | 'binds'> {
     const hostEnv = this.options.env ?? process.env;
-    const env = runtimeEnv(spec, api, { host: '0.0.0.0', port: containerPort, adminToken, apiDir: containerPaths.api, inferenceThreads: Math.max(1, Math.round(api.compute.cpu)) }, hostEnv);
+    const env = runtimeEnv(spec, api, { host: '0.0.0.0', port: containerPort, adminToken, apiDir: containerPaths.api }, hostEnv);
     const binds: ContainerPlan['binds'] = [{ source: spec.dir, target: containerPaths.api, readOnly: true }];
     if (env.CORTEX_MODEL_MIRROR) {
       if (!existsSync(env.CORTEX_MODEL_MIRROR)) throw new UserError(`CORTEX_MODEL_MIRROR=${env.CORTEX_MODEL_MIRROR} does not exist: point it at the folder holding the model files`);

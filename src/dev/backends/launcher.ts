@@ -15,6 +15,7 @@ export interface LaunchRequest {
   onLine(line: string, stream: 'stdout' | 'stderr'): void;
 }
 
+/** Resolved once the runtime answers at `url` (live, not yet holding a predictor). */
 export interface LaunchedReplica {
   /** Base URL of the runtime, reachable from this process. */
   url: string;

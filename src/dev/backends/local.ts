@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { parseLogLine } from '../../../runtime/log-format.js';
 import type { ApiSpec, Spec } from '../../spec/index.js';
 import type { Backend, BackendEvents, PredictorBundle, ReloadOutcome, ReplicaInfo } from '../backend.js';
-import { pushBundle, waitLive } from '../replica-client.js';
+import { pushBundle } from '../replica-client.js';
 import type { LaunchedReplica, ReplicaLauncher } from './launcher.js';
 
 export interface LocalBackendOptions {
@@ -22,6 +22,10 @@ interface Replica {
   launched?: LaunchedReplica;
   /** False once the replica should go away: it is not restarted after that. */
   wanted: boolean;
+  /** Started with resources or environment the spec no longer has: replaced once fresh ones serve. */
+  outdated: boolean;
+  /** Ends a restart backoff early (the replica was retired meanwhile). */
+  wake: (() => void) | undefined;
   recentLines: string[];
   done: Promise<void>;
 }
@@ -33,6 +37,8 @@ interface ApiRuntime {
   requested: number;
   replicas: Map<string, Replica>;
   nextIndex: number;
+  /** Reloads of one api run one after another, so an older bundle never lands last. */
+  reloads: Promise<unknown>;
 }
 
 const recentLineCount = 8;
@@ -40,6 +46,8 @@ const recentLineCount = 8;
 export class LocalBackend extends EventEmitter<BackendEvents> implements Backend {
   readonly name: Backend['name'];
   private readonly apis = new Map<string, ApiRuntime>();
+  /** Replicas of removed apis that are still draining: stop() waits for them too. */
+  private readonly draining = new Set<Promise<void>>();
   private readonly token = randomBytes(16).toString('hex');
   private readonly graceMs: number;
   private readonly backoffMs: number;
@@ -59,28 +67,24 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
 
   async apply(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>): Promise<void> {
     const names = new Set(spec.apis.map((a) => a.name));
-    await Promise.all([...this.apis.keys()].filter((name) => !names.has(name)).map((name) => this.remove(name)));
+    for (const name of [...this.apis.keys()]) if (!names.has(name)) void this.remove(name);
     for (const api of spec.apis) {
       const bundle = bundles.get(api.name);
       if (!bundle) throw new Error(`no bundle for api ${api.name}`);
       const existing = this.apis.get(api.name);
       if (!existing) {
-        this.apis.set(api.name, { spec, api, bundle, requested: api.autoscaling.initReplicas, replicas: new Map(), nextIndex: 1 });
+        this.apis.set(api.name, { spec, api, bundle, requested: api.autoscaling.initReplicas, replicas: new Map(), nextIndex: 1, reloads: Promise.resolve() });
         this.reconcile(api.name);
         continue;
       }
       const { minReplicas, maxReplicas } = api.autoscaling;
       const restart = JSON.stringify(existing.api.compute) !== JSON.stringify(api.compute) || JSON.stringify(existing.api.predictor.env) !== JSON.stringify(api.predictor.env);
       Object.assign(existing, { spec, api, requested: Math.min(maxReplicas, Math.max(minReplicas, existing.requested)) });
-      if (restart) {
-        // Resources and environment are fixed when a replica starts: replace the replicas.
-        for (const replica of [...existing.replicas.values()]) {
-          this.retire(replica);
-          this.reconcile(api.name);
-        }
-      }
-      if (bundle.version !== existing.bundle.version) await this.reload(api.name, bundle);
+      // Resources and environment are fixed when a replica starts: start replacements, and
+      // retire the old ones only once the new ones serve (a rolling restart).
+      if (restart) for (const replica of existing.replicas.values()) replica.outdated = true;
       this.reconcile(api.name);
+      if (bundle.version !== existing.bundle.version) await this.reload(api.name, bundle);
     }
   }
 
@@ -91,9 +95,15 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     this.reconcile(name);
   }
 
-  async reload(name: string, bundle: PredictorBundle): Promise<ReloadOutcome> {
+  reload(name: string, bundle: PredictorBundle): Promise<ReloadOutcome> {
     const api = this.apis.get(name);
-    if (!api) throw new Error(`no api ${name}`);
+    if (!api) return Promise.reject(new Error(`no api ${name}`));
+    const next = api.reloads.then(() => this.reloadNow(api, bundle));
+    api.reloads = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reloadNow(api: ApiRuntime, bundle: PredictorBundle): Promise<ReloadOutcome> {
     const previous = api.bundle;
     api.bundle = bundle;
     const outcome: ReloadOutcome = { version: bundle.version, ok: [], failed: [] };
@@ -106,11 +116,11 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
         if (result.ok) outcome.ok.push(replica.info.id);
         else outcome.failed.push({ replica: replica.info.id, error: result.error ?? 'refused', ...(result.location ? { location: result.location } : {}) });
         // A refused bundle leaves the old code serving: the replica is as ready as it was.
-        if (replica.info.status === 'reloading') this.update(replica, { status: result.ok ? 'ready' : before === 'ready' ? 'ready' : 'error' });
+        if (replica.info.status === 'reloading') this.update(replica, { status: result.ok || before === 'ready' ? 'ready' : 'error' });
       }),
     );
     // Refused everywhere: replicas started from now on get the code that works.
-    if (targets.length > 0 && outcome.ok.length === 0) api.bundle = previous;
+    if (targets.length > 0 && outcome.ok.length === 0 && api.bundle === bundle) api.bundle = previous;
     return outcome;
   }
 
@@ -125,30 +135,43 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
   async remove(name: string): Promise<void> {
     const api = this.apis.get(name);
     if (!api) return;
-    api.requested = 0;
+    // Gone from the map at once, so an apply() meanwhile starts the api afresh instead of
+    // adopting replicas that are on their way out.
+    this.apis.delete(name);
     const replicas = [...api.replicas.values()];
     for (const r of replicas) this.retire(r);
-    await Promise.all(replicas.map((r) => r.done));
-    this.apis.delete(name);
+    const drained = Promise.all(replicas.map((r) => r.done)).then(() => undefined);
+    this.draining.add(drained);
+    await drained;
+    this.draining.delete(drained);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.apis.keys()].map((name) => this.remove(name)));
+    await Promise.all(this.draining);
     await this.launcher.close();
   }
 
-  /** Starts or retires replicas until the api has `requested` of them. */
+  /** Starts or retires replicas until the api has `requested` current ones. */
   private reconcile(name: string): void {
     const api = this.apis.get(name);
     if (!api || this.stopping) return;
-    const live = [...api.replicas.values()].filter((r) => r.wanted);
-    for (let i = live.length; i < api.requested; i++) this.startReplica(api);
+    const current = [...api.replicas.values()].filter((r) => r.wanted && !r.outdated);
+    for (let i = current.length; i < api.requested; i++) this.startReplica(api);
     // Retire the least useful first: not yet serving, then the newest.
-    const surplus = live
+    const surplus = current
       .sort((a, b) => Number(b.info.status !== 'ready') - Number(a.info.status !== 'ready') || b.info.startedAt.getTime() - a.info.startedAt.getTime())
-      .slice(0, Math.max(0, live.length - api.requested));
+      .slice(0, Math.max(0, current.length - api.requested));
     for (const r of surplus) this.retire(r);
+    this.retireOutdated(api);
+  }
+
+  /** Outdated replicas go once enough current ones serve; until then they keep serving. */
+  private retireOutdated(api: ApiRuntime): void {
+    const all = [...api.replicas.values()].filter((r) => r.wanted);
+    const serving = all.filter((r) => !r.outdated && r.info.status === 'ready').length;
+    if (serving >= api.requested) for (const r of all) if (r.outdated) this.retire(r);
   }
 
   private startReplica(api: ApiRuntime): void {
@@ -156,6 +179,8 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     const replica: Replica = {
       info: { id, api: api.api.name, status: 'starting', url: undefined, version: undefined, startedAt: new Date(), restarts: 0, error: undefined },
       wanted: true,
+      outdated: false,
+      wake: undefined,
       recentLines: [],
       done: Promise.resolve(),
     };
@@ -183,9 +208,9 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
         });
         replica.launched = launched;
         if (!replica.wanted) break;
+        void launched.exited.then((e) => (exit = e));
         this.update(replica, { url: launched.url });
-        const gone = launched.exited.then((e) => (exit = e));
-        if (await waitLive(launched.url, gone)) await this.pushCurrent(api, replica);
+        await this.pushCurrent(api, replica);
         const started = Date.now();
         await launched.exited;
         if (Date.now() - started > 60_000) backoff = this.backoffMs;
@@ -196,7 +221,14 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
       const why = exit ? `exited (${exit.signal ?? `code ${exit.code}`})` : replica.info.error ?? 'failed to start';
       const tail = replica.recentLines.slice(-3).join(' | ');
       this.update(replica, { status: 'error', url: undefined, error: `${why}; restarting in ${(backoff / 1000).toFixed(1)} s${tail ? ` — ${tail}` : ''}` });
-      await new Promise((r) => setTimeout(r, backoff));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, backoff);
+        replica.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      replica.wake = undefined;
       backoff = Math.min(backoff * 2, this.maxBackoffMs);
       if (replica.wanted) replica.info.restarts++;
     }
@@ -232,9 +264,10 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     if (!replica.wanted) return;
     replica.wanted = false;
     this.update(replica, { status: 'stopping' });
-    // The supervise loop notices `wanted` and stops the process; if it is waiting on a
-    // running replica, stopping it here ends that wait.
+    // The supervise loop notices `wanted` and stops the replica; stopping it here ends a wait
+    // on a running one, and waking it ends a restart backoff.
     void replica.launched?.stop(this.graceMs);
+    replica.wake?.();
   }
 
   private onLine(replica: Replica, raw: string): void {
@@ -247,5 +280,9 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
   private update(replica: Replica, change: Partial<ReplicaInfo>): void {
     Object.assign(replica.info, change);
     this.emit('replica', { ...replica.info });
+    if (change.status === 'ready' && !replica.outdated) {
+      const api = this.apis.get(replica.info.api);
+      if (api) this.retireOutdated(api);
+    }
   }
 }

@@ -12,14 +12,21 @@ export class ProcessLauncher implements ReplicaLauncher {
   readonly description = 'process backend: replicas are child processes on loopback ports';
 
   async launch({ spec, api, replicaId, adminToken, onLine }: LaunchRequest): Promise<LaunchedReplica> {
-    const env = runtimeEnv(spec, api, { host: '127.0.0.1', port: 0, adminToken, inferenceThreads: Math.max(1, Math.round(api.compute.cpu)) });
+    const env = runtimeEnv(spec, api, { host: '127.0.0.1', port: 0, adminToken });
     const child = fork(runtimeMain, [], {
       env: { ...process.env, ...env, CORTEX_REPLICA: replicaId, CORTEX_SESSION: String(process.pid) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     createInterface({ input: child.stdout! }).on('line', (l) => onLine(l, 'stdout'));
     createInterface({ input: child.stderr! }).on('line', (l) => onLine(l, 'stderr'));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      // A process that could not be spawned at all (EAGAIN, ENOMEM) never exits: it failed.
+      child.once('error', (err) => {
+        onLine(`could not start the runtime: ${err.message}`, 'stderr');
+        resolve({ code: null, signal: null });
+      });
+    });
 
     const port = await new Promise<number | undefined>((resolve) => {
       child.once('message', (m: { type?: string; port?: number }) => resolve(m.type === 'listening' ? m.port : undefined));
