@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import Docker from 'dockerode';
 import { labels } from '../src/dev/backends/docker.js';
+import { tmpdir } from 'node:os';
+import { cortex } from './helpers/cli.js';
 import { copyProject, startDev, until } from './helpers/dev.js';
 import { post } from './helpers/http.js';
 import { startLoad } from './helpers/load.js';
@@ -66,4 +68,10 @@ test.serial('without --backend, dev picks Docker when the daemon answers and say
   } finally {
     await dev.quit();
   }
+});
+
+test('--backend docker without a daemon is one line naming the socket and the way out, exit code 2', async (t) => {
+  const r = await cortex(['dev', exampleDir, '--backend', 'docker', '--no-tui'], { env: { DOCKER_HOST: 'unix:///tmp/cortex-no-such.sock', CORTEX_HOME: tmpdir() } });
+  t.is(r.exitCode, 2);
+  t.is(r.all, 'cortex: Docker is not running (nothing answers at /tmp/cortex-no-such.sock): start it (sudo systemctl start docker / dockerd) or use --backend process');
 });
