@@ -1,7 +1,7 @@
 // The local front door: http://localhost:PORT/<deployment>/<api> → a serving replica of that
 // api, least outstanding requests first. A replica that refuses the connection (it just died,
 // or is draining) is skipped and the request tried on the next one, so the client never sees it.
-import { createServer, request as httpRequest, Agent, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { ReplicaInfo } from './backend.js';
@@ -115,7 +115,7 @@ export class Gateway {
       counted = false;
     };
     return new Promise((resolve, reject) => {
-      const headers = { ...req.headers, host: `${hostname}:${port}`, 'content-length': String(body.length) };
+      const headers = { ...endToEnd(req.headers), host: `${hostname}:${port}`, 'content-length': String(body.length) };
       const onAnswer = (answer: IncomingMessage) => {
         // A draining replica refuses new work with a 503 and no Retry-After (an overloaded one
         // sends Retry-After): the request has not run, so another replica can take it.
@@ -124,7 +124,7 @@ export class Gateway {
           done();
           return resolve(false);
         }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
         // Whether the answer ends or the client goes away first, the count is released; a
         // half-read answer's socket is dropped rather than returned to the pool.
         pipeline(answer, res, (err) => {
@@ -151,6 +151,13 @@ export class Gateway {
       upstream.end(body);
     });
   }
+}
+
+// Hop-by-hop headers describe one connection (client–gateway or gateway–replica), never both.
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !hopByHop.has(name)));
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

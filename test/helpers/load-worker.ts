@@ -18,7 +18,8 @@ const clients = Array.from({ length: concurrency }, async () => {
       if (res.status === 200) ok++;
       else failed.push(`${res.status} ${text}`);
     } catch (err) {
-      failed.push(String(err));
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      failed.push(`${String(err)}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`);
     }
   }
 });
