@@ -1,6 +1,7 @@
 // The replica entry point: `node runtime/main.js`, configured by environment (settings.ts).
 // Listens first so liveness answers during init; ready once the bundle has initialised.
 import { readFile } from 'node:fs/promises';
+import { guardProcess } from './crash-guard.js';
 import { createReplica } from './replica.js';
 import { createServer } from './server.js';
 import { settingsFromEnv, type RuntimeSettings } from './settings.js';
@@ -16,6 +17,7 @@ try {
 }
 
 const app = createServer();
+guardProcess(app.log);
 const replica = createReplica(settings);
 await app.register(replica.plugin);
 await app.listen({ host: settings.host, port: settings.port });

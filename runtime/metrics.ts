@@ -12,6 +12,12 @@ export class ReplicaMetrics {
   readonly inFlight = new Gauge({ name: 'cortex_in_flight_requests', help: 'Predictions being worked on now', registers: [this.registry] });
   readonly predictor = new Gauge({ name: 'cortex_predictor_info', help: 'The predictor version being served', labelNames: ['version'] as const, registers: [this.registry] });
   readonly reloads = new Counter({ name: 'cortex_predictor_reloads_total', help: 'Hot swaps by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly strayErrors = new Counter({
+    name: 'cortex_unhandled_errors_total',
+    help: 'Rejections and exceptions no request could catch (in this process), logged instead of crashing it',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
 
   constructor(slot: PredictorSlot, processMetrics: boolean) {
     if (processMetrics) collectDefaultMetrics({ register: this.registry });

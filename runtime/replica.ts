@@ -1,9 +1,10 @@
 // One replica of one api, as a Fastify plugin: the standalone runtime mounts it at `/`, and
 // `cortex serve` mounts one per api at `/<deployment>/<api>` in a single server.
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { replicaBundleDir } from './bundle-dir.js';
 import type { InitContext } from './contract.js';
+import { onStrayError } from './crash-guard.js';
 import { createHelpers } from './helpers/index.js';
 import type { AssetSettings } from './helpers/assets.js';
 import { InferencePool } from './inference/pool.js';
@@ -48,9 +49,10 @@ export function createReplica(settings: ReplicaSettings): Replica {
     intraOpThreads: 1,
     executionProviders: (process.env.CORTEX_EXECUTION_PROVIDERS ?? 'cpu').split(','),
   });
-  const bundleDir = join(tmpdir(), `cortex-bundles-${process.pid}`, `${settings.api.deployment}-${settings.api.name}`);
+  const bundleDir = replicaBundleDir(settings.api);
   const slot = new PredictorSlot({ api: settings.api, helpers: createHelpers(settings.assets, pool), bundleDir });
   const metrics = new ReplicaMetrics(slot, settings.processMetrics);
+  const unsubscribe = onStrayError((kind) => metrics.strayErrors.inc({ kind }));
 
   async function plugin(app: FastifyInstance) {
     app.addHook('onRequest', async (request, reply) => {
@@ -64,5 +66,13 @@ export function createReplica(settings: ReplicaSettings): Replica {
     await app.register(predict, { slot, metrics, bundleDir, maxConcurrency: settings.maxConcurrency, timeoutMs: settings.predictTimeoutMs, bodyLimit: settings.bodyLimit });
   }
 
-  return { slot, metrics, plugin, close: () => pool.close() };
+  return {
+    slot,
+    metrics,
+    plugin,
+    close: async () => {
+      unsubscribe();
+      await pool.close();
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { cortex, cortexUntil } from './helpers/cli.js';
 import { post } from './helpers/http.js';
-import { exampleDir, imagesDir } from './helpers/shared.js';
+import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
 
 test('serve answers the seed curl with "hot dog" and stops cleanly on Ctrl-C', async (t) => {
   const { child, match, output } = await cortexUntil(['serve', exampleDir, '--port', '0'], /image\/classifier \(version \w+\): (http:\/\/\S+)/);
@@ -57,4 +57,19 @@ test('a model that cannot be found offline says which URL and how to provide it'
   t.is(r.exitCode, 2);
   // The example loads the model and the labels at once: whichever download fails first is named.
   t.regex(r.all, /init failed: could not download https:\/\/\S+\/(mobilenetv2-12-int8\.onnx|imagenet-simple-labels\.json) \(.*\); without network, put the file at .*no-such-mirror\/\1/);
+});
+
+test('a predictor that rejects or throws in the background does not take serve down', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cortex-stray-'));
+  await writeFile(join(dir, 'cortex.yaml'), `- kind: deployment\n  name: d\n- kind: api\n  name: b\n  predictor:\n    path: ${join(fixtures, 'predictors/behaviour.ts')}\n`);
+  const { child, match, output } = await cortexUntil(['serve', dir, '--port', '0'], /d\/b \(version \w+\): (http:\/\/\S+)/);
+  t.teardown(() => child.kill('SIGKILL'));
+  const url = match[1]!;
+  t.is((await post(url, { background: 'reject' })).status, 200);
+  t.is((await post(url, { background: 'throw' })).status, 200);
+  await new Promise((r) => setTimeout(r, 100));
+  t.is((await fetch(`${url}/healthz`)).status, 200, output());
+  t.is((await post(url, {})).status, 200);
+  t.regex(output(), /unhandled promise rejection at \S*behaviour\.ts:\d+:\d+: rejected in the background/);
+  t.regex(output(), /uncaught exception at \S*behaviour\.ts:\d+:\d+: thrown in a timer/);
 });

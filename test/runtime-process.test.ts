@@ -45,3 +45,20 @@ test('a replica whose initial bundle fails to init stays live, not ready, and sa
   t.is((await fetch(`${rt.url}/healthz`)).status, 200);
   t.is((await post(`${rt.url}/`, {})).status, 503);
 });
+
+test('a predictor that rejects or throws in the background does not take the runtime down', async (t) => {
+  const rt = await startRuntime(behaviour, { label: 'proc' });
+  t.teardown(() => rt.child.kill('SIGKILL'));
+  await waitReady(rt.url);
+  t.is((await post(`${rt.url}/`, { background: 'reject' })).status, 200);
+  t.is((await post(`${rt.url}/`, { background: 'throw' })).status, 200);
+  // The timer's throw comes 10 ms after its request answered.
+  await new Promise((r) => setTimeout(r, 100));
+  t.is((await fetch(`${rt.url}/healthz`)).status, 200);
+  t.like((await post(`${rt.url}/`, {})).body, { label: 'proc' });
+  const metrics = await (await fetch(`${rt.url}/metrics`)).text();
+  t.regex(metrics, /cortex_unhandled_errors_total\{kind="rejection"\} 1\n/);
+  t.regex(metrics, /cortex_unhandled_errors_total\{kind="exception"\} 1\n/);
+  t.regex(rt.logs(), /unhandled promise rejection at \S*behaviour\.ts:\d+:\d+: rejected in the background/);
+  t.regex(rt.logs(), /uncaught exception at \S*behaviour\.ts:\d+:\d+: thrown in a timer/);
+});

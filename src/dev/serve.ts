@@ -1,5 +1,6 @@
 // `cortex serve`: one replica of each api inside this process, all on one port at
 // /<deployment>/<api>. No watcher, no autoscaler, no TUI: the plainest way to run the runtime.
+import { guardProcess } from '../../runtime/crash-guard.js';
 import { createReplica, replicaDefaults, type Replica } from '../../runtime/replica.js';
 import { createServer } from '../../runtime/server.js';
 import { settingsFromEnv } from '../../runtime/settings.js';
@@ -33,6 +34,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const spec = await loadSpec(options.dir);
   const apis = selectApis(spec, options.api);
   const app = createServer({ logFormat: 'text' });
+  guardProcess(app.log);
   const replicas: Replica[] = [];
   const endpoints: Serving['endpoints'] = [];
   const close = async () => {
