@@ -10,6 +10,7 @@ export class ReplicaMetrics {
   readonly requests = new Counter({ name: 'cortex_requests_total', help: 'Prediction requests by HTTP status', labelNames: ['status'] as const, registers: [this.registry] });
   readonly duration = new Histogram({ name: 'cortex_request_duration_seconds', help: 'Prediction request latency', buckets: latencyBuckets, registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'cortex_in_flight_requests', help: 'Predictions being worked on now', registers: [this.registry] });
+  readonly abandoned = new Gauge({ name: 'cortex_abandoned_predictions', help: 'Predictions answered 504 that are still running', registers: [this.registry] });
   readonly predictor = new Gauge({ name: 'cortex_predictor_info', help: 'The predictor version being served', labelNames: ['version'] as const, registers: [this.registry] });
   readonly reloads = new Counter({ name: 'cortex_predictor_reloads_total', help: 'Hot swaps by result', labelNames: ['result'] as const, registers: [this.registry] });
   readonly strayErrors = new Counter({

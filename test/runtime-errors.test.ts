@@ -106,3 +106,26 @@ test('more than max_replica_concurrency in flight is a 503 with Retry-After', as
     await small.close();
   }
 });
+
+test('predictions that never settle give their admission slot back at the 504', async (t) => {
+  const small = await startReplica(behaviour, { label: 'v1' }, { maxConcurrency: 2, predictTimeoutMs: 200 });
+  t.teardown(() => small.close());
+  // Twice as many as the replica admits at once: each must release its slot when it times out.
+  for (let round = 0; round < 2; round++) {
+    const stuck = await Promise.all([post(`${small.url}/`, { never: true }), post(`${small.url}/`, { never: true })]);
+    t.deepEqual(stuck.map((r) => r.status), [504, 504]);
+  }
+  t.like((await post(`${small.url}/`, { ok: 1 })).body, { label: 'v1' });
+  const metrics = await (await fetch(`${small.url}/metrics`)).text();
+  t.regex(metrics, /cortex_in_flight_requests 0\n/);
+  t.regex(metrics, /cortex_abandoned_predictions 4\n/);
+});
+
+test('a prediction that settles after its 504 is no longer counted as abandoned', async (t) => {
+  const small = await startReplica(behaviour, { label: 'v1' }, { predictTimeoutMs: 100 });
+  t.teardown(() => small.close());
+  t.is((await post(`${small.url}/`, { sleep: 300 })).status, 504);
+  t.regex(await (await fetch(`${small.url}/metrics`)).text(), /cortex_abandoned_predictions 1\n/);
+  await new Promise((r) => setTimeout(r, 400));
+  t.regex(await (await fetch(`${small.url}/metrics`)).text(), /cortex_abandoned_predictions 0\n/);
+});

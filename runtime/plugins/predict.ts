@@ -15,15 +15,32 @@ export interface PredictOptions {
   bundleDir: string;
 }
 
-class Timeout extends Error {}
+const timedOut = Symbol('timed out');
+const ignore = () => undefined;
 
 export default async function predict(app: FastifyInstance, opts: PredictOptions) {
   const { slot, metrics, maxConcurrency, timeoutMs } = opts;
   let inFlight = 0;
-  // A prediction that outlives its 504 still occupies the replica until it settles.
-  const running = new WeakMap<FastifyRequest, Promise<unknown>>();
+  let abandoned = 0;
+  // A request holds its admission slot until its response has gone and its prediction has
+  // settled or timed out, whichever comes first. The slot must not wait for a prediction past
+  // its 504: one that never settles would hold it forever, and a few of them would wedge the
+  // replica at 503 while showing the autoscaler load that is not there.
+  const released = new WeakMap<FastifyRequest, Promise<void>>();
 
   const leave = () => metrics.inFlight.set(--inFlight);
+
+  /** JavaScript cannot cancel the prediction behind a 504: count it until it settles, if ever. */
+  function abandon(request: FastifyRequest, work: Promise<unknown>) {
+    metrics.abandoned.set(++abandoned);
+    request.log.warn(`prediction ${request.id} is still running after its 504 (${abandoned} abandoned predictions running)`);
+    const since = performance.now();
+    const settled = () => {
+      metrics.abandoned.set(--abandoned);
+      request.log.info(`abandoned prediction ${request.id} settled ${Math.round(performance.now() - since)} ms after its 504`);
+    };
+    void work.then(settled, settled);
+  }
 
   app.addHook('onRequest', async (request, reply) => {
     if (inFlight >= maxConcurrency) {
@@ -32,8 +49,8 @@ export default async function predict(app: FastifyInstance, opts: PredictOptions
     }
     metrics.inFlight.set(++inFlight);
     reply.raw.once('close', () => {
-      const work = running.get(request);
-      if (work) void work.then(leave, leave);
+      const release = released.get(request);
+      if (release) void release.then(leave);
       else leave();
     });
   });
@@ -55,25 +72,24 @@ export default async function predict(app: FastifyInstance, opts: PredictOptions
       query: request.query as Metadata['query'],
     };
     const work = Promise.resolve().then(() => predictor.module.predict(request.body as Sample, metadata));
-    running.set(request, work);
-
-    let result: Prediction;
     let timer: NodeJS.Timeout | undefined;
+    const outcome = Promise.race([work, new Promise<typeof timedOut>((resolve) => (timer = setTimeout(resolve, timeoutMs, timedOut)))]);
+    released.set(request, outcome.then(ignore, ignore));
+
+    let result: Prediction | typeof timedOut;
     try {
-      result = await Promise.race([
-        work,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Timeout()), timeoutMs);
-        }),
-      ]);
+      result = await outcome;
     } catch (err) {
-      if (err instanceof Timeout) throw new HttpError(504, `the prediction took longer than ${timeoutMs} ms`);
       const status = clientStatus(err);
       if (status) throw new HttpError(status, errorMessage(err));
       const at = userFrame((err as Error)?.stack, opts.bundleDir);
       throw new Error(`predict failed: ${errorMessage(err)}${at ? ` (at ${at})` : ''}`, { cause: err });
     } finally {
       clearTimeout(timer);
+    }
+    if (result === timedOut) {
+      abandon(request, work);
+      throw new HttpError(504, `the prediction took longer than ${timeoutMs} ms`);
     }
 
     if (Buffer.isBuffer(result)) return reply.type('application/octet-stream').send(result);
