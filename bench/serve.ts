@@ -81,7 +81,7 @@ const bodies = await Promise.all(photos.map((p) => readFile(join(shared, 'images
 
 const pool = new InferencePool(replicaDefaults.inferenceThreads, { intraOpThreads: 1, executionProviders: ['cpu'] });
 const assets = { baseDir: spec.dir, cacheDir: join(tmpdir(), 'cortex-bench-cache'), mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
-const slot = new PredictorSlot({ api: { name: api.name, deployment: api.deployment }, helpers: createHelpers(assets, pool), bundleDir: join(tmpdir(), 'cortex-bench') });
+const slot = new PredictorSlot({ api: { name: api.name, deployment: api.deployment }, helpers: createHelpers(assets, pool), bundleDir: join(tmpdir(), 'cortex-bench'), initTimeoutMs: replicaDefaults.initTimeoutMs });
 const { module } = await slot.load({ code: (await bundleOnce(api.predictor.path)).code, config: api.predictor.config });
 const metadata = { requestId: 'bench', contentType: 'image/jpeg', headers: {}, query: {} };
 const predict = (i: number) => Promise.resolve(module.predict(bodies[i % bodies.length]!, metadata));

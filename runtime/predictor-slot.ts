@@ -34,6 +34,8 @@ export class BundleError extends Error {
   }
 }
 
+class LoadTimeout extends Error {}
+
 export function bundleVersion(bundle: Bundle): string {
   return createHash('sha256').update(bundle.code).update('\0').update(JSON.stringify(bundle.config)).digest('hex').slice(0, 12);
 }
@@ -61,6 +63,8 @@ export interface SlotContext {
   helpers: Helpers;
   /** Where bundles are written so that `import()` can load them. */
   bundleDir: string;
+  /** How long loading and `init` may take together; init may be downloading a model. */
+  initTimeoutMs: number;
 }
 
 export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor] }> {
@@ -95,31 +99,51 @@ export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor] }> {
   private async loadNow(bundle: Bundle): Promise<LoadedPredictor> {
     const version = bundleVersion(bundle);
     const started = performance.now();
-    let module: PredictorModule;
+    // A load that never finishes would hold the queue, and every later bundle, forever. It
+    // cannot be cancelled, only left behind: its module is never made current.
+    const { initTimeoutMs } = this.ctx;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new LoadTimeout()), initTimeoutMs);
+    });
+    // Handled here too: the deadline can pass between steps, when nothing races it.
+    expired.catch(() => undefined);
+    const within = <T>(step: Promise<T>, what: string): Promise<T> =>
+      Promise.race([step, expired]).catch((err: unknown) => {
+        if (err instanceof LoadTimeout) throw new BundleError(`${what} did not finish within ${initTimeoutMs} ms (CORTEX_INIT_TIMEOUT_MS)`, version);
+        throw err;
+      });
     try {
-      await mkdir(this.ctx.bundleDir, { recursive: true });
-      const file = join(this.ctx.bundleDir, `predictor-${version}.mjs`);
-      await writeFile(file, bundle.code);
-      // A fresh URL each time gives a fresh module instance, even for an unchanged bundle.
-      module = (await import(`${pathToFileURL(file).href}?load=${++this.imports}`)) as PredictorModule;
-    } catch (err) {
-      throw this.failure('the predictor failed to load', err, version);
+      let module: PredictorModule;
+      try {
+        await mkdir(this.ctx.bundleDir, { recursive: true });
+        const file = join(this.ctx.bundleDir, `predictor-${version}.mjs`);
+        await writeFile(file, bundle.code);
+        // A fresh URL each time gives a fresh module instance, even for an unchanged bundle.
+        module = await within(import(`${pathToFileURL(file).href}?load=${++this.imports}`) as Promise<PredictorModule>, "the predictor's top-level code");
+      } catch (err) {
+        if (err instanceof BundleError) throw err;
+        throw this.failure('the predictor failed to load', err, version);
+      }
+      if (typeof module.predict !== 'function') {
+        throw new BundleError('the predictor does not export a predict(sample, metadata) function', version);
+      }
+      if (module.init !== undefined && typeof module.init !== 'function') {
+        throw new BundleError('the predictor exports "init", but it is not a function', version);
+      }
+      try {
+        await within(Promise.resolve(module.init?.({ config: bundle.config, api: this.ctx.api, helpers: this.ctx.helpers })), 'init');
+      } catch (err) {
+        if (err instanceof BundleError) throw err;
+        throw this.failure('init failed', err, version);
+      }
+      const loaded: LoadedPredictor = { version, module, loadedAt: new Date(), initMs: Math.round(performance.now() - started) };
+      this.current = loaded;
+      this.emit('swap', loaded);
+      return loaded;
+    } finally {
+      clearTimeout(timer);
     }
-    if (typeof module.predict !== 'function') {
-      throw new BundleError('the predictor does not export a predict(sample, metadata) function', version);
-    }
-    if (module.init !== undefined && typeof module.init !== 'function') {
-      throw new BundleError('the predictor exports "init", but it is not a function', version);
-    }
-    try {
-      await module.init?.({ config: bundle.config, api: this.ctx.api, helpers: this.ctx.helpers });
-    } catch (err) {
-      throw this.failure('init failed', err, version);
-    }
-    const loaded: LoadedPredictor = { version, module, loadedAt: new Date(), initMs: Math.round(performance.now() - started) };
-    this.current = loaded;
-    this.emit('swap', loaded);
-    return loaded;
   }
 
   private failure(what: string, err: unknown, version: string): BundleError {

@@ -24,6 +24,8 @@ export interface ReplicaSettings {
   adminToken?: string;
   maxConcurrency: number;
   predictTimeoutMs: number;
+  /** How long a bundle's loading and init may take before it is refused. */
+  initTimeoutMs: number;
   bodyLimit: number;
   inferenceThreads: number;
   /** Process-wide CPU/memory metrics: on for a standalone replica, off when several share a process. */
@@ -33,6 +35,8 @@ export interface ReplicaSettings {
 export const replicaDefaults = {
   maxConcurrency: 1024,
   predictTimeoutMs: 60_000,
+  // Generous: init may download a model.
+  initTimeoutMs: 300_000,
   bodyLimit: 8 * 1024 * 1024,
   inferenceThreads: availableParallelism(),
 };
@@ -50,7 +54,7 @@ export function createReplica(settings: ReplicaSettings): Replica {
     executionProviders: (process.env.CORTEX_EXECUTION_PROVIDERS ?? 'cpu').split(','),
   });
   const bundleDir = replicaBundleDir(settings.api);
-  const slot = new PredictorSlot({ api: settings.api, helpers: createHelpers(settings.assets, pool), bundleDir });
+  const slot = new PredictorSlot({ api: settings.api, helpers: createHelpers(settings.assets, pool), bundleDir, initTimeoutMs: settings.initTimeoutMs });
   const metrics = new ReplicaMetrics(slot, settings.processMetrics);
   const unsubscribe = onStrayError((kind) => metrics.strayErrors.inc({ kind }));
 

@@ -21,6 +21,11 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
   return n;
 }
 
+/** Read on both sides of a hot swap: by the replica, and by the dev loop that waits for it. */
+export function initTimeoutFrom(env: NodeJS.ProcessEnv): number {
+  return int(env, 'CORTEX_INIT_TIMEOUT_MS', replicaDefaults.initTimeoutMs, 1);
+}
+
 export function cacheDirFrom(env: NodeJS.ProcessEnv): string {
   return env.CORTEX_CACHE_DIR || join(homedir(), '.cache', 'cortex');
 }
@@ -49,6 +54,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     adminToken: env.CORTEX_ADMIN_TOKEN || undefined,
     maxConcurrency: int(env, 'CORTEX_MAX_CONCURRENCY', replicaDefaults.maxConcurrency, 1),
     predictTimeoutMs: int(env, 'CORTEX_PREDICT_TIMEOUT_MS', replicaDefaults.predictTimeoutMs, 1),
+    initTimeoutMs: initTimeoutFrom(env),
     bodyLimit: int(env, 'CORTEX_BODY_LIMIT', replicaDefaults.bodyLimit, 1),
     inferenceThreads: int(env, 'CORTEX_INFERENCE_THREADS', replicaDefaults.inferenceThreads, 1),
     processMetrics: true,

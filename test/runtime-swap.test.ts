@@ -1,8 +1,11 @@
 // The hot swap: bundles pushed through PUT /-/predictor replace the running code with no
 // failed request; a bundle that cannot load or init is refused while the old one serves.
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import test from 'ava';
-import { post } from './helpers/http.js';
+import { bundleOnce } from '../src/dev/bundler.js';
+import { pushBundle as pushFromDevLoop } from '../src/dev/replica-client.js';
+import { listen, post } from './helpers/http.js';
 import { pushBundle, startReplica } from './helpers/replica.js';
 import { fixtures } from './helpers/shared.js';
 
@@ -87,4 +90,37 @@ test('/metrics counts what was sent, by status, and names the predictor version'
   t.regex(text, /cortex_request_duration_seconds_count 10\n/);
   t.regex(text, /cortex_in_flight_requests 0\n/);
   t.regex(text, new RegExp(`cortex_predictor_info\\{version="${r.replica.slot.current!.version}"\\} 1`));
+});
+
+test('an init that never finishes is refused at the init timeout, and the next bundle swaps in', async (t) => {
+  const r = await startReplica(behaviour, { label: 'v1' }, { initTimeoutMs: 300 });
+  t.teardown(() => r.close());
+  const started = performance.now();
+  const hung = await pushBundle(r, behaviour, { hangInit: true });
+  t.is(hung.status, 422);
+  t.regex(hung.body.error as string, /^init did not finish within 300 ms/);
+  t.true(performance.now() - started < 3000);
+  t.like((await post(`${r.url}/`, {})).body, { label: 'v1' });
+  t.is((await pushBundle(r, behaviour, { label: 'v2' })).status, 200);
+  t.like((await post(`${r.url}/`, {})).body, { label: 'v2' });
+});
+
+test('top-level code that never finishes is refused the same way', async (t) => {
+  const r = await startReplica(behaviour, { label: 'v1' }, { initTimeoutMs: 300 });
+  t.teardown(() => r.close());
+  const hung = await pushBundle(r, join(fixtures, 'predictors/hang-top-level.ts'), {});
+  t.is(hung.status, 422);
+  t.regex(hung.body.error as string, /^the predictor's top-level code did not finish within 300 ms/);
+  t.like((await post(`${r.url}/`, {})).body, { label: 'v1' });
+});
+
+test('the dev loop gives up on a replica that never answers a hot swap, saying so', async (t) => {
+  const silent = createServer(() => undefined);
+  const url = await listen(silent);
+  t.teardown(() => silent.closeAllConnections());
+  t.teardown(() => silent.close());
+  const { code } = await bundleOnce(behaviour);
+  await t.throwsAsync(pushFromDevLoop(url, 'token', { code, config: {}, version: 'v' }, 200), {
+    message: `the replica at ${url} did not answer the hot swap within 200 ms`,
+  });
 });

@@ -1,4 +1,5 @@
 // HTTP calls from the dev loop to one replica's runtime: the hot swap and metrics.
+import { initTimeoutFrom } from '../../runtime/settings.js';
 import type { PredictorBundle } from './backend.js';
 
 export interface SwapResult {
@@ -8,13 +9,24 @@ export interface SwapResult {
   location?: string;
 }
 
-export async function pushBundle(url: string, token: string, bundle: PredictorBundle): Promise<SwapResult> {
-  const res = await fetch(`${url}/-/predictor`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ code: bundle.code, config: bundle.config }),
-  });
-  const body = (await res.json()) as { version?: string; error?: string; location?: string | null };
+/** Past the replica's own init timeout, so that it answers (422) before we give up on it. */
+const swapTimeoutMs = () => initTimeoutFrom(process.env) + 30_000;
+
+export async function pushBundle(url: string, token: string, bundle: PredictorBundle, timeoutMs = swapTimeoutMs()): Promise<SwapResult> {
+  let body: { version?: string; error?: string; location?: string | null };
+  let res: Response;
+  try {
+    res = await fetch(`${url}/-/predictor`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ code: bundle.code, config: bundle.config }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    body = (await res.json()) as typeof body;
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError') throw new Error(`the replica at ${url} did not answer the hot swap within ${timeoutMs} ms`);
+    throw err;
+  }
   if (res.ok) return { ok: true, version: body.version ?? bundle.version };
   return { ok: false, version: bundle.version, error: body.error ?? `HTTP ${res.status}`, location: body.location ?? undefined };
 }
