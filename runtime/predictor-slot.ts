@@ -36,6 +36,8 @@ export class BundleError extends Error {
 
 class LoadTimeout extends Error {}
 
+let loads = 0;
+
 export function bundleVersion(bundle: Bundle): string {
   return createHash('sha256').update(bundle.code).update('\0').update(JSON.stringify(bundle.config)).digest('hex').slice(0, 12);
 }
@@ -72,7 +74,6 @@ export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor] }> {
   /** Why the latest load failed, until a load succeeds. */
   lastError: BundleError | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private imports = 0;
 
   constructor(private readonly ctx: SlotContext) {
     super();
@@ -117,10 +118,12 @@ export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor] }> {
       let module: PredictorModule;
       try {
         await mkdir(this.ctx.bundleDir, { recursive: true });
-        const file = join(this.ctx.bundleDir, `predictor-${version}.mjs`);
+        // A file of its own for every load: a fresh URL gives a fresh module instance even for
+        // an unchanged bundle, and no other slot of this process can be writing the same path
+        // while this one imports it.
+        const file = join(this.ctx.bundleDir, `predictor-${version}-${++loads}.mjs`);
         await writeFile(file, bundle.code);
-        // A fresh URL each time gives a fresh module instance, even for an unchanged bundle.
-        module = await within(import(`${pathToFileURL(file).href}?load=${++this.imports}`) as Promise<PredictorModule>, "the predictor's top-level code");
+        module = await within(import(pathToFileURL(file).href) as Promise<PredictorModule>, "the predictor's top-level code");
       } catch (err) {
         if (err instanceof BundleError) throw err;
         throw this.failure('the predictor failed to load', err, version);
