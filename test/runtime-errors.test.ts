@@ -41,6 +41,23 @@ test('a Buffer reply goes back as octet-stream bytes', async (t) => {
   t.deepEqual([...new Uint8Array(await res.arrayBuffer())], [1, 2, 3]);
 });
 
+for (const type of ['image/jpeg; charset=binary', 'application/octet-stream; x=1', 'IMAGE/PNG']) {
+  test(`bytes sent as "${type}" arrive as a Buffer`, async (t) => {
+    const res = await fetch(`${replica.url}/`, { method: 'POST', body: Buffer.from([7, 8]), headers: { 'content-type': type } });
+    t.is(res.status, 200);
+    t.deepEqual([...new Uint8Array(await res.arrayBuffer())], [7, 8]);
+  });
+}
+
+test('JSON and text with parameters are parsed as before', async (t) => {
+  t.like((await post(`${replica.url}/`, { a: 1 }, 'application/json; charset=utf-8')).body, { sample: { a: 1 } });
+  t.is((await post(`${replica.url}/`, 'hi', 'text/plain; charset=utf-8')).body, 'HI');
+});
+
+test('a type that merely starts like an accepted one is still a 415', async (t) => {
+  t.is((await post(`${replica.url}/`, 'x', 'application/octet-streamy')).status, 415);
+});
+
 test('malformed JSON is a 400', async (t) => {
   const res = await post(`${replica.url}/`, '{"url": ', 'application/json');
   t.is(res.status, 400);
