@@ -23,7 +23,7 @@ async function gatewayFor(replicas: ReplicaInfo[]) {
   return { gateway, url };
 }
 
-test('routes /<deployment>/<api> to a replica, path and body intact', async (t) => {
+test('routes /<deployment>/<api> to a replica with its query and body; nothing under it', async (t) => {
   const up = await upstream('one');
   const { gateway, url } = await gatewayFor([replica('a-1', up.url)]);
   t.teardown(async () => {
@@ -32,10 +32,23 @@ test('routes /<deployment>/<api> to a replica, path and body intact', async (t) 
   });
   const res = await post(`${url}/d/a`, { x: 1 });
   t.deepEqual(res.body, { name: 'one', path: '/', body: '{"x":1}' });
-  t.like((await post(`${url}/d/a/metrics?x=1`, {})).body, { path: '/metrics?x=1' });
-  const missing = await post(`${url}/d/b`, {});
-  t.is(missing.status, 404);
-  t.regex((missing.body as { error: string }).error, /no api at \/d\/b; the endpoints are: \/d\/a/);
+  t.like((await post(`${url}/d/a?x=1`, {})).body, { path: '/?x=1' });
+  t.like((await post(`${url}/d/a/`, {})).body, { path: '/' });
+  // The replica's own paths (metrics, health, the admin swap) are not part of the api.
+  for (const path of ['/d/a/metrics', '/d/a/-/predictor', '/d/b']) {
+    const missing = await post(`${url}${path}`, {});
+    t.is(missing.status, 404, path);
+    t.regex((missing.body as { error: string }).error, /^no api at \/d\/.+; the endpoints are: \/d\/a$/);
+  }
+});
+
+test('with every api deleted, a 404 says so instead of listing nothing', async (t) => {
+  const gateway = new Gateway({ routes: () => [], replicas: () => [] });
+  const url = await gateway.listen(0);
+  t.teardown(() => gateway.close());
+  const res = await post(`${url}/d/a`, {});
+  t.is(res.status, 404);
+  t.regex((res.body as { error: string }).error, /no api is served now/);
 });
 
 test('a replica that refuses the connection is skipped, not reported', async (t) => {
@@ -84,8 +97,10 @@ test('a path can never send the request to another host, and a malformed one is 
     await gateway.close();
     up.server.close();
   });
-  t.like((await post(`${url}/d/a//evil.example/x`, {})).body, { name: 'one', path: '//evil.example/x' });
-  const odd = await post(`${url}/d/a//[`, {});
+  t.is((await post(`${url}/d/a//evil.example/x`, {})).status, 404);
+  // The query is the only part of the client's URL that reaches a replica, and only its own.
+  t.like((await post(`${url}/d/a?//evil.example/x`, {})).body, { name: 'one', path: '/?//evil.example/x' });
+  const odd = await post(`${url}/d/a?[`, {});
   t.true(odd.status === 200 || odd.status === 400, `status ${odd.status}`);
   t.like((await post(`${url}/d/a`, {})).body, { name: 'one' });
 });

@@ -9,7 +9,7 @@ import { isServing } from './state.js';
 
 export interface Route {
   api: string;
-  /** Path prefix, e.g. /image/classifier. */
+  /** The api's path, e.g. /image/classifier. */
   endpoint: string;
 }
 
@@ -45,11 +45,19 @@ export class Gateway {
     return `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${actual}`;
   }
 
+  /** Refuses new connections and closes idle ones; requests under way go on. */
+  stopAccepting(): void {
+    this.server.close();
+    this.server.closeIdleConnections();
+  }
+
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
+      if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+    this.server.closeAllConnections();
     this.agent.destroy();
   }
 
@@ -67,14 +75,15 @@ export class Gateway {
     return best[this.turn++ % best.length];
   }
 
-  private route(path: string): { route: Route; rest: string } | undefined {
-    const routes = this.source.routes().sort((a, b) => b.endpoint.length - a.endpoint.length);
-    for (const route of routes) {
-      if (path === route.endpoint || path.startsWith(`${route.endpoint}/`) || path.startsWith(`${route.endpoint}?`)) {
-        return { route, rest: path.slice(route.endpoint.length) || '/' };
-      }
-    }
-    return undefined;
+  /**
+   * Only the endpoint itself (a trailing slash and a query allowed) reaches a replica, as in
+   * Cortex: a replica's /metrics, /healthz and admin paths are not part of the api.
+   */
+  private route(url: string): { route: Route; rest: string } | undefined {
+    const query = url.indexOf('?');
+    const path = (query === -1 ? url : url.slice(0, query)).replace(/(.)\/$/, '$1');
+    const route = this.source.routes().find((r) => r.endpoint === path);
+    return route && { route, rest: `/${query === -1 ? '' : url.slice(query)}` };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -83,7 +92,11 @@ export class Gateway {
       return json(res, 200, { apis: this.source.routes().map((r) => ({ api: r.api, endpoint: r.endpoint })) });
     }
     const match = this.route(url);
-    if (!match) return json(res, 404, { error: `no api at ${url.split('?')[0]}; the endpoints are: ${this.source.routes().map((r) => r.endpoint).join(', ')}` });
+    if (!match) {
+      const endpoints = this.source.routes().map((r) => r.endpoint);
+      const where = endpoints.length ? `the endpoints are: ${endpoints.join(', ')}` : 'no api is served now (each was deleted; save cortex.yaml to bring them back)';
+      return json(res, 404, { error: `no api at ${url.split('?')[0]}; ${where}` });
+    }
 
     let body: Buffer;
     try {
