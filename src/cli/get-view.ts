@@ -1,5 +1,6 @@
 // `cortex get`: the seed's status table, from the session snapshot.
 import type { ApiSnapshot, SessionSnapshot } from '../dev/state.js';
+import { located } from '../tui/format.js';
 
 export function ago(iso: string, now: number): string {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
@@ -15,7 +16,7 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()).join('\n');
 }
 
-function row(api: ApiSnapshot, session: SessionSnapshot, now: number): string[] {
+function row(api: ApiSnapshot, now: number): string[] {
   const t = api.traffic;
   return [
     api.name,
@@ -23,7 +24,7 @@ function row(api: ApiSnapshot, session: SessionSnapshot, now: number): string[] 
     String(api.upToDate),
     String(api.available),
     String(api.requested),
-    ago(api.lastReload?.at ?? session.startedAt, now),
+    ago(api.updatedAt, now),
     ms(t.now.avgMs),
     String(t.counts['2xx']),
     String(t.counts['4xx']),
@@ -34,10 +35,11 @@ function row(api: ApiSnapshot, session: SessionSnapshot, now: number): string[] 
 export function formatGet(session: SessionSnapshot, apiName: string | undefined, now = Date.now()): string {
   const apis = apiName ? session.apis.filter((a) => a.name === apiName) : session.apis;
   const header = ['api', 'status', 'up-to-date', 'available', 'requested', 'last update', 'avg latency', '2XX', '4XX', '5XX'];
-  const lines = [`backend: ${session.backend.name}   gateway: ${session.gateway}`, '', table([header, ...apis.map((a) => row(a, session, now))])];
+  const lines = [`backend: ${session.backend.name}   gateway: ${session.gateway}`, '', table([header, ...apis.map((a) => row(a, now))])];
+  if (session.specError) lines.splice(1, 0, `cortex.yaml not applied (the previous one runs): ${session.specError.message}`);
   const api = apiName ? apis[0] : undefined;
   if (api) {
-    if (api.lastReload?.error) lines.push('', `last reload failed: ${api.lastReload.error.message}`);
+    if (api.lastReload?.error) lines.push('', `last reload failed, the old code serves: ${located(api.lastReload.error)}`);
     lines.push('', table([['replica', 'status', 'in-flight', 'requests', 'p50', 'uptime'], ...api.replicas.map((r) => [r.id, r.status, String(r.inFlight), String(r.requests), ms(r.p50Ms), ago(r.startedAt, now)])]));
     lines.push('', `endpoint: ${api.endpoint}`, `curl: curl ${api.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`);
   }

@@ -9,6 +9,11 @@ import { registerServe } from './commands/serve.js';
 import { registerSessionCommands } from './commands/session.js';
 
 process.setSourceMapsEnabled(true);
+// `cortex get --watch | head` or `cortex logs API | grep -m1 …`: the reader has what it wanted.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
 const program = new Command('cortex')

@@ -1,7 +1,7 @@
 // The dev session's local control endpoint, so `cortex get`, `logs`, `delete` and `predict`
 // in another terminal can read and steer it. Loopback only, guarded by a token that is
 // written, with the address, to a session file only this user can read.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,9 +24,13 @@ export function sessionFilePath(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.CORTEX_HOME || join(homedir(), '.cortex'), 'dev-session.json');
 }
 
-export async function readSessionFile(path = sessionFilePath()): Promise<SessionFile | undefined> {
+/** A session that has claimed the file but is still starting has only its pid there. */
+type SessionRecord = SessionFile | { pid: number; control?: undefined };
+
+/** The session file of a live session, or undefined (none, or its process is gone). */
+export async function readSessionFile(path = sessionFilePath()): Promise<SessionRecord | undefined> {
   try {
-    const file = JSON.parse(await readFile(path, 'utf8')) as SessionFile;
+    const file = JSON.parse(await readFile(path, 'utf8')) as SessionRecord;
     process.kill(file.pid, 0); // throws when that process is gone
     return file;
   } catch {
@@ -34,12 +38,37 @@ export async function readSessionFile(path = sessionFilePath()): Promise<Session
   }
 }
 
+/**
+ * Makes this process the one dev session, before it starts anything: the file is created
+ * exclusively, so of two `cortex dev` started at once exactly one goes on. A file left by a
+ * session that died is taken over.
+ */
+export async function claimSessionFile(path = sessionFilePath()): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  for (;;) {
+    try {
+      await writeFile(path, JSON.stringify({ pid: process.pid }), { flag: 'wx', mode: 0o600 });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = await readSessionFile(path);
+    if (holder) throw new UserError(`a dev session is already running (pid ${holder.pid}${holder.control ? `, ${holder.gateway}` : ', starting'}); stop it first`);
+    await rm(path, { force: true });
+  }
+}
+
+/** Removes the session file if it is this process's own. */
+export async function releaseSessionFile(path = sessionFilePath()): Promise<void> {
+  const file = await readFile(path, 'utf8').catch(() => undefined);
+  if (file !== undefined && (JSON.parse(file) as { pid?: number }).pid === process.pid) await rm(path, { force: true });
+}
+
 export class ControlServer {
   private readonly app: FastifyInstance = Fastify({ logger: false });
   private readonly token = randomBytes(16).toString('hex');
   private readonly lines: LogLine[] = [];
   private readonly followers = new Map<(line: LogLine) => void, () => void>();
-  private file: string | undefined;
 
   constructor(private readonly session: DevSession) {
     session.on('log', (line) => {
@@ -49,7 +78,9 @@ export class ControlServer {
     });
 
     this.app.addHook('onRequest', async (request, reply) => {
-      if (request.headers.authorization !== `Bearer ${this.token}`) return reply.code(401).send({ error: 'bad token' });
+      const given = Buffer.from(request.headers.authorization ?? '');
+      const expected = Buffer.from(`Bearer ${this.token}`);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return reply.code(401).send({ error: 'bad token' });
     });
     this.app.get('/v1/session', async () => this.session.snapshot());
     this.app.post('/v1/reload', async () => {
@@ -73,18 +104,17 @@ export class ControlServer {
     });
   }
 
+  /** Listens, and fills in the session file this process claimed (claimSessionFile). */
   async start(gateway: string, dir: string): Promise<void> {
     const control = await this.app.listen({ host: '127.0.0.1', port: 0 });
-    this.file = sessionFilePath();
     const contents: SessionFile = { pid: process.pid, control, token: this.token, gateway, dir };
-    await mkdir(dirname(this.file), { recursive: true });
-    await writeFile(this.file, JSON.stringify(contents, null, 2), { mode: 0o600 });
+    await writeFile(sessionFilePath(), JSON.stringify(contents, null, 2), { mode: 0o600 });
   }
 
   async stop(): Promise<void> {
     for (const end of this.followers.values()) end();
     this.followers.clear();
-    if (this.file) await rm(this.file, { force: true });
+    await releaseSessionFile();
     await this.app.close();
   }
 }
@@ -101,5 +131,6 @@ export async function callSession<T>(file: SessionFile, method: string, path: st
 export async function connectSession(): Promise<SessionFile> {
   const file = await readSessionFile();
   if (!file) throw new UserError('no cortex dev session is running; start one with `cortex dev DIR`');
+  if (!file.control) throw new UserError(`the dev session (pid ${file.pid}) is still starting; try again in a moment`);
   return file;
 }

@@ -2,7 +2,8 @@
 // the bundle to every replica, routes traffic through the gateway, scrapes metrics, runs the
 // autoscaler, and keeps the one status model every view reads (state.ts).
 import { EventEmitter } from 'node:events';
-import { dirname, extname, relative, sep } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { bundleVersion } from '../../runtime/predictor-slot.js';
 import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
@@ -29,15 +30,25 @@ interface ApiLoop {
   /** The bundle replicas serve (the last one that built and loaded). */
   current: PredictorBundle;
   lastReload: ReloadSnapshot | null;
+  /** When the code replicas serve now began serving (a failed reload does not move it). */
+  updatedAt: Date;
   autoscaler: { history: Recommendation[]; startedAt: number; nextAt: number; decision: { decision: string; at: string } | null };
   pending: NodeJS.Timeout | undefined;
+  /** The second look after a save; see settleMs. */
+  settle: NodeJS.Timeout | undefined;
   /** When the save that started the pending rebuild happened. */
   savedAt: number | undefined;
+  /** A bundle every replica refused: not pushed again until it changes or `r` forces it. */
+  failedVersion: string | undefined;
   building: Promise<void>;
 }
 
 const tickMs = 1000;
 const debounceMs = 15;
+// chokidar reports the first change to a file, then drops further changes to it for 50 ms and
+// never reports them later: a second write in that window (an editor that truncates and then
+// writes, a formatter on save) would go unseen. So every save gets a second look after it.
+const settleMs = 75;
 const sourceExtensions = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs', '.jsx', '.json']);
 
 export class DevSession extends EventEmitter<SessionEvents> implements SessionView {
@@ -51,6 +62,12 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   private readonly startedAt = new Date();
   private stopped: Promise<void> | undefined;
   private respecs: Promise<void> = Promise.resolve();
+  private respecTimer: NodeJS.Timeout | undefined;
+  /** The cortex.yaml text last applied or refused, so a second look at an unchanged file does nothing. */
+  private specText: string | undefined;
+  private specError: { message: string; at: string } | null = null;
+  /** Files outside the spec's folder that a predictor imports: watched one by one. */
+  private readonly watchedOutside = new Set<string>();
   private ticking = false;
 
   private constructor(private readonly options: DevOptions) {
@@ -77,19 +94,21 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
 
   private async begin(): Promise<void> {
     this.spec = await loadSpec(this.options.dir);
+    this.specText = await readFile(this.spec.file, 'utf8').catch(() => undefined);
     const bundles = new Map<string, PredictorBundle>();
     for (const api of this.spec.apis) {
       const loop = await this.buildLoop(api);
       this.loops.set(api.name, loop);
       bundles.set(api.name, loop.current);
     }
-    await this.options.backend.apply(this.spec, bundles);
+    // The port first: a clash is one line before any replica has started (and loaded a model).
     try {
       this.gatewayUrl = await this.gateway.listen(this.options.port);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(`port ${this.options.port} is already in use; pick another with --port`);
       throw err;
     }
+    await this.options.backend.apply(this.spec, bundles);
     this.ticker = setInterval(() => {
       // A slow scrape must not overlap the next one: out-of-order scrapes would count twice.
       if (this.ticking) return;
@@ -104,6 +123,18 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     });
     this.watcher.on('all', (_event, path) => this.onFileChange(path));
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+    for (const loop of this.loops.values()) this.watchOutside(loop.inputs);
+  }
+
+  /** A predictor may import files beside its folder (../shared.ts): those are watched too. */
+  private watchOutside(inputs: Iterable<string>): void {
+    if (!this.watcher) return;
+    for (const path of inputs) {
+      const outside = relative(this.spec.dir, path).startsWith(`..${sep}`) || isAbsolute(relative(this.spec.dir, path));
+      if (!outside || path.includes(`${sep}node_modules${sep}`) || this.watchedOutside.has(path)) continue;
+      this.watchedOutside.add(path);
+      this.watcher.add(path);
+    }
   }
 
   snapshot(): SessionSnapshot {
@@ -114,6 +145,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       backend: { name: backend.name, description: this.options.backendReason },
       gateway: this.gatewayUrl,
       startedAt: this.startedAt.toISOString(),
+      specError: this.specError,
       apis: [...this.loops.values()].map((loop): ApiSnapshot => {
         const replicas = backend.replicas(loop.spec.name);
         const requested = backend.requested(loop.spec.name);
@@ -128,6 +160,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
           upToDate: replicas.filter((r) => r.status === 'ready' && r.version === version).length,
           version,
           lastReload: loop.lastReload,
+          updatedAt: loop.updatedAt.toISOString(),
           autoscaler: loop.autoscaler.decision,
           replicas: replicas.map((r) => ({
             id: r.id,
@@ -164,10 +197,18 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
 
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      if (this.loops.size > 0) this.note('cortex', 'INFO', 'stopping: replicas finish what they are doing, then exit (a second Ctrl-C exits at once)');
       clearInterval(this.ticker);
+      clearTimeout(this.respecTimer);
+      for (const loop of this.loops.values()) {
+        clearTimeout(loop.pending);
+        clearTimeout(loop.settle);
+      }
       await this.watcher?.close();
-      await this.gateway.close().catch(() => undefined);
+      // No new clients, but requests already through the gateway finish while replicas drain.
+      this.gateway.stopAccepting();
       await this.options.backend.stop();
+      await this.gateway.close().catch(() => undefined);
       await Promise.all([...this.loops.values()].map((l) => l.bundler.dispose()));
     })();
     return this.stopped;
@@ -189,29 +230,36 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       inputs: new Set(built.inputs),
       current: toBundle(built.code, api),
       lastReload: null,
+      updatedAt: new Date(),
       autoscaler: { history: [], startedAt: Date.now(), nextAt: Date.now() + decisionEvery(api), decision: null },
       pending: undefined,
+      settle: undefined,
       savedAt: undefined,
+      failedVersion: undefined,
       building: Promise.resolve(),
     };
   }
 
   private onFileChange(path: string): void {
     if (path === this.spec.file) {
-      this.respec();
+      // Only the settled file is worth reading: a half-written cortex.yaml is not a mistake.
+      clearTimeout(this.respecTimer);
+      this.respecTimer = setTimeout(() => this.respec(), settleMs);
       return;
     }
     for (const loop of this.loops.values()) {
       // A new file the predictor does not import yet may be about to be imported: rebuild too.
       const nearby = sourceExtensions.has(extname(path)) && !relative(dirname(loop.spec.predictor.path), path).startsWith(`..${sep}`);
       if (!loop.inputs.has(path) && !nearby) continue;
-      loop.savedAt ??= Date.now();
+      const savedAt = (loop.savedAt ??= Date.now());
       clearTimeout(loop.pending);
       loop.pending = setTimeout(() => {
-        const savedAt = loop.savedAt ?? Date.now();
         loop.savedAt = undefined;
         void this.rebuild(loop, savedAt, false);
       }, debounceMs);
+      // Costs one incremental build when nothing changed since: an unchanged bundle is not pushed.
+      clearTimeout(loop.settle);
+      loop.settle = setTimeout(() => void this.rebuild(loop, savedAt, false), settleMs);
     }
   }
 
@@ -223,21 +271,26 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       try {
         const built = await loop.bundler.build();
         loop.inputs = new Set(built.inputs);
+        this.watchOutside(built.inputs);
         bundle = toBundle(built.code, loop.spec);
       } catch (err) {
         const e = err instanceof BuildError ? err : new BuildError((err as Error).message);
-        this.failReload(loop, savedAt, e.message, e.location ?? null);
+        this.failReload(loop, savedAt, e.message, e.location ?? null, force);
         return;
       }
       if (bundle.version === loop.current.version && !force && !loop.lastReload?.error) return;
+      if (bundle.version === loop.failedVersion && !force) return;
       const outcome = await this.options.backend.reload(name, bundle);
       const failure = outcome.failed[0];
       if (failure && outcome.ok.length === 0) {
-        this.failReload(loop, savedAt, failure.error, failure.location ?? null);
+        loop.failedVersion = bundle.version;
+        this.failReload(loop, savedAt, failure.error, failure.location ?? null, force);
         return;
       }
+      loop.failedVersion = undefined;
       loop.current = bundle;
-      loop.lastReload = { version: bundle.version, at: new Date().toISOString(), ms: Date.now() - savedAt, error: null };
+      loop.updatedAt = new Date();
+      loop.lastReload = { version: bundle.version, at: loop.updatedAt.toISOString(), ms: Date.now() - savedAt, error: null };
       this.emit('change');
     });
     // Whatever went wrong, the next save must still rebuild.
@@ -245,9 +298,14 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     return loop.building;
   }
 
-  private failReload(loop: ApiLoop, savedAt: number, message: string, location: string | null): void {
+  private failReload(loop: ApiLoop, savedAt: number, message: string, location: string | null, force = false): void {
     // Views print "location: message"; the messages from esbuild and the runtime carry the location already.
     if (location) message = message.replace(`${location}: `, '').replace(` (at ${location})`, '');
+    // esbuild names files relative to the working directory, the runtime absolutely: say both the short way.
+    if (location && isAbsolute(location) && !relative(process.cwd(), location).startsWith('..')) location = relative(process.cwd(), location);
+    const previous = loop.lastReload?.error;
+    // The second look at a save that still fails the same way is not news.
+    if (!force && previous && previous.message === message && previous.location === location) return;
     loop.lastReload = { version: loop.current.version, at: new Date().toISOString(), ms: Date.now() - savedAt, error: { message, location } };
     this.emit('change');
   }
@@ -259,11 +317,14 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
 
   /** Applies replica counts, config (as a reload), apis added or removed; all or nothing. */
   private async respecNow(): Promise<void> {
+    const text = await readFile(this.spec.file, 'utf8').catch(() => undefined);
+    if (text !== undefined && text === this.specText) return;
+    this.specText = text;
     let spec: Spec;
     try {
       spec = await loadSpec(this.options.dir);
     } catch (err) {
-      this.note('cortex', 'ERROR', `cortex.yaml not applied, the previous one stays: ${(err as Error).message}`);
+      this.refuseSpec((err as Error).message);
       return;
     }
     // New apis, and apis whose predictor moved, get new loops; nothing changes until all build.
@@ -275,7 +336,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       }
     } catch (err) {
       await Promise.all([...staged.values()].map((l) => l.bundler.dispose()));
-      this.note('cortex', 'ERROR', `cortex.yaml not applied, the previous one stays: ${(err as Error).message}`);
+      this.refuseSpec((err as Error).message);
       return;
     }
 
@@ -303,10 +364,19 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       bundles.set(api.name, loop.current);
     }
     this.spec = spec;
+    this.specError = null;
+    for (const loop of staged.values()) this.watchOutside(loop.inputs);
     await this.options.backend.apply(spec, bundles);
     // A new config is a new predictor version: it goes the way of a save, errors included.
     for (const { loop, force } of reloads) void this.rebuild(loop, Date.now(), force);
-    this.note('cortex', 'INFO', `applied cortex.yaml: ${spec.apis.map((a) => `${a.name} (${this.options.backend.requested(a.name)} replicas)`).join(', ')}`);
+    this.note('cortex', 'INFO', `applied cortex.yaml: ${spec.apis.map((a) => `${a.name} (${plural(this.options.backend.requested(a.name), 'replica')})`).join(', ')}`);
+    this.emit('change');
+  }
+
+  /** A cortex.yaml that cannot be applied: the running one stays, and every view says why until the next good save. */
+  private refuseSpec(message: string): void {
+    this.specError = { message, at: new Date().toISOString() };
+    this.note('cortex', 'ERROR', `cortex.yaml not applied, the previous one stays: ${message}`);
     this.emit('change');
   }
 
@@ -343,6 +413,8 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     this.emit('log', line);
   }
 }
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function toBundle(code: string, api: ApiSpec): PredictorBundle {
   const config = api.predictor.config;

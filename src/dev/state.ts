@@ -53,6 +53,8 @@ export interface ApiSnapshot {
   upToDate: number;
   version: string | null;
   lastReload: ReloadSnapshot | null;
+  /** When the code it serves now began serving: the last good reload, or the start. */
+  updatedAt: string;
   autoscaler: { decision: string; at: string } | null;
   replicas: ReplicaSnapshot[];
   traffic: TrafficSnapshot;
@@ -64,6 +66,8 @@ export interface SessionSnapshot {
   backend: { name: BackendName; description: string };
   gateway: string;
   startedAt: string;
+  /** The last cortex.yaml save that could not be applied (the previous spec still runs), until a good one. */
+  specError: { message: string; at: string } | null;
   apis: ApiSnapshot[];
 }
 

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { LocalBackend } from '../../dev/backends/local.js';
 import { selectLauncher } from '../../dev/backends/select.js';
-import { ControlServer, readSessionFile } from '../../dev/control.js';
+import { claimSessionFile, ControlServer, releaseSessionFile } from '../../dev/control.js';
 import { DevSession } from '../../dev/session.js';
 import { renderDevTui } from '../../tui/dev-app.js';
 import { printLines } from '../../tui/lines.js';
-import { UserError } from '../../user-error.js';
 import { printImageProgress } from '../image-progress.js';
 import { parsePort } from '../options.js';
 
@@ -14,6 +13,28 @@ interface DevFlags {
   base?: string;
   port: number;
   tui: boolean;
+}
+
+const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Resolves on the first of Ctrl-C, `kill` or a closed terminal; a second one exits at once.
+ * The listeners stay until the process ends: with none left, Ink's signal-exit would re-raise
+ * the signal and kill the process before the replicas are stopped.
+ */
+function stopRequested(): Promise<void> {
+  return new Promise((resolve) => {
+    let requested = false;
+    const onSignal = (): void => {
+      if (requested) {
+        process.stderr.write('cortex: stopping now, without waiting for replicas to drain\n');
+        process.exit(130);
+      }
+      requested = true;
+      resolve();
+    };
+    for (const signal of stopSignals) process.on(signal, onSignal);
+  });
 }
 
 export function registerDev(program: Command): void {
@@ -26,25 +47,28 @@ export function registerDev(program: Command): void {
     .option('-p, --port <port>', 'gateway port', parsePort, 8888)
     .option('--no-tui', 'print plain timestamped lines instead of the live view')
     .action(async (dir: string, flags: DevFlags) => {
-      const running = await readSessionFile();
-      if (running) throw new UserError(`a dev session is already running (pid ${running.pid}, ${running.gateway}); stop it first`);
-
-      const { launcher, reason } = await selectLauncher({ backend: flags.backend, base: flags.base, onImageEvent: printImageProgress() });
-      const session = await DevSession.start({ dir, port: flags.port, backend: new LocalBackend(launcher), backendReason: reason });
+      await claimSessionFile();
+      let session: DevSession;
+      try {
+        const { launcher, reason } = await selectLauncher({ backend: flags.backend, base: flags.base, onImageEvent: printImageProgress() });
+        session = await DevSession.start({ dir, port: flags.port, backend: new LocalBackend(launcher), backendReason: reason });
+      } catch (err) {
+        await releaseSessionFile();
+        throw err;
+      }
       const control = new ControlServer(session);
-      // Ctrl-C outside the TUI, `kill`, or closing the terminal stop the session the way q does.
-      const signalled = new Promise<void>((resolve) => {
-        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve());
-      });
+      const stop = stopRequested();
       try {
         await control.start(session.snapshot().gateway, dir);
         if (flags.tui && process.stdout.isTTY && process.stdin.isTTY) {
-          const tui = renderDevTui(session);
-          await Promise.race([tui.waitUntilExit(), signalled]);
-          tui.unmount();
+          const quit = new AbortController();
+          void stop.then(() => quit.abort());
+          await renderDevTui(session, { quit: quit.signal }).waitUntilExit();
         } else {
+          // Subscribed until the end, so the replicas stopping show too.
           const unsubscribe = printLines(session, process.stdout);
-          await signalled;
+          await stop;
+          await session.stop();
           unsubscribe();
         }
       } finally {

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-import { callSession, connectSession, type SessionFile } from '../../dev/control.js';
+import { callSession, connectSession, readSessionFile, type SessionFile } from '../../dev/control.js';
 import type { LogLine } from '../../dev/backend.js';
 import type { SessionSnapshot } from '../../dev/state.js';
 import { formatLogLine } from '../../../runtime/log-format.js';
@@ -36,7 +36,13 @@ export function registerSessionCommands(program: Command): void {
       };
       if (!opts.watch) return console.log(await show());
       for (;;) {
-        const text = await show().catch((err: Error) => `cortex: ${err.message}`);
+        let text: string;
+        try {
+          text = await show();
+        } catch (err) {
+          if (!(await readSessionFile())) throw new UserError('the dev session has ended');
+          text = `cortex: ${(err as Error).message}`;
+        }
         process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
         await new Promise((r) => setTimeout(r, 2000));
       }

@@ -121,6 +121,15 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     );
     // Refused everywhere: replicas started from now on get the code that works.
     if (targets.length > 0 && outcome.ok.length === 0 && api.bundle === bundle) api.bundle = previous;
+    // Refused by some only: the trouble is theirs, not the code's. Fresh replicas (which start
+    // with the new code) replace them once they serve, like any rolling restart.
+    if (outcome.ok.length > 0 && outcome.failed.length > 0) {
+      for (const { replica } of outcome.failed) {
+        const stale = api.replicas.get(replica);
+        if (stale) stale.outdated = true;
+      }
+      this.reconcile(api.api.name);
+    }
     return outcome;
   }
 

@@ -1,0 +1,148 @@
+// `cortex dev` for real, the edits and stops people actually make: two saves in quick
+// succession, a cortex.yaml that is half-written or wrong, a predictor importing a file beside
+// its folder, `kill` on the live view, two sessions started at once.
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { cortex, cortexBin } from './helpers/cli.js';
+import { copyProject, leftovers, processesWith, startDev, until } from './helpers/dev.js';
+import { closedPort, post } from './helpers/http.js';
+import { exampleDir, imagesDir } from './helpers/shared.js';
+
+const hotdog = await readFile(join(imagesDir, 'hotdog.jpg'));
+const answer = async (url: string): Promise<string> => (await post(`${url}/image/classifier`, hotdog, 'image/jpeg')).text;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const labelled = (source: string, tag: string) => source.replace('return labels[best!.index];', `return \`${tag}: \${labels[best!.index]}\`;`);
+
+test.serial('a second save inside the watcher’s 50 ms window is served, for the predictor and for cortex.yaml', async (t) => {
+  const dir = await copyProject(exampleDir);
+  const dev = await startDev(dir);
+  try {
+    const predictor = join(dir, 'predictor.ts');
+    const original = await readFile(predictor, 'utf8');
+    await writeFile(predictor, labelled(original, 'first'));
+    await sleep(20);
+    await writeFile(predictor, labelled(original, 'second'));
+    await until('the second save to serve', async () => ((await answer(dev.url)) === '"second: hot dog"' ? true : undefined), 10_000);
+    await sleep(300);
+    t.is(await answer(dev.url), '"second: hot dog"', 'and it stays');
+
+    // An editor that truncates the file, then writes it: the empty file in between is no error.
+    const specFile = join(dir, 'cortex.yaml');
+    const spec = await readFile(specFile, 'utf8');
+    await writeFile(specFile, '');
+    await sleep(10);
+    await writeFile(specFile, spec.replace('min_replicas: 1', 'min_replicas: 2'));
+    await until('two replicas', async () => ((await dev.get('classifier')).requested === 2 ? true : undefined), 10_000);
+    t.is((await dev.get()).specError, null);
+    t.notRegex(dev.output(), /cortex\.yaml not applied/);
+  } finally {
+    await dev.quit();
+  }
+});
+
+test.serial('a cortex.yaml that cannot be applied is part of the status until the next good save', async (t) => {
+  const dir = await copyProject(exampleDir);
+  const dev = await startDev(dir);
+  try {
+    const specFile = join(dir, 'cortex.yaml');
+    const spec = await readFile(specFile, 'utf8');
+    await writeFile(specFile, spec.replace('max_replicas: 4', 'max_replicas: -4'));
+    const refused = await until('the refusal', async () => (await dev.get()).specError ?? undefined);
+    t.regex(refused.message, /cortex\.yaml:\d+: api "classifier": autoscaling\.max_replicas/);
+    const table = await cortex(['get'], { env: dev.env });
+    t.regex(table.stdout, /^cortex\.yaml not applied \(the previous one runs\): .*max_replicas/m);
+    await writeFile(specFile, spec);
+    await until('the good save to clear it', async () => ((await dev.get()).specError === null ? true : undefined));
+    t.is(await answer(dev.url), '"hot dog"');
+  } finally {
+    await dev.quit();
+  }
+});
+
+test.serial('a file the predictor imports from beside its folder is watched too', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'cortex-outside-'));
+  const dir = join(root, 'classifier');
+  await cp(exampleDir, dir, { recursive: true });
+  await mkdir(join(root, 'shared'));
+  const tag = join(root, 'shared', 'tag.ts');
+  await writeFile(tag, "export const tag = 'one';\n");
+  const predictor = join(dir, 'predictor.ts');
+  const source = await readFile(predictor, 'utf8');
+  await writeFile(predictor, `import { tag } from '../shared/tag.js';\n${source.replace('return labels[best!.index];', 'return `${tag}: ${labels[best!.index]}`;')}`);
+  const dev = await startDev(dir);
+  try {
+    t.is(await answer(dev.url), '"one: hot dog"');
+    await writeFile(tag, "export const tag = 'two';\n");
+    await until('the edit outside the folder to serve', async () => ((await answer(dev.url)) === '"two: hot dog"' ? true : undefined), 10_000);
+    t.pass();
+  } finally {
+    await dev.quit();
+  }
+});
+
+test.serial('kill (SIGTERM) on the live view stops every replica and removes the session file, as q does', async (t) => {
+  const dir = await copyProject(exampleDir);
+  const home = await mkdtemp(join(tmpdir(), 'cortex-home-'));
+  const port = await closedPort();
+  // script(1) gives the session a real terminal, so it draws the Ink view rather than plain lines.
+  const command = [process.execPath, cortexBin, 'dev', dir, '--backend', 'process', '--port', String(port)].join(' ');
+  const terminal = execa('script', ['-qfec', command, '/dev/null'], { env: { CORTEX_HOME: home, TERM: 'xterm-256color' }, reject: false, all: true });
+  const env = { CORTEX_HOME: home };
+  try {
+    await until('the session to serve', async () => ((await cortex(['get', '-o', 'json'], { env })).exitCode === 0 ? true : undefined), 120_000);
+    const session = JSON.parse(await readFile(join(home, 'dev-session.json'), 'utf8')) as { pid: number };
+    t.true((await processesWith({ CORTEX_SESSION: String(session.pid) })).length > 0, 'a replica runs');
+    process.kill(session.pid, 'SIGTERM');
+    const result = await terminal;
+    t.is(result.exitCode, 0, result.all);
+    t.regex(result.all ?? '', /stopping…/);
+    t.deepEqual(await leftovers(session.pid), [], 'no replica outlives the session');
+    t.false(existsSync(join(home, 'dev-session.json')));
+  } finally {
+    terminal.kill('SIGKILL');
+  }
+});
+
+test.serial('of two sessions started at once, exactly one runs; the other says which one holds the place', async (t) => {
+  const home = await mkdtemp(join(tmpdir(), 'cortex-home-'));
+  const env = { CORTEX_HOME: home };
+  const [a, b] = await Promise.all([copyProject(exampleDir), copyProject(exampleDir)]);
+  const ports = [await closedPort(), await closedPort()];
+  const sessions = [a, b].map((dir, i) => execa(process.execPath, [cortexBin, 'dev', dir, '--no-tui', '--backend', 'process', '--port', String(ports[i])], { env, reject: false, all: true }));
+  try {
+    const refused = await Promise.race(sessions);
+    t.is(refused.exitCode, 2);
+    t.regex(refused.all ?? '', /^cortex: a dev session is already running \(pid \d+/m);
+    await until('the other session to serve', async () => ((await cortex(['get', '-o', 'json'], { env })).exitCode === 0 ? true : undefined), 120_000);
+  } finally {
+    for (const s of sessions) s.kill('SIGINT');
+    await Promise.all(sessions);
+  }
+  t.false(existsSync(join(home, 'dev-session.json')), 'the running session removed its file, and only it');
+});
+
+test.serial('a replica that refuses a bundle the others took is replaced by one that serves it', async (t) => {
+  const dir = await copyProject(exampleDir);
+  const specFile = join(dir, 'cortex.yaml');
+  await writeFile(specFile, (await readFile(specFile, 'utf8')).replace('min_replicas: 1', 'min_replicas: 2'));
+  const dev = await startDev(dir);
+  try {
+    await until('two ready replicas', async () => ((await dev.get('classifier')).available === 2 ? true : undefined));
+    const predictor = join(dir, 'predictor.ts');
+    const source = labelled(await readFile(predictor, 'utf8'), 'v2');
+    // A fault of one replica (its disk, its memory), not of the code.
+    await writeFile(predictor, source.replace('helpers = context.helpers;', "helpers = context.helpers;\n  if (process.env.CORTEX_REPLICA === 'classifier-1') throw new Error('not on this one');"));
+    const api = await until('every replica to serve the new code', async () => {
+      const a = await dev.get('classifier');
+      return a.upToDate === 2 && a.replicas.length === 2 && !a.replicas.some((r: { id: string }) => r.id === 'classifier-1') ? a : undefined;
+    }, 60_000);
+    t.is(api.lastReload.error, null);
+    for (let i = 0; i < 4; i++) t.is(await answer(dev.url), '"v2: hot dog"');
+  } finally {
+    await dev.quit();
+  }
+});
