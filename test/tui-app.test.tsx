@@ -13,11 +13,13 @@ const test = anyTest.serial;
 // Long enough for Ink to subscribe to input and for the 200 ms snapshot throttle to pass.
 const SETTLE = 250;
 
-async function start(session: FakeSession, columns = 100) {
+async function start(session: FakeSession, columns = 100, rows?: number) {
   const app = render(<DevApp session={session} />);
-  if (columns !== 100) {
-    // ink-testing-library's terminal is 100 columns wide; narrow it the way a terminal does.
+  if (columns !== 100 || rows) {
+    // ink-testing-library's terminal is 100 columns wide (and the app takes it as 24 rows);
+    // resize it the way a terminal does.
     Object.defineProperty(app.stdout, 'columns', { value: columns });
+    if (rows) Object.defineProperty(app.stdout, 'rows', { value: rows });
     app.stdout.emit('resize');
     // The app re-renders for the new width on its next tick.
     await delay(SETTLE);
@@ -230,5 +232,72 @@ test('several apis: a header each, one replicas table with an API column, a late
     t.regex(app.frame(), new RegExp(`^image/${name} +live`, 'm'));
     t.regex(app.frame(), new RegExp(`^${name} +▁+ +0/s +p50 +— +p99 +— +2XX 0 +4XX 0 +5XX 0$`, 'm'));
   }
+  app.unmount();
+});
+
+/** The live area: everything from the first header down (the frame starts with printed logs). */
+function liveArea(frame: string, first: RegExp): string[] {
+  const lines = frame.split('\n');
+  return lines.slice(lines.findIndex((l) => first.test(l)));
+}
+
+const crowded = ['classifier', 'detector', 'captioner'].map((name) =>
+  api({
+    name,
+    requested: 2,
+    autoscaler: { decision: 'avg in-flight 3.1 / target 2 → 2', at: iso(30) },
+    lastReload: { version: 'abc123def456', at: iso(20), ms: 40, error: { location: `${name}/predictor.ts:20:13`, message: 'Unexpected ";"' } },
+    replicas: [replica(`${name}-1`), replica(`${name}-2`)],
+    traffic: { ...api().traffic, counts: { '2xx': 67021, '4xx': 84445, '5xx': 3 } },
+  }),
+);
+
+test('three apis with failed reloads, autoscaler lines and five-digit counts still fit 80×24 without wrapping', async (t) => {
+  const app = await start(new FakeSession(snapshot(crowded)), 80);
+  const live = liveArea(app.frame(), /^image\/classifier/);
+  t.true(live.length < 24, `${live.length} rows:\n${live.join('\n')}`);
+  for (const line of live) t.true([...line].length <= 80, `${[...line].length} columns: ${line}`);
+  // Each header keeps its error with file:line, in place of its endpoint.
+  for (const name of ['classifier', 'detector', 'captioner']) t.regex(app.frame(), new RegExp(`^✗ ${name}/predictor.ts:20:13: Unexpected ";"$`, 'm'));
+  t.regex(app.frame(), /^classifier .*2XX 67k +4XX 84k +5XX 3$/m);
+  // Every replica still has its row.
+  for (const name of ['classifier', 'detector', 'captioner']) t.regex(app.frame(), new RegExp(`^${name} +${name}-2 +ready`, 'm'));
+  app.unmount();
+});
+
+test('a tall terminal has room for every header line, the autoscaler included', async (t) => {
+  const app = await start(new FakeSession(snapshot(crowded)), 120, 60);
+  t.is(app.frame().match(/^autoscaler /gm)?.length, 3);
+  t.is(app.frame().match(/reload failed .*, old code serving/g)?.length, 3);
+  app.unmount();
+});
+
+test('a cortex.yaml that could not be applied shows above the headers until a good one', async (t) => {
+  const session = new FakeSession(snapshot([api()], { specError: { message: 'ic/cortex.yaml:18: api "classifier": autoscaling.max_replicas must be ≥ 1', at: iso(3) } }));
+  const app = await start(session, 140);
+  t.regex(app.frame(), /^✗ cortex\.yaml not applied, the previous spec runs: ic\/cortex\.yaml:18: api "classifier": autoscaling\.max_replicas must be ≥ 1$/m);
+  session.set(snapshot([api()]));
+  await delay(SETTLE);
+  t.notRegex(app.frame(), /not applied/);
+  app.unmount();
+});
+
+test('with every api deleted the screen says how to bring them back', async (t) => {
+  const app = await start(new FakeSession(snapshot([])));
+  t.regex(app.frame(), /no apis: each was deleted; save cortex\.yaml to bring them back/);
+  app.unmount();
+});
+
+test('log lines printed as the last replicas stop stay aligned with the earlier ones', async (t) => {
+  const session = new FakeSession(snapshot([api({ replicas: [replica('classifier-1')] })]));
+  const app = await start(session);
+  session.log('classifier-1', 'before');
+  await delay(SETTLE);
+  session.set(snapshot([api({ replicas: [] })]));
+  await delay(SETTLE);
+  session.log('classifier-1', 'after');
+  await delay(SETTLE);
+  const column = (text: string) => app.frame().split('\n').find((l) => l.endsWith(text))!.indexOf(text);
+  t.is(column('after'), column('before'));
   app.unmount();
 });

@@ -1,21 +1,29 @@
 // The live screen of `cortex dev`. Commands call renderDevTui and never import Ink (Shopify's
 // rule); everything shown comes from the session's one status model.
 import { Box, render, Text, useApp, useInput, useStdin } from 'ink';
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { SessionView } from '../dev/state.js';
 import { firstLine } from './format.js';
 import { Header } from './header.js';
 import { Help } from './help.js';
-import { useColumns, useLogFeed, useSnapshot } from './hooks.js';
+import { useLogFeed, useSnapshot, useTerminalSize } from './hooks.js';
 import { KeyBar, type KeyBarProps } from './key-bar.js';
 import { Command, commandFor } from './keys.js';
-import { LatencyPane, LatencyRow } from './latency-pane.js';
+import { countsWidth, LatencyPane, LatencyRow } from './latency-pane.js';
+import { planLayout } from './layout.js';
+import { palette } from './palette.js';
 import { LogPane } from './log-pane.js';
 import { ReplicasPane } from './replicas-pane.js';
 
-export function DevApp({ session }: { session: SessionView }) {
+export interface DevAppProps {
+  session: SessionView;
+  /** Aborted when the process is told to stop (a signal): it quits the way q does. */
+  quit?: AbortSignal;
+}
+
+export function DevApp({ session, quit }: DevAppProps) {
   const snapshot = useSnapshot(session);
-  const width = useColumns();
+  const { columns: width, rows } = useTerminalSize();
   const logs = useLogFeed(session);
   const [help, setHelp] = useState(false);
   const [failure, setFailure] = useState<string>();
@@ -42,6 +50,14 @@ export function DevApp({ session }: { session: SessionView }) {
     [Command.ToggleLogs]: logs.toggle,
     [Command.Help]: () => setHelp((h) => !h),
   };
+  useEffect(() => {
+    if (!quit) return;
+    const onQuit = (): void => run[Command.Quit]();
+    if (quit.aborted) onQuit();
+    quit.addEventListener('abort', onQuit);
+    return () => quit.removeEventListener('abort', onQuit);
+    // run is rebuilt every render but its quit path only reads refs and stable setters.
+  }, [quit]);
   // Without a terminal on stdin (piped input) there are no keys to read; Ctrl-C is then a signal.
   useInput(
     (input, key) => {
@@ -60,29 +76,38 @@ export function DevApp({ session }: { session: SessionView }) {
       : logs.visible
         ? undefined
         : { text: `logs hidden${logs.hidden > 0 ? `, ${logs.hidden} new lines` : ''}`, tone: 'muted' };
-  const ids = snapshot.apis.flatMap((a) => a.replicas.map((r) => r.id.length));
+  // Never narrower than before: lines printed as the last replicas stop must line up with the rest.
+  const idWidth = useRef('cortex'.length);
+  idWidth.current = Math.max(idWidth.current, ...snapshot.apis.flatMap((a) => a.replicas.map((r) => r.id.length)));
   const several = snapshot.apis.length > 1;
   const nameWidth = Math.min(16, Math.max(...snapshot.apis.map((a) => a.name.length)));
+  const countsRoom = Math.max(0, ...snapshot.apis.map((a) => countsWidth(a.traffic.counts)));
+  const layout = planLayout(snapshot.apis, rows, snapshot.specError !== null);
 
   return (
     <>
-      <LogPane lines={logs.lines} generation={logs.generation} idWidth={Math.max('cortex'.length, ...ids)} />
+      <LogPane lines={logs.lines} generation={logs.generation} idWidth={idWidth.current} />
       <Box flexDirection="column" width={width}>
+        {snapshot.specError && (
+          <Text color={palette.error} wrap="truncate-end">
+            ✗ cortex.yaml not applied, the previous spec runs: {firstLine(snapshot.specError.message)}
+          </Text>
+        )}
         {snapshot.apis.map((api) => (
-          <Header key={api.name} api={api} backend={snapshot.backend.name} />
+          <Header key={api.name} api={api} backend={snapshot.backend.name} detail={layout.header} />
         ))}
-        {snapshot.apis.length === 0 && <Text>starting…</Text>}
+        {snapshot.apis.length === 0 && <Text color={palette.muted}>no apis: each was deleted; save cortex.yaml to bring them back</Text>}
         <Box marginTop={1} flexDirection="column" rowGap={1}>
           {help ? (
             <Help />
           ) : (
             <>
               {/* The traffic series move every second, so the session re-renders this often enough for ages. */}
-              <ReplicasPane apis={snapshot.apis} width={width} now={Date.now()} />
+              <ReplicasPane apis={snapshot.apis} width={width} now={Date.now()} maxRows={layout.replicaRows} />
               {several ? (
                 <Box flexDirection="column">
                   {snapshot.apis.map((api) => (
-                    <LatencyRow key={api.name} name={api.name} nameWidth={nameWidth} traffic={api.traffic} width={width} />
+                    <LatencyRow key={api.name} name={api.name} nameWidth={nameWidth} countsRoom={countsRoom} traffic={api.traffic} width={width} />
                   ))}
                 </Box>
               ) : (
@@ -100,11 +125,13 @@ export function DevApp({ session }: { session: SessionView }) {
 export interface DevTuiOptions {
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
+  /** Quits as q does when aborted (the command aborts it on SIGTERM, SIGHUP…). */
+  quit?: AbortSignal;
 }
 
-/** Draws the session until `q` or Ctrl-C, which stop the session and then resolve waitUntilExit. */
+/** Draws the session until `q`, Ctrl-C or `quit`, which stop the session and then resolve waitUntilExit. */
 export function renderDevTui(session: SessionView, options: DevTuiOptions = {}): { waitUntilExit(): Promise<void>; unmount(): void } {
-  const instance = render(<DevApp session={session} />, {
+  const instance = render(<DevApp session={session} quit={options.quit} />, {
     stdout: options.stdout ?? process.stdout,
     stdin: options.stdin ?? process.stdin,
     // Ctrl-C is the quit key from the table: Ink's own exit would leave the replicas running.

@@ -12,7 +12,16 @@ export function formatMs(ms: number | null): string {
 }
 
 export function formatRate(perSecond: number): string {
+  // A request or two a minute is not nothing: "0.0/s" would say it is.
+  if (perSecond > 0 && perSecond < 0.05) return '<0.1/s';
   return `${perSecond < 10 && perSecond % 1 !== 0 ? perSecond.toFixed(1) : Math.round(perSecond)}/s`;
+}
+
+/** A count in at most five characters: 9999, 12k, 1.2M. */
+export function formatCount(n: number): string {
+  if (n < 10_000) return String(n);
+  if (n < 1_000_000) return `${Math.round(n / 1000)}k`;
+  return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 1 : 0)}M`;
 }
 
 /** A compact age: 45s, 3m04s, 2h05m, 3d04h. */

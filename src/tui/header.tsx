@@ -3,16 +3,20 @@
 import { Box, Text } from 'ink';
 import type { ApiSnapshot } from '../dev/state.js';
 import { clock, firstLine, formatMs, located } from './format.js';
+import type { HeaderDetail } from './layout.js';
 import { palette, statusColor } from './palette.js';
 
 export interface HeaderProps {
   api: ApiSnapshot;
   backend: string;
+  /** How many lines it may take (layout.ts); a failed reload shows in every one of them. */
+  detail?: HeaderDetail;
 }
 
-export function Header({ api, backend }: HeaderProps) {
+export function Header({ api, backend, detail = 'full' }: HeaderProps) {
   const reload = api.lastReload;
   const behind = api.upToDate < api.available ? `, ${api.upToDate} up to date` : '';
+  const failed = reload?.error ? `✗ ${firstLine(located(reload.error))}` : undefined;
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
@@ -23,21 +27,28 @@ export function Header({ api, backend }: HeaderProps) {
         <Text color={statusColor(api.status)}>{api.status}</Text>
         {`  ${api.available}/${api.requested} ready${behind}  `}
         <Text color={palette.muted}>predictor</Text> {api.version ?? '—'}
-        <Text color={palette.muted}>{`  ${backend} backend`}</Text>
+        {detail === 'line' && failed ? <Text color={palette.error}>{`  ${failed}`}</Text> : <Text color={palette.muted}>{`  ${backend} backend`}</Text>}
       </Text>
-      <Text wrap="truncate-end">
-        <Text color={palette.accent}>{api.endpoint}</Text>
-        {reload && !reload.error && <Text color={palette.muted}>{`  reloaded ${clock(reload.at)} in ${formatMs(reload.ms)}`}</Text>}
-        {reload?.error && (
-          <Text color={palette.error}>{`  reload failed ${clock(reload.at)}${api.version ? ', old code serving' : ''}`}</Text>
-        )}
-      </Text>
-      {reload?.error && (
+      {/* Short of room, a failed reload's error is worth more than the endpoint. */}
+      {detail === 'compact' && failed ? (
         <Text color={palette.error} wrap="truncate-end">
-          ✗ {firstLine(located(reload.error))}
+          {failed}
+        </Text>
+      ) : (
+        detail !== 'line' && (
+          <Text wrap="truncate-end">
+            <Text color={palette.accent}>{api.endpoint}</Text>
+            {reload && !reload.error && <Text color={palette.muted}>{`  reloaded ${clock(reload.at)} in ${formatMs(reload.ms)}`}</Text>}
+            {failed && <Text color={palette.error}>{`  reload failed ${clock(reload!.at)}${api.version ? ', old code serving' : ''}`}</Text>}
+          </Text>
+        )
+      )}
+      {failed && detail === 'full' && (
+        <Text color={palette.error} wrap="truncate-end">
+          {failed}
         </Text>
       )}
-      {api.autoscaler && (
+      {api.autoscaler && detail === 'full' && (
         <Text color={palette.muted} wrap="truncate-end">
           autoscaler {clock(api.autoscaler.at)} {api.autoscaler.decision}
         </Text>

@@ -22,12 +22,21 @@ export function useSnapshot(session: SessionView): SessionSnapshot {
   return snapshot;
 }
 
-/** The terminal's width, following resizes. */
-export function useColumns(): number {
+export interface TerminalSize {
+  columns: number;
+  rows: number;
+}
+
+/** The terminal's size, following resizes. */
+export function useTerminalSize(): TerminalSize {
   const { stdout } = useStdout();
-  const [columns, setColumns] = useState(stdout.columns || 80);
+  const read = (): TerminalSize => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+  const [size, setSize] = useState(read);
   useEffect(() => {
-    const onResize = (): void => setColumns(stdout.columns || 80);
+    const onResize = (): void => setSize((old) => {
+      const next = read();
+      return next.columns === old.columns && next.rows === old.rows ? old : next;
+    });
     stdout.on('resize', onResize);
     // A resize between the first render and this subscription would otherwise go unseen.
     onResize();
@@ -35,7 +44,7 @@ export function useColumns(): number {
       stdout.off('resize', onResize);
     };
   }, [stdout]);
-  return columns;
+  return size;
 }
 
 export interface LogFeed {

@@ -1,7 +1,7 @@
 // The last minute of one api's traffic: one bar per second, the current figure beside it.
 import { Box, Text } from 'ink';
 import type { TrafficSnapshot } from '../dev/state.js';
-import { formatMs, formatRate } from './format.js';
+import { formatCount, formatMs, formatRate } from './format.js';
 import { palette, type Tone } from './palette.js';
 import { sparkline } from './sparkline.js';
 
@@ -30,13 +30,18 @@ const countTones: Array<[keyof TrafficSnapshot['counts'], Tone]> = [
 ];
 const COUNTS_GAP = 2;
 
+/** The width Counts takes for these counts. */
+export function countsWidth(counts: TrafficSnapshot['counts']): number {
+  return countTones.reduce((n, [status]) => n + status.length + 1 + formatCount(counts[status]).length, 0) + COUNTS_GAP * (countTones.length - 1);
+}
+
 function Counts({ counts }: { counts: TrafficSnapshot['counts'] }) {
   return (
-    <Box columnGap={COUNTS_GAP}>
+    <Box columnGap={COUNTS_GAP} flexShrink={0}>
       {countTones.map(([status, tone]) => (
         <Text key={status}>
           <Text color={palette.muted}>{status.toUpperCase()}</Text>{' '}
-          <Text color={counts[status] > 0 ? palette[tone] : palette.muted}>{counts[status]}</Text>
+          <Text color={counts[status] > 0 ? palette[tone] : palette.muted}>{formatCount(counts[status])}</Text>
         </Text>
       ))}
     </Box>
@@ -64,31 +69,34 @@ export interface LatencyRowProps extends LatencyPaneProps {
   name: string;
   /** Names are padded to this, so the rows of several apis line up. */
   nameWidth: number;
+  /** The widest counts of all the rows (countsWidth), so every row's sparkline is as long. */
+  countsRoom: number;
 }
 
-// Room kept for the counts after the figures, so every api's sparkline has the same width.
-const COUNTS_ROOM = 20;
+const MIN_BARS = 10;
+const MIN_NAME = 6;
 
 /**
  * Several apis get a row each (req/s as the sparkline, the rest as figures), so that the live
- * area still fits a 24-row terminal.
+ * area still fits a 24-row terminal. Nothing may wrap: the sparkline goes first, then the name
+ * is cut in the middle.
  */
-export function LatencyRow({ name, nameWidth, traffic, width }: LatencyRowProps) {
+export function LatencyRow({ name, nameWidth, countsRoom, traffic, width }: LatencyRowProps) {
   const { now } = traffic;
   const figures = `${formatRate(now.reqPerSec).padStart(6)}  p50 ${formatMs(now.p50Ms).padStart(7)}  p99 ${formatMs(now.p99Ms).padStart(7)}`;
-  const bars = Math.min(traffic.reqPerSec.length, width - nameWidth - figures.length - COUNTS_ROOM - 3 * COUNTS_GAP);
+  const fixed = figures.length + countsRoom + 2 * COUNTS_GAP;
+  const nameRoom = Math.max(MIN_NAME, Math.min(nameWidth, width - fixed));
+  const bars = Math.min(traffic.reqPerSec.length, width - nameRoom - fixed - COUNTS_GAP);
   return (
     <Box columnGap={COUNTS_GAP}>
-      <Box width={nameWidth} flexShrink={0}>
+      <Box width={nameRoom} flexShrink={0}>
         <Text bold wrap="truncate-middle">
           {name}
         </Text>
       </Box>
-      {bars >= 10 && <Text color={palette.accent}>{sparkline(traffic.reqPerSec, bars)}</Text>}
+      {bars >= MIN_BARS && <Text color={palette.accent}>{sparkline(traffic.reqPerSec, bars)}</Text>}
       <Text>{figures}</Text>
-      <Box flexShrink={1}>
-        <Counts counts={traffic.counts} />
-      </Box>
+      <Counts counts={traffic.counts} />
     </Box>
   );
 }

@@ -3,10 +3,8 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { ApiSnapshot, ReplicaSnapshot } from '../dev/state.js';
 import { firstLine, formatAge, formatMs } from './format.js';
+import { MAX_REPLICA_ROWS } from './layout.js';
 import { palette, statusColor } from './palette.js';
-
-/** Rows beyond this become "+N more", so the live area stays within a 24-row terminal. */
-const MAX_REPLICA_ROWS = 6;
 
 interface Row {
   api: string;
@@ -64,13 +62,15 @@ export interface ReplicasPaneProps {
   apis: ApiSnapshot[];
   width: number;
   now: number;
+  /** Rows for replicas, "+N more" included (layout.ts). */
+  maxRows?: number;
 }
 
-export function ReplicasPane({ apis, width, now }: ReplicasPaneProps) {
+export function ReplicasPane({ apis, width, now, maxRows = MAX_REPLICA_ROWS }: ReplicasPaneProps) {
   const rows = apis.flatMap((a) => a.replicas.map((replica) => ({ api: a.name, replica })));
   if (rows.length === 0) return <Text color={palette.muted}>no replicas yet</Text>;
   const cols = columns(rows, apis.length > 1, width, now);
-  const shown = rows.length > MAX_REPLICA_ROWS ? rows.slice(0, MAX_REPLICA_ROWS - 1) : rows;
+  const shown = rows.length > maxRows ? rows.slice(0, Math.max(1, maxRows - 1)) : rows;
   const failing = rows.filter((r) => r.replica.status === 'error' && r.replica.error);
   return (
     <Box flexDirection="column">
