@@ -1,7 +1,7 @@
 // predictor.ts (and whatever it imports) → one self-contained ESM bundle, in milliseconds,
 // with an inline source map whose paths are absolute, so a stack trace from any replica
 // (process, container or pod) points at the user's own file and line.
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
 export interface BuiltBundle {
@@ -81,9 +81,20 @@ export async function bundleOnce(entry: string): Promise<BuiltBundle> {
   }
 }
 
+/**
+ * A file:line location as people read it: relative to the working directory when the file is
+ * under it, absolute otherwise (never ../../tmp/…). esbuild gives relative paths, stack
+ * frames absolute ones; both come out the same way.
+ */
+export function displayLocation(location: string): string {
+  const absolute = isAbsolute(location) ? location : resolve(location);
+  const short = relative(process.cwd(), absolute);
+  return short.startsWith('..') || isAbsolute(short) ? absolute : short;
+}
+
 function toBuildError(err: unknown): BuildError {
   const first = (err as esbuild.BuildFailure).errors?.[0];
   if (!first) return new BuildError((err as Error).message);
   const loc = first.location;
-  return new BuildError(first.text, loc ? `${loc.file}:${loc.line}:${loc.column + 1}` : undefined);
+  return new BuildError(first.text, loc ? displayLocation(`${loc.file}:${loc.line}:${loc.column + 1}`) : undefined);
 }

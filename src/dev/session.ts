@@ -10,7 +10,7 @@ import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
 import { UserError } from '../user-error.js';
 import { autoscale, averageInFlight, type Recommendation } from './autoscaler.js';
 import type { Backend, LogLine, PredictorBundle } from './backend.js';
-import { BuildError, Bundler } from './bundler.js';
+import { BuildError, Bundler, displayLocation } from './bundler.js';
 import { Collector } from './collector.js';
 import { Gateway } from './gateway.js';
 import { apiStatus, isServing, type ApiSnapshot, type ReloadSnapshot, type SessionEvents, type SessionSnapshot, type SessionView } from './state.js';
@@ -301,8 +301,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   private failReload(loop: ApiLoop, savedAt: number, message: string, location: string | null, force = false): void {
     // Views print "location: message"; the messages from esbuild and the runtime carry the location already.
     if (location) message = message.replace(`${location}: `, '').replace(` (at ${location})`, '');
-    // esbuild names files relative to the working directory, the runtime absolutely: say both the short way.
-    if (location && isAbsolute(location) && !relative(process.cwd(), location).startsWith('..')) location = relative(process.cwd(), location);
+    if (location) location = displayLocation(location);
     const previous = loop.lastReload?.error;
     // The second look at a save that still fails the same way is not news.
     if (!force && previous && previous.message === message && previous.location === location) return;
