@@ -2,6 +2,7 @@
 // Listens first so liveness answers during init; ready once the bundle has initialised.
 import { readFile } from 'node:fs/promises';
 import { guardProcess } from './crash-guard.js';
+import { closeServer, exitOnSignals } from './drain.js';
 import { createReplica } from './replica.js';
 import { createServer } from './server.js';
 import { settingsFromEnv, type RuntimeSettings } from './settings.js';
@@ -26,6 +27,18 @@ const port = typeof address === 'object' && address ? address.port : settings.po
 // A parent that forked us (the process backend) learns the port it asked the OS to pick.
 process.send?.({ type: 'listening', port });
 
+// Installed before init, which may take minutes downloading a model: a stop during it is still orderly.
+const drain = exitOnSignals({
+  log: app.log,
+  deadlineMs: settings.drainTimeoutMs,
+  stop: async () => {
+    await closeServer(app);
+    await replica.close();
+  },
+});
+// The parent going away (dev session killed hard) must not leave replicas behind.
+process.on('disconnect', () => drain('parent exited'));
+
 if (settings.bundlePath) {
   const code = await readFile(settings.bundlePath, 'utf8');
   await replica.slot.load({ code, config: settings.config }).then(
@@ -33,23 +46,3 @@ if (settings.bundlePath) {
     (err: Error) => app.log.error(err.message),
   );
 }
-
-let draining = false;
-async function drain(signal: string) {
-  if (draining) return;
-  draining = true;
-  app.log.info(`${signal}: draining in-flight requests`);
-  const force = setTimeout(() => process.exit(1), Number(process.env.CORTEX_DRAIN_TIMEOUT_MS ?? 30_000));
-  force.unref();
-  // Keep-alive sockets that carried in-flight requests turn idle only after their response;
-  // close them as they do, or the server never finishes closing.
-  const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
-  await app.close();
-  clearInterval(sweep);
-  await replica.close();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void drain('SIGTERM'));
-process.on('SIGINT', () => void drain('SIGINT'));
-// The parent going away (dev session killed hard) must not leave replicas behind.
-process.on('disconnect', () => void drain('parent exited'));

@@ -11,6 +11,8 @@ export interface RuntimeSettings extends ReplicaSettings {
   /** The bundle to load at start; without one the replica waits for PUT /-/predictor. */
   bundlePath?: string;
   config: Record<string, JsonValue>;
+  /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
+  drainTimeoutMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
@@ -24,6 +26,10 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
 /** Read on both sides of a hot swap: by the replica, and by the dev loop that waits for it. */
 export function initTimeoutFrom(env: NodeJS.ProcessEnv): number {
   return int(env, 'CORTEX_INIT_TIMEOUT_MS', replicaDefaults.initTimeoutMs, 1);
+}
+
+export function drainTimeoutFrom(env: NodeJS.ProcessEnv): number {
+  return int(env, 'CORTEX_DRAIN_TIMEOUT_MS', 30_000, 1);
 }
 
 export function cacheDirFrom(env: NodeJS.ProcessEnv): string {
@@ -44,6 +50,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     port: int(env, 'PORT', 8080),
     bundlePath: env.CORTEX_PREDICTOR_BUNDLE || undefined,
     config,
+    drainTimeoutMs: drainTimeoutFrom(env),
     api: { name: env.CORTEX_API || 'api', deployment: env.CORTEX_DEPLOYMENT || 'default' },
     assets: {
       baseDir: env.CORTEX_API_DIR || process.cwd(),

@@ -1,6 +1,7 @@
 // `cortex serve` as a user runs it: the seed's curl answers "hot dog", bad input is one line
 // and exit code 2, Ctrl-C stops cleanly.
 import { mkdtemp, readFile, writeFile, cp } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -18,7 +19,7 @@ test('serve answers the seed curl with "hot dog" and stops cleanly on Ctrl-C', a
   child.kill('SIGINT');
   const result = await child;
   t.is(result.exitCode, 0, output());
-  t.regex(result.all, /stopping: finishing in-flight requests/);
+  t.regex(result.all, /SIGINT: draining in-flight requests/);
 });
 
 test('an unknown api is one line and exit code 2', async (t) => {
@@ -60,9 +61,7 @@ test('a model that cannot be found offline says which URL and how to provide it'
 });
 
 test('a predictor that rejects or throws in the background does not take serve down', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'cortex-stray-'));
-  await writeFile(join(dir, 'cortex.yaml'), `- kind: deployment\n  name: d\n- kind: api\n  name: b\n  predictor:\n    path: ${join(fixtures, 'predictors/behaviour.ts')}\n`);
-  const { child, match, output } = await cortexUntil(['serve', dir, '--port', '0'], /d\/b \(version \w+\): (http:\/\/\S+)/);
+  const { child, match, output } = await cortexUntil(['serve', await behaviourApi('cortex-stray-'), '--port', '0'], /d\/b \(version \w+\): (http:\/\/\S+)/);
   t.teardown(() => child.kill('SIGKILL'));
   const url = match[1]!;
   t.is((await post(url, { background: 'reject' })).status, 200);
@@ -72,4 +71,41 @@ test('a predictor that rejects or throws in the background does not take serve d
   t.is((await post(url, {})).status, 200);
   t.regex(output(), /unhandled promise rejection at \S*behaviour\.ts:\d+:\d+: rejected in the background/);
   t.regex(output(), /uncaught exception at \S*behaviour\.ts:\d+:\d+: thrown in a timer/);
+});
+
+/** A one-api cortex.yaml serving the behaviour fixture at /d/b. */
+async function behaviourApi(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await writeFile(join(dir, 'cortex.yaml'), `- kind: deployment\n  name: d\n- kind: api\n  name: b\n  predictor:\n    path: ${join(fixtures, 'predictors/behaviour.ts')}\n`);
+  return dir;
+}
+
+/** A POST on a keep-alive connection that the client keeps open after the answer, as browsers and SDKs do. */
+function keepAlivePost(url: string, body: object): Promise<{ status: number; text: string }> {
+  const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+test('SIGTERM with a keep-alive request in flight answers it, then exits at once', async (t) => {
+  const { child, match, output } = await cortexUntil(['serve', await behaviourApi('cortex-drain-'), '--port', '0'], /d\/b \(version \w+\): (http:\/\/\S+)/);
+  t.teardown(() => child.kill('SIGKILL'));
+  const inFlight = keepAlivePost(match[1]!, { sleep: 800 });
+  await new Promise((r) => setTimeout(r, 300));
+  const signalled = performance.now();
+  child.kill('SIGTERM');
+  const res = await inFlight;
+  t.is(res.status, 200);
+  t.regex(res.text, /"label":"v1"/);
+  const result = await child;
+  const seconds = (performance.now() - signalled) / 1000;
+  t.is(result.exitCode, 0, output());
+  t.true(seconds < 3, `exited ${seconds.toFixed(1)} s after SIGTERM`);
 });

@@ -22,6 +22,20 @@ test('SIGTERM drains in-flight requests, then the process exits 0', async (t) =>
   t.regex(rt.logs(), /SIGTERM: draining/);
 });
 
+test('a request that outlasts the drain deadline does not keep the process up', async (t) => {
+  const rt = await startRuntime(behaviour, {}, { CORTEX_DRAIN_TIMEOUT_MS: '500' });
+  t.teardown(() => rt.child.kill('SIGKILL'));
+  await waitReady(rt.url);
+  const stuck = post(`${rt.url}/`, { sleep: 10_000 }).catch(() => 'connection closed');
+  await new Promise((r) => setTimeout(r, 200));
+  const signalled = performance.now();
+  rt.child.kill('SIGTERM');
+  t.is(await rt.exited, 1);
+  t.true(performance.now() - signalled < 2500);
+  t.regex(rt.logs(), /still in flight after 500 ms \(CORTEX_DRAIN_TIMEOUT_MS\); exiting anyway/);
+  await stuck;
+});
+
 test('a bad setting stops the runtime with one clear line and exit code 2', async (t) => {
   const child = fork(join(repoRoot, 'dist/runtime/main.js'), [], { env: { ...process.env, PORT: 'eighty' }, stdio: 'pipe' });
   let err = '';

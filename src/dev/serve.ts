@@ -1,9 +1,11 @@
 // `cortex serve`: one replica of each api inside this process, all on one port at
 // /<deployment>/<api>. No watcher, no autoscaler, no TUI: the plainest way to run the runtime.
+import type { FastifyBaseLogger } from 'fastify';
 import { guardProcess } from '../../runtime/crash-guard.js';
+import { closeServer } from '../../runtime/drain.js';
 import { createReplica, replicaDefaults, type Replica } from '../../runtime/replica.js';
 import { createServer } from '../../runtime/server.js';
-import { settingsFromEnv } from '../../runtime/settings.js';
+import { drainTimeoutFrom, settingsFromEnv } from '../../runtime/settings.js';
 import { BundleError } from '../../runtime/predictor-slot.js';
 import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
 import { UserError } from '../user-error.js';
@@ -20,6 +22,10 @@ export interface ServeOptions {
 export interface Serving {
   url: string;
   endpoints: Array<{ api: ApiSpec; url: string; version: string }>;
+  log: FastifyBaseLogger;
+  /** How long a stop waits for in-flight requests (CORTEX_DRAIN_TIMEOUT_MS). */
+  drainTimeoutMs: number;
+  /** Answers what is in flight, then releases every replica. */
   close(): Promise<void>;
 }
 
@@ -31,6 +37,7 @@ export function selectApis(spec: Spec, name: string | undefined): ApiSpec[] {
 }
 
 export async function serve(options: ServeOptions): Promise<Serving> {
+  const drainTimeoutMs = drainTimeoutFrom(process.env);
   const spec = await loadSpec(options.dir);
   const apis = selectApis(spec, options.api);
   const app = createServer({ logFormat: 'text' });
@@ -38,7 +45,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const replicas: Replica[] = [];
   const endpoints: Serving['endpoints'] = [];
   const close = async () => {
-    await app.close();
+    await closeServer(app);
     await Promise.all(replicas.map((r) => r.close()));
   };
 
@@ -62,7 +69,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
 
   const url = `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${(app.server.address() as { port: number }).port}`;
   for (const e of endpoints) e.url = url + e.url;
-  return { url, endpoints, close };
+  return { url, endpoints, log: app.log, drainTimeoutMs, close };
 }
 
 function explain(err: unknown, options: ServeOptions): unknown {

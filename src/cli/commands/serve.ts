@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { exitOnSignals } from '../../../runtime/drain.js';
 import { serve } from '../../dev/serve.js';
 import { parsePort } from '../options.js';
 
@@ -13,13 +14,7 @@ export function registerServe(program: Command): void {
     .action(async (dir: string, opts: { api?: string; port: number; host: string }) => {
       const serving = await serve({ dir, ...opts });
       for (const e of serving.endpoints) console.log(`${e.api.deployment}/${e.api.name} (version ${e.version}): ${e.url}`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop).off('SIGTERM', stop);
-          console.log('stopping: finishing in-flight requests');
-          void serving.close().then(resolve);
-        };
-        process.on('SIGINT', stop).on('SIGTERM', stop);
-      });
+      // Ctrl-C or SIGTERM drains and exits the process; until then the server keeps it alive.
+      exitOnSignals({ log: serving.log, stop: serving.close, deadlineMs: serving.drainTimeoutMs });
     });
 }
