@@ -5,7 +5,7 @@ import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { cortex, cortexBin } from './helpers/cli.js';
 import { copyProject, leftovers, processesWith, startDev, until } from './helpers/dev.js';
@@ -84,27 +84,44 @@ test.serial('a file the predictor imports from beside its folder is watched too'
   }
 });
 
-test.serial('kill (SIGTERM) on the live view stops every replica and removes the session file, as q does', async (t) => {
+/** The live view in a real terminal: script(1) gives it a pty, so it draws Ink, not plain lines. */
+async function liveView(t: ExecutionContext) {
   const dir = await copyProject(exampleDir);
   const home = await mkdtemp(join(tmpdir(), 'cortex-home-'));
-  const port = await closedPort();
-  // script(1) gives the session a real terminal, so it draws the Ink view rather than plain lines.
-  const command = [process.execPath, cortexBin, 'dev', dir, '--backend', 'process', '--port', String(port)].join(' ');
-  const terminal = execa('script', ['-qfec', command, '/dev/null'], { env: { CORTEX_HOME: home, TERM: 'xterm-256color' }, reject: false, all: true });
   const env = { CORTEX_HOME: home };
-  try {
-    await until('the session to serve', async () => ((await cortex(['get', '-o', 'json'], { env })).exitCode === 0 ? true : undefined), 120_000);
-    const session = JSON.parse(await readFile(join(home, 'dev-session.json'), 'utf8')) as { pid: number };
-    t.true((await processesWith({ CORTEX_SESSION: String(session.pid) })).length > 0, 'a replica runs');
-    process.kill(session.pid, 'SIGTERM');
-    const result = await terminal;
-    t.is(result.exitCode, 0, result.all);
-    t.regex(result.all ?? '', /stopping…/);
-    t.deepEqual(await leftovers(session.pid), [], 'no replica outlives the session');
-    t.false(existsSync(join(home, 'dev-session.json')));
-  } finally {
-    terminal.kill('SIGKILL');
-  }
+  const command = [process.execPath, cortexBin, 'dev', dir, '--backend', 'process', '--port', String(await closedPort())].join(' ');
+  const terminal = execa('script', ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm-256color' }, reject: false, all: true });
+  t.teardown(() => void terminal.kill('SIGKILL'));
+  await until('the session to serve', async () => ((await cortex(['get', '-o', 'json'], { env })).exitCode === 0 ? true : undefined), 120_000);
+  const { pid } = JSON.parse(await readFile(join(home, 'dev-session.json'), 'utf8')) as { pid: number };
+  t.true((await processesWith({ CORTEX_SESSION: String(pid) })).length > 0, 'a replica runs');
+  return { terminal, pid, sessionFile: join(home, 'dev-session.json') };
+}
+
+test.serial('kill (SIGTERM) on the live view stops every replica and removes the session file, as q does', async (t) => {
+  const { terminal, pid, sessionFile } = await liveView(t);
+  process.kill(pid, 'SIGTERM');
+  const result = await terminal;
+  t.is(result.exitCode, 0, result.all);
+  t.regex(result.all ?? '', /stopping…/);
+  t.deepEqual(await leftovers(pid), [], 'no replica outlives the session');
+  t.false(existsSync(sessionFile));
+});
+
+test.serial('closing the terminal under the live view stops every replica and removes the session file', async (t) => {
+  const { terminal, pid, sessionFile } = await liveView(t);
+  // The terminal window goes away: the session gets SIGHUP, and its next write fails.
+  terminal.kill('SIGKILL');
+  await until('the session to end', async () => {
+    try {
+      process.kill(pid, 0);
+      return undefined;
+    } catch {
+      return true;
+    }
+  });
+  t.deepEqual(await leftovers(pid), [], 'no replica outlives the session');
+  t.false(existsSync(sessionFile));
 });
 
 test.serial('of two sessions started at once, exactly one runs; the other says which one holds the place', async (t) => {

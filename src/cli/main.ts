@@ -9,11 +9,19 @@ import { registerServe } from './commands/serve.js';
 import { registerSessionCommands } from './commands/session.js';
 
 process.setSourceMapsEnabled(true);
-// `cortex get --watch | head` or `cortex logs API | grep -m1 …`: the reader has what it wanted.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
+// The reader went away (`cortex get --watch | head`) or the terminal closed under the live
+// view: nothing more can be shown. That is a hangup: a command that handles SIGHUP (dev,
+// which must stop its replicas first) hears it once; any other just ends.
+let outputGone = false;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+    if (outputGone) return;
+    outputGone = true;
+    if (process.listenerCount('SIGHUP') > 0) process.emit('SIGHUP', 'SIGHUP');
+    else process.exit(0);
+  });
+}
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
 const program = new Command('cortex')

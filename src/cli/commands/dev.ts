@@ -18,15 +18,16 @@ interface DevFlags {
 const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
- * Resolves on the first of Ctrl-C, `kill` or a closed terminal; a second one exits at once.
- * The listeners stay until the process ends: with none left, Ink's signal-exit would re-raise
+ * Resolves on the first of Ctrl-C, `kill` or a closed terminal; a second Ctrl-C or kill exits
+ * at once (a closed terminal may hang up twice: the signal, then the failed write). The
+ * listeners stay until the process ends: with none left, Ink's signal-exit would re-raise
  * the signal and kill the process before the replicas are stopped.
  */
 function stopRequested(): Promise<void> {
   return new Promise((resolve) => {
     let requested = false;
-    const onSignal = (): void => {
-      if (requested) {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (requested && signal !== 'SIGHUP') {
         process.stderr.write('cortex: stopping now, without waiting for replicas to drain\n');
         process.exit(130);
       }
