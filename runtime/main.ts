@@ -1,6 +1,7 @@
 // The replica entry point: `node runtime/main.js`, configured by environment (settings.ts).
 // Listens first so liveness answers during init; ready once the bundle has initialised.
 import { readFile } from 'node:fs/promises';
+import { removeOrphanedBundleDirs } from './bundle-dir.js';
 import { guardProcess } from './crash-guard.js';
 import { closeServer, exitOnSignals } from './drain.js';
 import { createReplica } from './replica.js';
@@ -19,6 +20,7 @@ try {
 
 const app = createServer();
 guardProcess(app.log);
+void removeOrphanedBundleDirs();
 const replica = createReplica(settings);
 await app.register(replica.plugin);
 await app.listen({ host: settings.host, port: settings.port });

@@ -3,7 +3,7 @@
 // predictor they started with, so in-flight work finishes on the old code.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Helpers, InitContext, JsonValue, PredictorModule } from './contract.js';
@@ -123,7 +123,12 @@ export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor] }> {
         // while this one imports it.
         const file = join(this.ctx.bundleDir, `predictor-${version}-${++loads}.mjs`);
         await writeFile(file, bundle.code);
-        module = await within(import(pathToFileURL(file).href) as Promise<PredictorModule>, "the predictor's top-level code");
+        try {
+          module = await within(import(pathToFileURL(file).href) as Promise<PredictorModule>, "the predictor's top-level code");
+        } finally {
+          // Read once by the loader, inline source map included; nothing opens it again.
+          await rm(file, { force: true });
+        }
       } catch (err) {
         if (err instanceof BundleError) throw err;
         throw this.failure('the predictor failed to load', err, version);

@@ -2,7 +2,7 @@
 // `cortex serve` mounts one per api at `/<deployment>/<api>` in a single server.
 import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { replicaBundleDir } from './bundle-dir.js';
+import { removeBundleDir, replicaBundleDir } from './bundle-dir.js';
 import type { InitContext } from './contract.js';
 import { onStrayError } from './crash-guard.js';
 import { createHelpers } from './helpers/index.js';
@@ -77,6 +77,7 @@ export function createReplica(settings: ReplicaSettings): Replica {
     close: async () => {
       unsubscribe();
       await pool.close();
+      await removeBundleDir(bundleDir);
     },
   };
 }

@@ -1,8 +1,13 @@
 // The standalone runtime as a real process: configured by environment, ready after init,
 // and on SIGTERM it finishes what is in flight before exiting.
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { bundleOnce } from '../src/dev/bundler.js';
+import { pushBundle } from '../src/dev/replica-client.js';
 import { post } from './helpers/http.js';
 import { startRuntime, waitReady } from './helpers/runtime-process.js';
 import { fixtures, repoRoot } from './helpers/shared.js';
@@ -75,4 +80,25 @@ test('a predictor that rejects or throws in the background does not take the run
   t.regex(metrics, /cortex_unhandled_errors_total\{kind="exception"\} 1\n/);
   t.regex(rt.logs(), /unhandled promise rejection at \S*behaviour\.ts:\d+:\d+: rejected in the background/);
   t.regex(rt.logs(), /uncaught exception at \S*behaviour\.ts:\d+:\d+: thrown in a timer/);
+});
+
+test('hot swaps leave no bundle files behind, and the bundle folder goes with the process', async (t) => {
+  // What a replica killed with SIGKILL leaves: the next runtime to start removes it.
+  const dead = spawnSync(process.execPath, ['-e', '']);
+  const orphan = join(tmpdir(), `cortex-bundles-${dead.pid}`);
+  await mkdir(join(orphan, 'd-api-1'), { recursive: true });
+  await writeFile(join(orphan, 'd-api-1', 'predictor-x-1.mjs'), 'export const predict = () => 1;');
+  const rt = await startRuntime(behaviour, { label: 'v1' }, { CORTEX_ADMIN_TOKEN: 'token' });
+  t.teardown(() => rt.child.kill('SIGKILL'));
+  await waitReady(rt.url);
+  const { code } = await bundleOnce(behaviour);
+  for (const label of ['v2', 'v3', 'v4']) t.true((await pushBundle(rt.url, 'token', { code, config: { label }, version: label })).ok);
+  t.like((await post(`${rt.url}/`, {})).body, { label: 'v4' });
+  const root = join(tmpdir(), `cortex-bundles-${rt.child.pid}`);
+  const files = readdirSync(root).flatMap((dir) => readdirSync(join(root, dir)));
+  t.deepEqual(files, []);
+  t.false(existsSync(orphan));
+  rt.child.kill('SIGTERM');
+  t.is(await rt.exited, 0);
+  t.false(existsSync(root));
 });

@@ -1,6 +1,7 @@
 // `cortex serve`: one replica of each api inside this process, all on one port at
 // /<deployment>/<api>. No watcher, no autoscaler, no TUI: the plainest way to run the runtime.
 import type { FastifyBaseLogger } from 'fastify';
+import { removeOrphanedBundleDirs } from '../../runtime/bundle-dir.js';
 import { guardProcess } from '../../runtime/crash-guard.js';
 import { closeServer } from '../../runtime/drain.js';
 import { createReplica, replicaDefaults, type Replica } from '../../runtime/replica.js';
@@ -42,6 +43,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const apis = selectApis(spec, options.api);
   const app = createServer({ logFormat: 'text' });
   guardProcess(app.log);
+  void removeOrphanedBundleDirs();
   const replicas: Replica[] = [];
   const endpoints: Serving['endpoints'] = [];
   const close = async () => {
