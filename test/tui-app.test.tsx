@@ -98,7 +98,7 @@ test('log lines are prefixed with the replica id and level, above the live panes
   app.unmount();
 });
 
-test('l hides new log output and shows it again', async (t) => {
+test('l holds log output back, and prints what came meanwhile when shown again', async (t) => {
   const session = new FakeSession();
   const app = await start(session);
   await app.press('l');
@@ -110,8 +110,23 @@ test('l hides new log output and shows it again', async (t) => {
   await app.press('l');
   session.log('classifier-1', 'shown again');
   await delay(SETTLE);
-  t.regex(app.frame(), /^classifier-1 LOG {3}shown again$/m);
-  t.notRegex(app.frame(), /logs hidden|while hidden/);
+  t.regex(app.frame(), /^classifier-1 LOG {3}while hidden 1\nclassifier-1 LOG {3}while hidden 2\nclassifier-1 LOG {3}shown again$/m);
+  t.notRegex(app.frame(), /logs hidden/);
+  app.unmount();
+});
+
+test('l: of a flood while hidden, the latest 200 lines are printed and the rest counted', async (t) => {
+  const session = new FakeSession();
+  const app = await start(session);
+  await app.press('l');
+  for (let i = 1; i <= 250; i += 1) session.log('classifier-1', `line ${i}`);
+  await delay(SETTLE);
+  await app.press('l');
+  await delay(SETTLE);
+  t.regex(app.frame(), /… 50 earlier lines while hidden are not shown/);
+  t.notRegex(app.frame(), /LOG {3}line 50$/m);
+  t.regex(app.frame(), /LOG {3}line 51$/m);
+  t.regex(app.frame(), /LOG {3}line 250$/m);
   app.unmount();
 });
 

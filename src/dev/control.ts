@@ -67,13 +67,16 @@ export async function releaseSessionFile(path = sessionFilePath()): Promise<void
 export class ControlServer {
   private readonly app: FastifyInstance = Fastify({ logger: false });
   private readonly token = randomBytes(16).toString('hex');
-  private readonly lines: LogLine[] = [];
+  /** Per api, so a chatty one cannot push the others' lines out. */
+  private readonly lines = new Map<string, LogLine[]>();
   private readonly followers = new Map<(line: LogLine) => void, () => void>();
 
   constructor(private readonly session: DevSession) {
     session.on('log', (line) => {
-      this.lines.push(line);
-      if (this.lines.length > logBufferSize) this.lines.shift();
+      const lines = this.lines.get(line.api) ?? [];
+      this.lines.set(line.api, lines);
+      lines.push(line);
+      if (lines.length > logBufferSize) lines.shift();
       for (const follow of this.followers.keys()) follow(line);
     });
 
@@ -97,7 +100,8 @@ export class ControlServer {
       reply.hijack();
       reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
       const write = (line: LogLine) => wanted(line) && reply.raw.write(`${JSON.stringify(line)}\n`);
-      this.lines.forEach(write);
+      const buffered = api ? (this.lines.get(api) ?? []) : [...this.lines.values()].flat().sort((a, b) => a.time.getTime() - b.time.getTime());
+      buffered.forEach(write);
       if (follow !== '1') return reply.raw.end();
       this.followers.set(write, () => reply.raw.end());
       request.raw.on('close', () => this.followers.delete(write));

@@ -120,7 +120,12 @@ export class Gateway {
   private forward(replica: ReplicaInfo, path: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<boolean> {
     // Only the replica's host and port come from its URL; the client's path can never name another host.
     const { hostname, port } = new URL(replica.url!);
-    const count = (n: number) => this.outstanding.set(replica.id, (this.outstanding.get(replica.id) ?? 0) + n);
+    const count = (n: number) => {
+      const next = (this.outstanding.get(replica.id) ?? 0) + n;
+      // Replicas come and go all session long (scaling, restarts): idle ones leave no entry.
+      if (next === 0) this.outstanding.delete(replica.id);
+      else this.outstanding.set(replica.id, next);
+    };
     count(1);
     let counted = true;
     const done = () => {

@@ -52,10 +52,13 @@ export interface LogFeed {
   generation: number;
   lines: LogLine[];
   visible: boolean;
-  /** Lines dropped while the logs were hidden. */
+  /** Lines that came while the logs were hidden. */
   hidden: number;
   toggle(): void;
 }
+
+/** While hidden, the latest lines are held back to print on `l`; older ones are only counted. */
+const HELD = 200;
 
 // <Static> prints each item once, yet its list lives on in React state and every batch copies
 // it; past this many printed lines a new list starts, so a chatty predictor costs the same in
@@ -67,6 +70,7 @@ export function useLogFeed(session: SessionView): LogFeed {
   const [state, setState] = useState({ generation: 0, lines: [] as LogLine[], visible: true, hidden: 0 });
   // The listener outlives renders; it reads visibility from here, not from a stale closure.
   const visible = useRef(true);
+  const held = useRef<{ lines: LogLine[]; dropped: number }>({ lines: [], dropped: 0 });
 
   useEffect(() => {
     let batch: LogLine[] = [];
@@ -80,7 +84,14 @@ export function useLogFeed(session: SessionView): LogFeed {
     }, 100);
     const onLog = (line: LogLine): void => {
       if (visible.current) batch.push(line);
-      else dropped += 1;
+      else {
+        dropped += 1;
+        held.current.lines.push(line);
+        if (held.current.lines.length > HELD) {
+          held.current.lines.shift();
+          held.current.dropped += 1;
+        }
+      }
       flush.call();
     };
     // Reloads, scaling and replica transitions are history too: derived from the status model,
@@ -111,7 +122,10 @@ export function useLogFeed(session: SessionView): LogFeed {
     ...state,
     toggle: () => {
       visible.current = !visible.current;
-      setState((s) => ({ ...s, visible: visible.current, hidden: 0 }));
+      const { lines, dropped } = held.current;
+      held.current = { lines: [], dropped: 0 };
+      const skipped: LogLine[] = dropped > 0 ? [{ api: '', replica: 'cortex', time: new Date(), level: 'INFO', message: `… ${dropped} earlier lines while hidden are not shown (cortex logs API has them)` }] : [];
+      setState((s) => ({ ...s, visible: visible.current, hidden: 0, lines: visible.current ? [...s.lines, ...skipped, ...lines] : s.lines }));
     },
   };
 }

@@ -30,7 +30,7 @@ export const keyBindings: readonly KeyBinding[] = [
     description: 'stop every replica, then exit',
   },
   { command: Command.Reload, keys: [{ input: 'r' }], label: 'reload', description: 'rebuild and push every predictor now' },
-  { command: Command.ToggleLogs, keys: [{ input: 'l' }], label: 'logs', description: 'show or hide new log output' },
+  { command: Command.ToggleLogs, keys: [{ input: 'l' }], label: 'logs', description: 'hide log output, or show it again with what came meanwhile' },
   { command: Command.Help, keys: [{ input: '?' }], label: 'help', description: 'show or hide this help' },
 ];
 
