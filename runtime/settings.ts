@@ -15,11 +15,16 @@ export interface RuntimeSettings extends ReplicaSettings {
   drainTimeoutMs: number;
 }
 
+/** A setting the person running the replica can fix: its message names the variable and what it allows. */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min) throw new SettingsError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
   return n;
 }
 
@@ -39,11 +44,14 @@ export function cacheDirFrom(env: NodeJS.ProcessEnv): string {
 export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
   let config: Record<string, JsonValue> = {};
   if (env.CORTEX_PREDICTOR_CONFIG) {
+    let parsed: unknown;
     try {
-      config = JSON.parse(env.CORTEX_PREDICTOR_CONFIG);
+      parsed = JSON.parse(env.CORTEX_PREDICTOR_CONFIG);
     } catch {
-      throw new Error('CORTEX_PREDICTOR_CONFIG must be a JSON object');
+      // reported below
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SettingsError('CORTEX_PREDICTOR_CONFIG must be a JSON object');
+    config = parsed as Record<string, JsonValue>;
   }
   return {
     host: env.HOST || '0.0.0.0',

@@ -34,6 +34,21 @@ test('a bad flag is one line and exit code 2', async (t) => {
   t.regex(r.all, /option '-p, --port <port>' argument 'http' is invalid/);
 });
 
+const mistakes: Array<[string, string[], Record<string, string>, RegExp]> = [
+  ['a body limit that is not a number', [], { CORTEX_BODY_LIMIT: 'abc' }, /^cortex: CORTEX_BODY_LIMIT must be an integer ≥ 1, got "abc"$/],
+  ['a negative predict timeout', [], { CORTEX_PREDICT_TIMEOUT_MS: '-5' }, /^cortex: CORTEX_PREDICT_TIMEOUT_MS must be an integer ≥ 1, got "-5"$/],
+  ['a drain timeout that is not a number', [], { CORTEX_DRAIN_TIMEOUT_MS: '1s' }, /^cortex: CORTEX_DRAIN_TIMEOUT_MS must be an integer ≥ 1, got "1s"$/],
+  ['a host that does not resolve', ['--host', 'no-such-host.invalid'], {}, /^cortex: --host no-such-host\.invalid is neither an IP address nor a host name that resolves; use 127\.0\.0\.1/],
+  ['a host that is not this machine', ['--host', '192.0.2.1'], {}, /^cortex: --host 192\.0\.2\.1 is not an address of this machine; use 127\.0\.0\.1/],
+];
+for (const [what, args, env, message] of mistakes) {
+  test(`${what} is one line and exit code 2`, async (t) => {
+    const r = await cortex(['serve', exampleDir, '--port', '0', ...args], { env });
+    t.is(r.exitCode, 2, r.all);
+    t.regex(r.all.trim(), message);
+  });
+}
+
 test('a bad cortex.yaml names the file, line and field, exit code 2, no stack trace', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cortex-bad-'));
   await cp(join(exampleDir, 'predictor.ts'), join(dir, 'predictor.ts'));

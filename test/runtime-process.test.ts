@@ -41,14 +41,20 @@ test('a request that outlasts the drain deadline does not keep the process up', 
   await stuck;
 });
 
-test('a bad setting stops the runtime with one clear line and exit code 2', async (t) => {
-  const child = fork(join(repoRoot, 'dist/runtime/main.js'), [], { env: { ...process.env, PORT: 'eighty' }, stdio: 'pipe' });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const code = await new Promise((r) => child.once('exit', r));
-  t.is(code, 2);
-  t.is(err.trim(), 'cortex runtime: PORT must be an integer ≥ 0, got "eighty"');
-});
+for (const [env, message] of [
+  [{ PORT: 'eighty' }, 'PORT must be an integer ≥ 0, got "eighty"'],
+  [{ CORTEX_PREDICTOR_CONFIG: '[1, 2]' }, 'CORTEX_PREDICTOR_CONFIG must be a JSON object'],
+  [{ CORTEX_INIT_TIMEOUT_MS: '0' }, 'CORTEX_INIT_TIMEOUT_MS must be an integer ≥ 1, got "0"'],
+] as const) {
+  test(`a bad setting (${Object.keys(env)[0]}) stops the runtime with one clear line and exit code 2`, async (t) => {
+    const child = fork(join(repoRoot, 'dist/runtime/main.js'), [], { env: { ...process.env, ...env }, stdio: 'pipe' });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    t.is(code, 2);
+    t.is(err.trim(), `cortex runtime: ${message}`);
+  });
+}
 
 test('a replica whose initial bundle fails to init stays live, not ready, and says why', async (t) => {
   const rt = await startRuntime(behaviour, { failInit: true });

@@ -4,9 +4,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { removeOrphanedBundleDirs } from '../../runtime/bundle-dir.js';
 import { guardProcess } from '../../runtime/crash-guard.js';
 import { closeServer } from '../../runtime/drain.js';
-import { createReplica, replicaDefaults, type Replica } from '../../runtime/replica.js';
+import { createReplica, replicaDefaults, type Replica, type ReplicaSettings } from '../../runtime/replica.js';
 import { createServer } from '../../runtime/server.js';
-import { drainTimeoutFrom, settingsFromEnv } from '../../runtime/settings.js';
+import { drainTimeoutFrom, SettingsError, settingsFromEnv } from '../../runtime/settings.js';
 import { BundleError } from '../../runtime/predictor-slot.js';
 import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
 import { UserError } from '../user-error.js';
@@ -38,9 +38,19 @@ export function selectApis(spec: Spec, name: string | undefined): ApiSpec[] {
 }
 
 export async function serve(options: ServeOptions): Promise<Serving> {
-  const drainTimeoutMs = drainTimeoutFrom(process.env);
   const spec = await loadSpec(options.dir);
   const apis = selectApis(spec, options.api);
+  // Every setting is checked before anything starts, so a mistake costs no init.
+  let drainTimeoutMs: number;
+  let settings: ReplicaSettings[];
+  try {
+    drainTimeoutMs = drainTimeoutFrom(process.env);
+    // One replica in this process: it may use every core, whatever compute.cpu says.
+    settings = apis.map((api) => ({ ...settingsFromEnv(runtimeEnv(spec, api, { inferenceThreads: replicaDefaults.inferenceThreads })), processMetrics: false }));
+  } catch (err) {
+    throw explain(err, options);
+  }
+
   const app = createServer({ logFormat: 'text' });
   guardProcess(app.log);
   void removeOrphanedBundleDirs();
@@ -52,18 +62,20 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   };
 
   try {
-    for (const api of apis) {
-      // One replica in this process: it may use every core, whatever compute.cpu says.
-      const env = runtimeEnv(spec, api, { inferenceThreads: replicaDefaults.inferenceThreads });
+    for (const [i, api] of apis.entries()) {
       Object.assign(process.env, api.predictor.env);
-      const replica = createReplica({ ...settingsFromEnv(env), processMetrics: false });
+      const replica = createReplica(settings[i]!);
       replicas.push(replica);
       await app.register(replica.plugin, { prefix: api.networking.endpoint });
+    }
+    // Listening before init, as a replica does: a bad --host or --port is reported at once,
+    // not after minutes of model downloads, and the apis answer 503 until they are ready.
+    await app.listen({ host: options.host, port: options.port });
+    for (const [i, api] of apis.entries()) {
       const bundle = await bundleOnce(api.predictor.path);
-      const loaded = await replica.slot.load({ code: bundle.code, config: api.predictor.config });
+      const loaded = await replicas[i]!.slot.load({ code: bundle.code, config: api.predictor.config });
       endpoints.push({ api, url: api.networking.endpoint, version: loaded.version });
     }
-    await app.listen({ host: options.host, port: options.port });
   } catch (err) {
     await close();
     throw explain(err, options);
@@ -74,8 +86,18 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   return { url, endpoints, log: app.log, drainTimeoutMs, close };
 }
 
+const badHost: Record<string, string> = {
+  ENOTFOUND: 'is neither an IP address nor a host name that resolves',
+  EAI_AGAIN: 'is neither an IP address nor a host name that resolves',
+  EADDRNOTAVAIL: 'is not an address of this machine',
+};
+
+/** The user's mistakes, as one line each; anything else stays an error with a stack. */
 function explain(err: unknown, options: ServeOptions): unknown {
-  if (err instanceof BuildError || err instanceof BundleError) return new UserError(err.message);
-  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') return new UserError(`port ${options.port} is already in use; pick another with --port`);
+  if (err instanceof BuildError || err instanceof BundleError || err instanceof SettingsError) return new UserError(err.message);
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (code === 'EADDRINUSE') return new UserError(`port ${options.port} is already in use; pick another with --port`);
+  if (code === 'EACCES') return new UserError(`port ${options.port} needs privileges this user lacks; pick one above 1023 with --port`);
+  if (badHost[code]) return new UserError(`--host ${options.host} ${badHost[code]}; use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`);
   return err;
 }
