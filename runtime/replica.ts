@@ -62,7 +62,7 @@ export function createReplica(settings: ReplicaSettings): Replica {
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });
-    await app.register(errors, { bodyLimit: settings.bodyLimit });
+    await app.register(errors);
     await app.register(content);
     await app.register(health, { slot });
     await app.register(metricsRoute, { metrics });

@@ -124,3 +124,15 @@ test('the dev loop gives up on a replica that never answers a hot swap, saying s
     message: `the replica at ${url} did not answer the hot swap within 200 ms`,
   });
 });
+
+test('a bundle over its 64 MiB limit is a 413 that names that limit', async (t) => {
+  const r = await startReplica(behaviour, { label: 'v1' });
+  t.teardown(() => r.close());
+  const res = await fetch(`${r.url}/-/predictor`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${r.token}` },
+    body: Buffer.alloc(64 * 1024 * 1024 + 1, 0x20),
+  });
+  t.is(res.status, 413);
+  t.regex(((await res.json()) as { error: string }).error, /larger than the limit of 67108864 bytes/);
+});

@@ -1,22 +1,23 @@
 // Every error leaves as JSON `{"error": …, "request_id": …}` with a status that says whose
 // fault it was; nothing a client sends can take the server down.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { clientStatus, errorMessage, HttpError } from '../http-error.js';
 
-function describe(err: FastifyError, bodyLimit: number): string {
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return `request body is larger than the limit of ${bodyLimit} bytes`;
+function describe(err: FastifyError, request: FastifyRequest): string {
+  // Each route has its own limit (8 MiB for a prediction, 64 MiB for a bundle).
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return `request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`;
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return `${err.message}; send application/json, text/plain, image/* or application/octet-stream`;
   }
   return errorMessage(err);
 }
 
-export default fp<{ bodyLimit: number }>(async function errors(app: FastifyInstance, { bodyLimit }) {
+export default fp(async function errors(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err instanceof HttpError ? err.status : clientStatus(err) ?? (typeof err.statusCode === 'number' && err.statusCode >= 500 ? err.statusCode : 500);
     if (status >= 500) request.log.error({ err: err.cause ?? err, reqId: request.id }, errorMessage(err));
-    reply.code(status).send({ error: describe(err, bodyLimit), request_id: request.id });
+    reply.code(status).send({ error: describe(err, request), request_id: request.id });
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: `no route for ${request.method} ${request.url}`, request_id: request.id });
