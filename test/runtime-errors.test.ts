@@ -90,6 +90,12 @@ test('a predictor that throws is a 500 with the message and a request id', async
   t.is((res.body as { request_id: string }).request_id, res.headers.get('x-request-id') ?? 'no x-request-id header');
 });
 
+test('a predictor that passes imageToTensor a bad option gets a 500 naming it, not the client’s 422', async (t) => {
+  const res = await post(`${replica.url}/`, { tensorOptions: { size: 0 } });
+  t.is(res.status, 500);
+  t.regex(errorOf(res.body), /imageToTensor: options\.size must be an integer from 1 to 16384, got 0/);
+});
+
 test('a predictor may answer with its own 4xx status', async (t) => {
   const res = await post(`${replica.url}/`, { status: 409 });
   t.is(res.status, 409);

@@ -6,11 +6,33 @@ import { HttpError } from '../http-error.js';
 
 const imagenet = { size: 224, resizeShorter: 256, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
 
+// The largest side sharp will produce; past it an option is a mistake, not a model.
+const maxSide = 16_384;
+
+function side(name: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > maxSide) {
+    throw new Error(`imageToTensor: options.${name} must be an integer from 1 to ${maxSide}, got ${JSON.stringify(value)}`);
+  }
+  return value as number;
+}
+
+function channels(name: string, value: unknown, nonZero: boolean): readonly number[] {
+  const ok = Array.isArray(value) && value.length === 3 && value.every((v) => Number.isFinite(v) && (!nonZero || v !== 0));
+  if (!ok) throw new Error(`imageToTensor: options.${name} must be 3 finite numbers${nonZero ? ', none 0' : ''} (R, G, B), got ${JSON.stringify(value)}`);
+  return value as number[];
+}
+
+/**
+ * The predictor's own mistakes (bad options, something other than bytes) are plain errors, so
+ * they answer 500 and name the option; only bytes that are not an image are the client's 422.
+ */
 export async function imageToTensor(image: Buffer, options: ImageTensorOptions = {}): Promise<Tensor> {
-  const size = options.size ?? imagenet.size;
-  const shorter = Math.max(options.resizeShorter ?? imagenet.resizeShorter, size);
-  const mean = options.mean ?? imagenet.mean;
-  const std = options.std ?? imagenet.std;
+  // sharp would read a string as a file path: a text/plain sample must not open local files.
+  if (!(image instanceof Uint8Array)) throw new Error(`imageToTensor: image must be a Buffer of image bytes, got ${image === null ? 'null' : typeof image}`);
+  const size = side('size', options.size ?? imagenet.size);
+  const shorter = Math.max(side('resizeShorter', options.resizeShorter ?? imagenet.resizeShorter), size);
+  const mean = channels('mean', options.mean ?? imagenet.mean, false);
+  const std = channels('std', options.std ?? imagenet.std, true);
 
   let pixels: Buffer;
   try {
