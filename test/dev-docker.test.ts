@@ -11,14 +11,13 @@ import { copyProject, startDev, until } from './helpers/dev.js';
 import { post } from './helpers/http.js';
 import { startLoad } from './helpers/load.js';
 import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
-import { withoutDocker } from './helpers/docker.js';
+import { dockerTest } from './helpers/docker.js';
 
 const docker = new Docker();
 
 const containersOf = (sessionPid: number) => docker.listContainers({ all: true, filters: { label: [`${labels.session}=${sessionPid}`] } });
 
-test.serial('the example on Docker: "hot dog" through the gateway, a hot reload with no failed request, no container left', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('the example on Docker: "hot dog" through the gateway, a hot reload with no failed request, no container left', async (t) => {
   const dir = await copyProject(exampleDir);
   const dev = await startDev(dir, ['--backend', 'docker']);
   const endpoint = `${dev.url}/image/classifier`;
@@ -43,8 +42,7 @@ test.serial('the example on Docker: "hot dog" through the gateway, a hot reload 
   t.deepEqual(await containersOf(dev.pid), [], 'no container outlives the session');
 });
 
-test.serial('a load step on Docker scales to more containers and back to one', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('a load step on Docker scales to more containers and back to one', async (t) => {
   const dev = await startDev(await copyProject(join(fixtures, 'projects/slow')), ['--backend', 'docker']);
   try {
     const load = startLoad(`${dev.url}/test/slow`, ['{}'], 'application/json', 12);
@@ -59,8 +57,7 @@ test.serial('a load step on Docker scales to more containers and back to one', a
   t.deepEqual(await containersOf(dev.pid), []);
 });
 
-test.serial('without --backend, dev picks Docker when the daemon answers and says so', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('without --backend, dev picks Docker when the daemon answers and says so', async (t) => {
   const dev = await startDev(await copyProject(exampleDir), []);
   try {
     t.regex(dev.output(), /docker backend: .*\(a Docker daemon answers\)/);

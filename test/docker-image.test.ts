@@ -14,38 +14,40 @@ import { dockerfileBody, layoutRoot, shipsInImage } from '../src/image/context.j
 import { offlineRootfs, parseLdd } from '../src/image/offline-base.js';
 import { BuildLog, buildFailure } from '../src/image/progress.js';
 import { repoRoot } from './helpers/shared.js';
-import { withoutDocker } from './helpers/docker.js';
+import { dockerTest } from './helpers/docker.js';
 
 const docker = new Docker();
+// Tags of this run's own, so that building "for real" never untags an image someone else uses.
+const repository = `cortex-test-runtime-${process.pid}`;
+test.after.always(async () => {
+  for (const image of await docker.listImages({ filters: { reference: [`${repository}:*`] } }).catch(() => [])) {
+    for (const tag of image.RepoTags ?? []) if (tag.startsWith(`${repository}:`)) await docker.getImage(tag).remove().catch(() => {});
+  }
+});
 
-test.serial('the runtime image builds, and building it again is cached without a build', async (t) => {
-  if (withoutDocker(t)) return;
-  // Untag (keeping the layers) so that this run goes through a real build.
-  const first = await ensureRuntimeImage();
-  if (first.cached) await docker.getImage(first.tag).remove({ noprune: true });
-
+dockerTest('the runtime image builds, and building it again is cached without a build', async (t) => {
   const events: ImageEvent[] = [];
-  const built = await ensureRuntimeImage({ onEvent: (e) => events.push(e) });
+  const built = await ensureRuntimeImage({ repository, onEvent: (e) => events.push(e) });
   t.false(built.cached);
-  t.is(built.tag, first.tag);
-  t.regex(built.tag, /^cortex-runtime:[0-9a-f]{12}$/);
+  t.regex(built.tag, new RegExp(`^${repository}:[0-9a-f]{12}$`));
   t.true(built.buildMs > 0);
   t.true(events.some((e) => e.type === 'step' && /^Step \d+\/\d+ : FROM /.test(e.text)));
   t.true(events.some((e) => e.type === 'bytes' && e.what === 'context' && e.done === e.total));
   t.log(`built ${built.tag} in ${built.buildMs} ms, ${(built.sizeBytes / 1e6).toFixed(0)} MB, on ${built.base.reason}`);
 
   const again: ImageEvent[] = [];
-  const cached = await ensureRuntimeImage({ onEvent: (e) => again.push(e) });
+  const cached = await ensureRuntimeImage({ repository, onEvent: (e) => again.push(e) });
   t.true(cached.cached);
   t.is(cached.tag, built.tag);
   t.is(cached.buildMs, 0);
   t.false(again.some((e) => e.type === 'step' || e.type === 'bytes'));
   t.true(cached.checkMs < 5_000);
   t.log(`cached check: ${cached.checkMs} ms`);
+  // The product's tag names the same content.
+  t.is((await ensureRuntimeImage()).tag, built.tag.replace(repository, 'cortex-runtime'));
 });
 
-test.serial('the image loads onnxruntime-node and sharp, and holds no sources or dev dependencies', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('the image loads onnxruntime-node and sharp, and holds no sources or dev dependencies', async (t) => {
   const { tag } = await ensureRuntimeImage();
   const script = "require('onnxruntime-node'); require('sharp'); const fs = require('fs'); console.log(JSON.stringify({ modules: fs.readdirSync('/app/node_modules'), app: fs.readdirSync('/app') }))";
   const output = new PassThrough();
@@ -59,8 +61,7 @@ test.serial('the image loads onnxruntime-node and sharp, and holds no sources or
   for (const dep of runtimeDependencies) t.true(listing.modules.includes(dep), dep);
 });
 
-test.serial('without a registry the base is assembled from this machine; --base overrides the choice', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('without a registry the base is assembled from this machine; --base overrides the choice', async (t) => {
   const registry = await docker
     .pull(registryBase(), { abortSignal: AbortSignal.timeout(20_000) })
     .then((stream) => new Promise<string | undefined>((resolve) => docker.modem.followProgress(stream, (err: Error | null) => resolve(err ? err.message : undefined))))
@@ -85,8 +86,7 @@ test.serial('without a registry the base is assembled from this machine; --base 
   t.true(overridden.cached);
 });
 
-test.serial('a base whose node cannot start fails the build at that step, showing its output', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('a base whose node cannot start fails the build at that step, showing its output', async (t) => {
   // The usual base, with a setting that makes every node process refuse to start.
   const { base } = await ensureRuntimeImage();
   const dir = await mkdtemp(join(tmpdir(), 'cortex-broken-base-'));

@@ -13,7 +13,7 @@ import { bundleOnce } from '../src/dev/bundler.js';
 import { loadSpec } from '../src/spec/index.js';
 import { post } from './helpers/http.js';
 import { exampleDir, imagesDir, modelsDir } from './helpers/shared.js';
-import { withoutDocker } from './helpers/docker.js';
+import { dockerTest } from './helpers/docker.js';
 
 const docker = new Docker();
 const cacheDir = await mkdtemp(join(tmpdir(), 'cortex-docker-cache-'));
@@ -23,8 +23,7 @@ function containersOf(replica: string) {
   return docker.listContainers({ all: true, filters: { label: [`${labels.replica}=${replica}`, `${labels.session}=${process.pid}`] } });
 }
 
-test.serial('a replica of the example in a container answers "hot dog"; stop removes it', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('a replica of the example in a container answers "hot dog"; stop removes it', async (t) => {
   const launcher = await DockerLauncher.create({ env });
   t.teardown(() => launcher.close());
   t.log(launcher.description);
@@ -61,8 +60,7 @@ test.serial('a replica of the example in a container answers "hot dog"; stop rem
   t.deepEqual(await containersOf('classifier-1'), []);
 });
 
-test.serial('a container that exits on start fails the launch with its last lines', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('a container that exits on start fails the launch with its last lines', async (t) => {
   const launcher = await DockerLauncher.create({ env: { ...env, CORTEX_PREDICT_TIMEOUT_MS: 'soon' } });
   t.teardown(() => launcher.close());
   const spec = await loadSpec(exampleDir);
@@ -71,8 +69,7 @@ test.serial('a container that exits on start fails the launch with its last line
   t.deepEqual(await containersOf('classifier-9'), []);
 });
 
-test.serial('a container name already taken is one line that says how to free it', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('a container name already taken is one line that says how to free it', async (t) => {
   const launcher = await DockerLauncher.create({ env });
   t.teardown(() => launcher.close());
   const name = containerName('image', 'classifier-7', { host: hostname(), pid: process.pid });
@@ -84,8 +81,7 @@ test.serial('a container name already taken is one line that says how to free it
   t.is(error?.message, `a container named ${name} already exists: remove it with \`docker rm -f ${name}\``);
 });
 
-test.serial('create() removes the containers of a crashed session and keeps those of a live one', async (t) => {
-  if (withoutDocker(t)) return;
+dockerTest('create() removes the containers of a crashed session and keeps those of a live one', async (t) => {
   const dead = spawn(process.execPath, ['-e', '']);
   await new Promise((resolve) => dead.once('exit', resolve));
   const alive = spawn('sleep', ['60']);

@@ -26,6 +26,8 @@ export interface RuntimeImageOptions {
   onEvent?: (event: ImageEvent) => void;
   /** The cortex checkout or install whose runtime goes in; this one by default. */
   packageRoot?: string;
+  /** The image's repository; tests use their own so as not to disturb the product's tags. */
+  repository?: string;
 }
 
 export interface RuntimeImage {
@@ -40,8 +42,8 @@ export interface RuntimeImage {
   sizeBytes: number;
 }
 
-export function runtimeImageTag(contextDigest: string, baseId: string): string {
-  return `${runtimeRepository}:${createHash('sha256').update(`${contextDigest}\0${baseId}`).digest('hex').slice(0, 12)}`;
+export function runtimeImageTag(contextDigest: string, baseId: string, repository = runtimeRepository): string {
+  return `${repository}:${createHash('sha256').update(`${contextDigest}\0${baseId}`).digest('hex').slice(0, 12)}`;
 }
 
 /** Docker's name for a Node architecture, for comparing with what the daemon runs. */
@@ -57,7 +59,7 @@ export async function ensureRuntimeImage(options: RuntimeImageOptions = {}): Pro
   const digest = contextDigest(context);
   const base = await chooseBase(docker, { override: options.base, nativeFiles: context.nativeFiles, onEvent });
   onEvent({ type: 'base', base });
-  const tag = runtimeImageTag(digest, base.id);
+  const tag = runtimeImageTag(digest, base.id, options.repository);
   const existing = await localImageId(docker, tag);
   const checkMs = Math.round(performance.now() - started);
   if (existing) return { tag, base, cached: true, checkMs, buildMs: 0, sizeBytes: await imageSize(docker, tag) };

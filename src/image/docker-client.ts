@@ -27,11 +27,12 @@ export function daemonUnreachable(err: unknown, address: string): UserError | un
 }
 
 /** A client whose daemon has answered a ping, or a UserError that says why there is none. */
-export async function connectDocker(docker: Docker = new Docker()): Promise<Docker> {
+export async function connectDocker(docker: Docker = new Docker(), options: { timeoutMs?: number } = {}): Promise<Docker> {
   const address = daemonAddress(docker);
+  const timeoutMs = options.timeoutMs ?? pingTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' })), pingTimeoutMs);
+    timer = setTimeout(() => reject(Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
   });
   try {
     await Promise.race([docker.ping(), timeout]);
@@ -44,9 +45,9 @@ export async function connectDocker(docker: Docker = new Docker()): Promise<Dock
 }
 
 /** Why Docker cannot be used here, or undefined when it can: for picking a backend and skipping tests. */
-export async function dockerUnavailableReason(docker?: Docker): Promise<string | undefined> {
+export async function dockerUnavailableReason(docker?: Docker, timeoutMs?: number): Promise<string | undefined> {
   try {
-    await connectDocker(docker);
+    await connectDocker(docker, { timeoutMs });
     return undefined;
   } catch (err) {
     return (err as Error).message;
