@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import Docker from 'dockerode';
 import { labels } from '../src/dev/backends/docker.js';
+import { autoBackend, probeDocker, requestedBackend } from '../src/dev/backends/select.js';
 import { tmpdir } from 'node:os';
 import { cortex } from './helpers/cli.js';
 import { copyProject, startDev, until } from './helpers/dev.js';
@@ -71,4 +72,24 @@ test('--backend docker without a daemon is one line naming the socket and the wa
   const r = await cortex(['dev', exampleDir, '--backend', 'docker', '--no-tui'], { env: { DOCKER_HOST: 'unix:///tmp/cortex-no-such.sock', CORTEX_HOME: tmpdir() } });
   t.is(r.exitCode, 2);
   t.is(r.all, 'cortex: Docker is not running (nothing answers at /tmp/cortex-no-such.sock): start it (sudo systemctl start docker / dockerd) or use --backend process');
+});
+
+test('without --backend, Docker serves only where it can run this machine\'s replicas; otherwise processes, saying why', (t) => {
+  t.deepEqual(autoBackend({ usable: true }), { backend: 'docker', why: 'a Docker daemon answers' });
+  const mac = "Docker unusable: Docker runs linux/arm64 containers, which cannot load this machine's darwin-arm64 node_modules";
+  t.deepEqual(autoBackend({ usable: false, why: mac }), { backend: 'process', why: mac });
+  t.is(requestedBackend(undefined), undefined);
+  t.is(requestedBackend('docker'), 'docker');
+  t.throws(() => requestedBackend('kind'), { name: 'UserError', message: '--backend kind is not available for cortex dev; choose one of: docker, process' });
+});
+
+test('the probe names the socket nobody answers on, whole', async (t) => {
+  t.deepEqual(await probeDocker(new Docker({ socketPath: '/tmp/cortex-no-such.sock' })), {
+    usable: false,
+    why: 'Docker unavailable: Docker is not running (nothing answers at /tmp/cortex-no-such.sock)',
+  });
+});
+
+dockerTest('the probe finds this daemon usable: it runs containers of this machine\'s platform', async (t) => {
+  t.deepEqual(await probeDocker(docker), { usable: true });
 });

@@ -1,6 +1,8 @@
 // The runtime image against the real Docker daemon: built, cached by content, able to load its
 // native modules, on the offline base when no registry answers; plus the pure parts by table.
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -8,12 +10,14 @@ import test from 'ava';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { ensureRuntimeImage, registryBase, runtimeDependencies, type ImageEvent } from '../src/image/index.js';
-import { connectDocker, daemonUnreachable } from '../src/image/docker-client.js';
+import { connectDocker, daemonProblem, DockerUnavailable } from '../src/image/docker-client.js';
 import { dependencyClosure, type Manifest } from '../src/image/dependencies.js';
 import { dockerfileBody, layoutRoot, shipsInImage } from '../src/image/context.js';
 import { offlineRootfs, parseLdd } from '../src/image/offline-base.js';
+import { platformProblem } from '../src/image/platform.js';
 import { BuildLog, buildFailure } from '../src/image/progress.js';
-import { repoRoot } from './helpers/shared.js';
+import { cortex } from './helpers/cli.js';
+import { exampleDir, repoRoot } from './helpers/shared.js';
 import { dockerTest } from './helpers/docker.js';
 
 const docker = new Docker();
@@ -108,10 +112,40 @@ dockerTest('a base whose node cannot start fails the build at that step, showing
 test('no daemon, or no permission on its socket, is one line that says what to do', async (t) => {
   const error = await t.throwsAsync(connectDocker(new Docker({ socketPath: '/nonexistent/docker.sock' })));
   t.is(error?.name, 'UserError');
-  t.is(error?.message, 'Docker is not running (nothing answers at /nonexistent/docker.sock): start it (sudo systemctl start docker / dockerd) or use --backend process');
-  const denied = daemonUnreachable(Object.assign(new Error('connect EACCES'), { code: 'EACCES' }), '/var/run/docker.sock');
-  t.is(denied?.message, 'permission denied on /var/run/docker.sock: add yourself to the docker group (sudo usermod -aG docker $USER, then log in again) or use --backend process');
-  t.is(daemonUnreachable(new Error('something else'), '/x'), undefined);
+  t.is(error?.message, 'Docker is not running (nothing answers at /nonexistent/docker.sock): start it (sudo systemctl start docker / dockerd)');
+  const dev = await t.throwsAsync(connectDocker(new Docker({ socketPath: '/nonexistent/docker.sock' }), { otherwise: 'use --backend process' }));
+  t.is(dev?.message, 'Docker is not running (nothing answers at /nonexistent/docker.sock): start it (sudo systemctl start docker / dockerd) or use --backend process');
+  const denied = new DockerUnavailable(daemonProblem(Object.assign(new Error('connect EACCES'), { code: 'EACCES' }), '/var/run/docker.sock'), 'use --backend process');
+  t.is(denied.message, 'permission denied on /var/run/docker.sock: add yourself to the docker group (sudo usermod -aG docker $USER, then log in again) or use --backend process');
+});
+
+test('a DOCKER_HOST that answers HTTP but is no daemon says so', async (t) => {
+  const server = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  const error = await t.throwsAsync(connectDocker(new Docker({ host: '127.0.0.1', port })));
+  t.is(error?.message, `127.0.0.1:${port} answered a Docker ping with HTTP 404, so it is not a Docker daemon: check DOCKER_HOST`);
+});
+
+test('cortex build without a daemon is one line, with no flag build does not have', async (t) => {
+  const r = await cortex(['build', exampleDir], { env: { DOCKER_HOST: 'unix:///tmp/cortex-no-such.sock' } });
+  t.is(r.exitCode, 2);
+  t.is(r.all, 'cortex: Docker is not running (nothing answers at /tmp/cortex-no-such.sock): start it (sudo systemctl start docker / dockerd)');
+});
+
+test('Docker serves only when its containers can load this machine\'s native modules', (t) => {
+  const linux = { platform: 'linux', arch: 'x64', glibc: '2.36' };
+  t.is(platformProblem(linux, { Os: 'linux', Arch: 'amd64' }), undefined);
+  t.deepEqual(platformProblem({ platform: 'darwin', arch: 'arm64', glibc: undefined }, { Os: 'linux', Arch: 'arm64' }), {
+    problem: "Docker runs linux/arm64 containers, which cannot load this machine's darwin-arm64 node_modules",
+    fix: 'run cortex on a linux/arm64 machine',
+  });
+  t.regex(platformProblem(linux, { Os: 'linux', Arch: 'arm64' })!.problem, /^Docker runs linux\/arm64 containers, which cannot load this machine's linux-x64 node_modules$/);
+  const musl = { platform: 'linux', arch: 'x64', glibc: undefined };
+  t.regex(platformProblem(musl, { Os: 'linux', Arch: 'amd64' })!.problem, /linux-x64 \(musl\), but the runtime image's base is Debian \(glibc\)$/);
+  // A base given with --base may be a musl one.
+  t.is(platformProblem(musl, { Os: 'linux', Arch: 'amd64' }, { checkLibc: false }), undefined);
 });
 
 /** Removes an image and the intermediate images a build left on top of it. */

@@ -10,8 +10,9 @@ import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { UserError } from '../user-error.js';
 import { chooseBase, localImageId, type BaseImage } from './base.js';
-import { contextDigest, dockerfile, hostTarget, runtimeContext, type RuntimeContext } from './context.js';
-import { connectDocker, daemonMessage } from './docker-client.js';
+import { contextDigest, dockerfile, runtimeContext, type RuntimeContext } from './context.js';
+import { connectDocker, daemonMessage, DockerUnavailable } from './docker-client.js';
+import { daemonPlatformProblem } from './platform.js';
 import { BuildLog, buildFailure, countBytes, type DaemonMessage, type ImageEvent } from './progress.js';
 
 export const runtimeRepository = 'cortex-runtime';
@@ -28,6 +29,8 @@ export interface RuntimeImageOptions {
   packageRoot?: string;
   /** The image's repository; tests use their own so as not to disturb the product's tags. */
   repository?: string;
+  /** What the user can do without Docker, appended to the errors that say it cannot be used. */
+  otherwise?: string;
 }
 
 export interface RuntimeImage {
@@ -46,15 +49,13 @@ export function runtimeImageTag(contextDigest: string, baseId: string, repositor
   return `${repository}:${createHash('sha256').update(`${contextDigest}\0${baseId}`).digest('hex').slice(0, 12)}`;
 }
 
-/** Docker's name for a Node architecture, for comparing with what the daemon runs. */
-const dockerArch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
-
 /** The runtime image for this cortex, built unless an identical one exists. */
 export async function ensureRuntimeImage(options: RuntimeImageOptions = {}): Promise<RuntimeImage> {
   const started = performance.now();
   const onEvent = options.onEvent ?? (() => {});
-  const docker = await connectDocker(options.docker);
-  await requireHostPlatform(docker);
+  const docker = await connectDocker(options.docker, { otherwise: options.otherwise });
+  const platform = await daemonPlatformProblem(docker, { checkLibc: options.base === undefined });
+  if (platform) throw new DockerUnavailable(platform, options.otherwise);
   const context = runtimeContext(options.packageRoot ?? thisPackageRoot);
   const digest = contextDigest(context);
   const base = await chooseBase(docker, { override: options.base, nativeFiles: context.nativeFiles, onEvent });
@@ -67,14 +68,6 @@ export async function ensureRuntimeImage(options: RuntimeImageOptions = {}): Pro
   const buildStarted = performance.now();
   await build(docker, context, base, tag, digest, onEvent);
   return { tag, base, cached: false, checkMs, buildMs: Math.round(performance.now() - buildStarted), sizeBytes: await imageSize(docker, tag) };
-}
-
-// The image carries this machine's native modules and, offline, its node: the daemon must run
-// containers of the same platform.
-async function requireHostPlatform(docker: Docker): Promise<void> {
-  const { Os, Arch } = await docker.version();
-  if (Os === process.platform && Arch === dockerArch[process.arch]) return;
-  throw new UserError(`the runtime image is assembled from this machine's node_modules (${hostTarget}), but Docker runs ${Os}/${Arch} containers: use --backend process`);
 }
 
 async function imageSize(docker: Docker, tag: string): Promise<number> {

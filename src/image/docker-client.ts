@@ -14,20 +14,36 @@ export function daemonAddress(docker: Docker): string {
   return `${modem.host ?? 'localhost'}${modem.port ? `:${modem.port}` : ''}`;
 }
 
-/** The user-facing form of a failure to talk to the daemon; undefined when it is something else. */
-export function daemonUnreachable(err: unknown, address: string): UserError | undefined {
+/** Why the daemon cannot be used, and how to fix that on this machine. */
+export interface DaemonProblem {
+  problem: string;
+  fix: string;
+}
+
+/** What went wrong talking to the daemon at `address`, for a person. */
+export function daemonProblem(err: unknown, address: string): DaemonProblem {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT' || code === 'ECONNREFUSED')
-    return new UserError(`Docker is not running (nothing answers at ${address}): start it (sudo systemctl start docker / dockerd) or use --backend process`);
-  if (code === 'EACCES' || code === 'EPERM')
-    return new UserError(`permission denied on ${address}: add yourself to the docker group (sudo usermod -aG docker $USER, then log in again) or use --backend process`);
-  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH')
-    return new UserError(`Docker at ${address} does not answer: check DOCKER_HOST and that the daemon is up, or use --backend process`);
-  return undefined;
+  if (code === 'ENOENT' || code === 'ECONNREFUSED') return { problem: `Docker is not running (nothing answers at ${address})`, fix: 'start it (sudo systemctl start docker / dockerd)' };
+  if (code === 'EACCES' || code === 'EPERM') return { problem: `permission denied on ${address}`, fix: 'add yourself to the docker group (sudo usermod -aG docker $USER, then log in again)' };
+  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') return { problem: `Docker at ${address} does not answer`, fix: 'check DOCKER_HOST and that the daemon is up' };
+  const status = daemonStatus(err);
+  // Something answered HTTP, but not as a daemon would: DOCKER_HOST names another server.
+  if (status !== undefined && status < 500) return { problem: `${address} answered a Docker ping with HTTP ${status}, so it is not a Docker daemon`, fix: 'check DOCKER_HOST' };
+  return { problem: `Docker at ${address} answered with an error (${daemonMessage(err)})`, fix: "check the daemon's log" };
+}
+
+/** The daemon cannot be used: one line, the problem then the fix, and what to do without Docker. */
+export class DockerUnavailable extends UserError {
+  constructor(
+    readonly detail: DaemonProblem,
+    otherwise?: string,
+  ) {
+    super(`${detail.problem}: ${detail.fix}${otherwise ? ` or ${otherwise}` : ''}`);
+  }
 }
 
 /** A client whose daemon has answered a ping, or a UserError that says why there is none. */
-export async function connectDocker(docker: Docker = new Docker(), options: { timeoutMs?: number } = {}): Promise<Docker> {
+export async function connectDocker(docker: Docker = new Docker(), options: { otherwise?: string; timeoutMs?: number } = {}): Promise<Docker> {
   const address = daemonAddress(docker);
   const timeoutMs = options.timeoutMs ?? pingTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
@@ -38,19 +54,19 @@ export async function connectDocker(docker: Docker = new Docker(), options: { ti
     await Promise.race([docker.ping(), timeout]);
     return docker;
   } catch (err) {
-    throw daemonUnreachable(err, address) ?? new UserError(`Docker at ${address} answered with an error: ${(err as Error).message}`);
+    throw new DockerUnavailable(daemonProblem(err, address), options.otherwise);
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** Why Docker cannot be used here, or undefined when it can: for picking a backend and skipping tests. */
+/** Why Docker cannot be used here (without the fix), or undefined when it can: for picking a backend and skipping tests. */
 export async function dockerUnavailableReason(docker?: Docker, timeoutMs?: number): Promise<string | undefined> {
   try {
     await connectDocker(docker, { timeoutMs });
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    return err instanceof DockerUnavailable ? err.detail.problem : (err as Error).message;
   }
 }
 

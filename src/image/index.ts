@@ -5,4 +5,5 @@ export { containerPort, contextDigest, dockerfile, runtimeContext, type RuntimeC
 export { runtimeDependencies } from './dependencies.js';
 export { connectDocker, dockerUnavailableReason } from './docker-client.js';
 export { offlineBaseRepository } from './offline-base.js';
+export { daemonPlatformProblem, platformProblem, type DaemonPlatform, type HostPlatform } from './platform.js';
 export type { ImageEvent } from './progress.js';

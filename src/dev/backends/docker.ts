@@ -150,7 +150,7 @@ export class DockerLauncher implements ReplicaLauncher {
 
   /** Reaches the daemon, clears what crashed sessions left, and builds the image unless it is cached. */
   static async create(options: DockerLauncherOptions = {}): Promise<DockerLauncher> {
-    const docker = await connectDocker(options.docker);
+    const docker = await connectDocker(options.docker, { otherwise: options.otherwise });
     const session = thisSession();
     const removedOrphans = await removeOrphanContainers(docker, session);
     const image = await ensureRuntimeImage({ ...options, docker });
