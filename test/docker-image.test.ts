@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import test from 'ava';
 import Docker from 'dockerode';
 import { execa } from 'execa';
-import { ensureRuntimeImage, registryBase, runtimeDependencies, type ImageEvent } from '../src/image/index.js';
+import { ensureRuntimeImage, referenceProblem, registryBase, runtimeDependencies, type ImageEvent } from '../src/image/index.js';
 import { connectDocker, daemonProblem, DockerUnavailable } from '../src/image/docker-client.js';
 import { dependencyClosure, type Manifest } from '../src/image/dependencies.js';
 import { dockerfileBody, layoutRoot, shipsInImage } from '../src/image/context.js';
@@ -132,6 +132,42 @@ test('cortex build without a daemon is one line, with no flag build does not hav
   const r = await cortex(['build', exampleDir], { env: { DOCKER_HOST: 'unix:///tmp/cortex-no-such.sock' } });
   t.is(r.exitCode, 2);
   t.is(r.all, 'cortex: Docker is not running (nothing answers at /tmp/cortex-no-such.sock): start it (sudo systemctl start docker / dockerd)');
+});
+
+test('an invalid --base is one line and exit code 2, before Docker is asked', async (t) => {
+  for (const [base, why] of [
+    ['Foo', 'repository names must be lowercase'],
+    ['Bad Name', 'it contains whitespace'],
+    ['foo@sha256:abc', 'a digest is sha256: and 64 lowercase hex digits'],
+  ]) {
+    const r = await cortex(['build', exampleDir, '--base', base!], { env: { DOCKER_HOST: 'unix:///tmp/cortex-no-such.sock' } });
+    t.is(r.exitCode, 2, base);
+    t.is(r.all, `cortex: --base ${base} is not a valid image reference: ${why}`);
+  }
+});
+
+test('image references, as Docker reads them', (t) => {
+  const digest = 'a'.repeat(64);
+  const cases: Array<[string, string | undefined]> = [
+    ['node:20-bookworm-slim', undefined],
+    ['cortex-base:0123456789ab', undefined],
+    ['localhost:5000/team/node:20', undefined],
+    ['Registry.Example.com/team/node', undefined],
+    ['127.0.0.1:5000/cortex-test/slow:1', undefined],
+    [`node@sha256:${digest}`, undefined],
+    [`node:20@sha256:${digest}`, undefined],
+    ['57804a7e805d', undefined],
+    ['Foo', 'repository names must be lowercase'],
+    ['team/Node:20', 'repository names must be lowercase'],
+    ['registry.example.com/Team/node', 'repository names must be lowercase'],
+    ['Bad Name', 'it contains whitespace'],
+    ['', 'it is empty'],
+    ['foo@sha256:abc', 'a digest is sha256: and 64 lowercase hex digits'],
+    ['node:', 'expected [REGISTRY/]NAME[:TAG][@DIGEST], like node:20-bookworm-slim'],
+    ['node:-bad', 'expected [REGISTRY/]NAME[:TAG][@DIGEST], like node:20-bookworm-slim'],
+    ['a//b', 'expected [REGISTRY/]NAME[:TAG][@DIGEST], like node:20-bookworm-slim'],
+  ];
+  for (const [ref, problem] of cases) t.is(referenceProblem(ref), problem, ref);
 });
 
 test('Docker serves only when its containers can load this machine\'s native modules', (t) => {

@@ -34,11 +34,50 @@ export function registryBase(nodeVersion: string = process.versions.node): strin
   return `node:${nodeVersion.split('.')[0]}-bookworm-slim`;
 }
 
+// Docker's reference grammar (github.com/distribution/reference), so that a typo is one line
+// before the daemon is asked, rather than its error or a client-side exception.
+const alphaNumeric = '[a-z0-9]+';
+const pathComponent = `${alphaNumeric}(?:(?:[._]|__|-+)${alphaNumeric})*`;
+const domainComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const domain = `(?:${domainComponent}(?:\\.${domainComponent})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
+const referencePattern = new RegExp(
+  `^((?:${domain}/)?${pathComponent}(?:/${pathComponent})*)(?::[\\w][\\w.-]{0,127})?(?:@([A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$`,
+);
+
+/** Why `ref` is not an image reference Docker accepts, or undefined when it is one. */
+export function referenceProblem(ref: string): string | undefined {
+  if (ref === '') return 'it is empty';
+  if (/\s/.test(ref)) return 'it contains whitespace';
+  const [first, ...rest] = ref.split('@')[0]!.replace(/:[^/]*$/, '').split('/');
+  // The first part names a registry only when it looks like a host: the rest is the repository.
+  const repository = rest.length > 0 && (/[.:]/.test(first!) || first === 'localhost') ? rest : [first!, ...rest];
+  if (/[A-Z]/.test(repository.join('/'))) return 'repository names must be lowercase';
+  const match = referencePattern.exec(ref);
+  const digest = match?.[2] ?? ref.split('@')[1];
+  if (digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(digest)) return 'a digest is sha256: and 64 lowercase hex digits';
+  if (!match) return 'expected [REGISTRY/]NAME[:TAG][@DIGEST], like node:20-bookworm-slim';
+  if (match[1]!.length > 255) return 'the name is longer than 255 characters';
+  return undefined;
+}
+
+function invalidBase(ref: string, problem: string): UserError {
+  return new UserError(`--base ${ref} is not a valid image reference: ${problem}`);
+}
+
+/** Throws the one line for a --base that is not an image reference. */
+export function requireValidBase(ref: string): void {
+  const problem = referenceProblem(ref);
+  if (problem !== undefined) throw invalidBase(ref, problem);
+}
+
 export async function chooseBase(docker: Docker, options: BaseOptions): Promise<BaseImage> {
   const pullTimeoutMs = options.pullTimeoutMs ?? 20_000;
   if (options.override) {
     const ref = options.override;
-    let id = await localImageId(docker, ref);
+    let id = await localImageId(docker, ref).catch((err: unknown) => {
+      // Should the daemon refuse a reference that referenceProblem let by, its grammar wins.
+      throw daemonStatus(err) === 400 ? invalidBase(ref, daemonMessage(err)) : err;
+    });
     if (!id) {
       await pull(docker, ref, pullTimeoutMs, options.onEvent).catch((err: Error) => {
         throw new UserError(`--base ${ref}: the image is not on this machine and pulling it failed (${err.message}): pull or build it first, or leave out --base`);

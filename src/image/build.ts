@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { UserError } from '../user-error.js';
-import { chooseBase, localImageId, type BaseImage } from './base.js';
+import { chooseBase, localImageId, requireValidBase, type BaseImage } from './base.js';
 import { contextDigest, dockerfile, runtimeContext, type RuntimeContext } from './context.js';
 import { connectDocker, daemonMessage, DockerUnavailable } from './docker-client.js';
 import { daemonPlatformProblem } from './platform.js';
@@ -53,6 +53,7 @@ export function runtimeImageTag(contextDigest: string, baseId: string, repositor
 export async function ensureRuntimeImage(options: RuntimeImageOptions = {}): Promise<RuntimeImage> {
   const started = performance.now();
   const onEvent = options.onEvent ?? (() => {});
+  if (options.base !== undefined) requireValidBase(options.base);
   const docker = await connectDocker(options.docker, { otherwise: options.otherwise });
   const platform = await daemonPlatformProblem(docker, { checkLibc: options.base === undefined });
   if (platform) throw new DockerUnavailable(platform, options.otherwise);

@@ -1,5 +1,5 @@
 // The runtime image: what goes in, which base it builds on, and the build itself.
-export { chooseBase, registryBase, type BaseImage, type BaseKind } from './base.js';
+export { chooseBase, referenceProblem, registryBase, type BaseImage, type BaseKind } from './base.js';
 export { ensureRuntimeImage, runtimeImageTag, runtimeRepository, type RuntimeImage, type RuntimeImageOptions } from './build.js';
 export { containerPort, contextDigest, dockerfile, runtimeContext, type RuntimeContext } from './context.js';
 export { runtimeDependencies } from './dependencies.js';
