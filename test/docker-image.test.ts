@@ -1,15 +1,20 @@
 // The runtime image against the real Docker daemon: built, cached by content, able to load its
-// native modules, on the offline base when no registry answers; plus the pure parts by table.
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+// native modules, on the offline base when no registry answers, pulls that wait on a slow
+// registry but not on a dead one; plus the pure parts by table.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import test from 'ava';
 import Docker from 'dockerode';
 import { execa } from 'execa';
-import { ensureRuntimeImage, referenceProblem, registryBase, runtimeDependencies, type ImageEvent } from '../src/image/index.js';
+import { printImageProgress } from '../src/cli/image-progress.js';
+import { ensureRuntimeImage, referenceProblem, registryBase, runtimeContext, runtimeDependencies, type ImageEvent } from '../src/image/index.js';
+import { chooseBase, pull, pullFailure } from '../src/image/base.js';
 import { connectDocker, daemonProblem, DockerUnavailable } from '../src/image/docker-client.js';
 import { dependencyClosure, type Manifest } from '../src/image/dependencies.js';
 import { dockerfileBody, layoutRoot, shipsInImage } from '../src/image/context.js';
@@ -66,19 +71,16 @@ dockerTest('the image loads onnxruntime-node and sharp, and holds no sources or 
 });
 
 dockerTest('without a registry the base is assembled from this machine; --base overrides the choice', async (t) => {
-  const registry = await docker
-    .pull(registryBase(), { abortSignal: AbortSignal.timeout(20_000) })
-    .then((stream) => new Promise<string | undefined>((resolve) => docker.modem.followProgress(stream, (err: Error | null) => resolve(err ? err.message : undefined))))
-    .then(
-      (err) => (err ? `failed: ${err}` : 'reachable'),
-      (err: Error) => `failed: ${err.message}`,
-    );
+  const registry = await pull(docker, registryBase(), { firstAnswerMs: 20_000, idleMs: 20_000 }, () => {}).then(
+    () => 'reachable',
+    (err: Error) => `failed: ${err.message}`,
+  );
   const image = await ensureRuntimeImage();
   t.log(`registry ${registry}; base: ${image.base.reason}`);
   if (registry.startsWith('failed')) {
     t.is(image.base.kind, 'offline');
     t.regex(image.base.ref, /^cortex-base:[0-9a-f]{12}$/);
-    t.regex(image.base.reason, new RegExp(`node ${process.version.replace(/\./g, '\\.')}`));
+    t.regex(image.base.reason, new RegExp(`node ${process.version.replace(/\./g, '\\.')}.*pulling ${registryBase()} failed`));
   } else {
     t.not(image.base.kind, 'override');
   }
@@ -88,6 +90,110 @@ dockerTest('without a registry the base is assembled from this machine; --base o
   t.is(overridden.base.kind, 'override');
   t.is(overridden.tag, image.tag);
   t.true(overridden.cached);
+});
+
+/** A one-layer image of random bytes (so that the daemon has none of it already), as a registry serves it. */
+async function randomImage(): Promise<{ manifest: Buffer; config: Buffer; layer: Buffer }> {
+  const dir = await mkdtemp(join(tmpdir(), 'cortex-fake-layer-'));
+  // Random, so that gzip cannot shrink it either.
+  await writeFile(join(dir, 'data'), randomBytes(1 << 20));
+  const tar = Buffer.from((await execa('tar', ['--create', '--file=-', '-C', dir, 'data'], { encoding: 'buffer' })).stdout);
+  await rm(dir, { recursive: true, force: true });
+  const layer = gzipSync(tar);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha(tar)] } }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: config.length, digest: sha(config) },
+      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layer.length, digest: sha(layer) }],
+    }),
+  );
+  return { manifest, config, layer };
+}
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/**
+ * A registry on loopback (which Docker trusts over plain HTTP) with three images: "fast", "slow"
+ * (its layer in 64 KiB pieces five times a second, about 3 s) and "stall" (a quarter, then silence).
+ */
+async function fakeRegistry(): Promise<{ host: string; close: () => Promise<void> }> {
+  const images = new Map<string, Awaited<ReturnType<typeof randomImage>>>();
+  for (const name of ['fast', 'slow', 'stall']) images.set(name, await randomImage());
+  const server: Server = createServer((req, res) => {
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    if (req.url === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    const [, name = '', kind, ref] = /^\/v2\/cortex-test\/([a-z]+)\/(manifests|blobs)\/(.+)$/.exec(req.url ?? '') ?? [];
+    const image = images.get(name);
+    const body = !image ? undefined : kind === 'manifests' ? image.manifest : [image.config, image.layer].find((b) => sha(b) === ref);
+    if (!image || !body) return void res.writeHead(404).end();
+    const type = kind === 'manifests' ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/octet-stream';
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'docker-content-digest': sha(body) });
+    if (req.method === 'HEAD') return void res.end();
+    if (body !== image.layer || name === 'fast') return void res.end(body);
+    const chunk = 64 << 10;
+    const sendUntil = name === 'stall' ? 4 * chunk : body.length;
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent >= sendUntil) return void clearInterval(timer);
+      res.write(body.subarray(sent, (sent += chunk)));
+      if (sent >= body.length) res.end();
+    }, 200);
+    res.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      for (const image of await docker.listImages({ filters: { reference: [`${host}/cortex-test/*`] } })) await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+    },
+  };
+}
+
+dockerTest('a pull waits on a slow registry while bytes come, and gives up on a stalled one, saying how far it got', async (t) => {
+  const registry = await fakeRegistry();
+  t.teardown(registry.close);
+  const limits = { firstAnswerMs: 1_000, idleMs: 1_000 };
+
+  const events: ImageEvent[] = [];
+  const started = Date.now();
+  await pull(docker, `${registry.host}/cortex-test/slow:1`, limits, (e) => events.push(e));
+  const took = Date.now() - started;
+  t.log(`slow pull: ${took} ms`);
+  // Longer than either limit: a limit on the whole pull would have failed it.
+  t.true(took > 2 * limits.idleMs, `${took} ms`);
+  const bytes = events.filter((e) => e.type === 'bytes');
+  t.true(bytes.length > 3, JSON.stringify(bytes));
+  t.true(bytes.some((e) => e.done > 0 && e.done < e.total), 'progress in between');
+  t.like(bytes.at(-1), { what: 'pull', done: bytes.at(-1)!.total });
+  t.true(bytes.at(-1)!.total > 1 << 20);
+
+  const error = await t.throwsAsync(pull(docker, `${registry.host}/cortex-test/stall:1`, limits, () => {}));
+  t.regex(error!.message, /^the download stalled: nothing for 1 s after 0\.[1-9] MiB of 1\.0 MiB$/);
+});
+
+dockerTest('an offline base made earlier does not keep a registry that now answers from being used', async (t) => {
+  const registry = await fakeRegistry();
+  t.teardown(registry.close);
+  const { nativeFiles } = runtimeContext(repoRoot);
+  const unreachable = `127.0.0.1:1/cortex-test/node:${process.pid}`;
+  // Makes sure an offline base exists (it assembles one if not), and finds it the second time.
+  const first = await chooseBase(docker, { nativeFiles, onEvent: () => {}, registry: unreachable });
+  t.is(first.kind, 'offline');
+  const started = Date.now();
+  const offline = await chooseBase(docker, { nativeFiles, onEvent: () => {}, registry: unreachable });
+  const took = Date.now() - started;
+  t.log(`offline base with the registry refusing: ${took} ms (${offline.reason})`);
+  t.is(offline.ref, first.ref);
+  t.regex(offline.reason, new RegExp(`^${offline.ref}: node .* \\(assembled earlier; pulling ${unreachable} failed: .*\\)$`));
+  t.true(took < 2_000, `${took} ms`);
+
+  const pulled = await chooseBase(docker, { nativeFiles, onEvent: () => {}, registry: `${registry.host}/cortex-test/fast:1` });
+  t.like(pulled, { kind: 'registry', ref: `${registry.host}/cortex-test/fast:1`, reason: `${registry.host}/cortex-test/fast:1, pulled` });
 });
 
 dockerTest('a base whose node cannot start fails the build at that step, showing its output', async (t) => {
@@ -146,6 +252,15 @@ test('an invalid --base is one line and exit code 2, before Docker is asked', as
   }
 });
 
+test("a failed pull's reason, without the request it was part of", (t) => {
+  t.is(
+    pullFailure('Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host'),
+    'lookup registry-1.docker.io on 10.255.255.53:53: no such host',
+  );
+  t.is(pullFailure('Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused'), 'dial tcp 127.0.0.1:1: connect: connection refused');
+  t.is(pullFailure('manifest for node:99 not found: manifest unknown'), 'manifest for node:99 not found: manifest unknown');
+});
+
 test('image references, as Docker reads them', (t) => {
   const digest = 'a'.repeat(64);
   const cases: Array<[string, string | undefined]> = [
@@ -182,6 +297,20 @@ test('Docker serves only when its containers can load this machine\'s native mod
   t.regex(platformProblem(musl, { Os: 'linux', Arch: 'amd64' })!.problem, /linux-x64 \(musl\), but the runtime image's base is Debian \(glibc\)$/);
   // A base given with --base may be a musl one.
   t.is(platformProblem(musl, { Os: 'linux', Arch: 'amd64' }, { checkLibc: false }), undefined);
+});
+
+test('build progress shows bytes as they go, at most once a second, and always the last', (t) => {
+  let now = 0;
+  let out = '';
+  const print = printImageProgress({ write: (s: string) => ((out += s), true) } as NodeJS.WritableStream, () => now);
+  const mib = 1024 * 1024;
+  for (const [at, done] of [[0, 1], [500, 2], [1000, 3], [1200, 4], [1300, 10]] as const) {
+    now = at;
+    print({ type: 'bytes', what: 'pull', done: done * mib, total: 10 * mib });
+  }
+  now = 1400;
+  print({ type: 'bytes', what: 'context', done: 5 * mib, total: 5 * mib });
+  t.is(out, ['  registry base: downloaded 1.0 of 10.0 MiB (10%)', '  registry base: downloaded 3.0 of 10.0 MiB (30%)', '  registry base: downloaded 10.0 MiB', '  build context: sent 5.0 MiB', ''].join('\n'));
 });
 
 /** Removes an image and the intermediate images a build left on top of it. */

@@ -1,7 +1,5 @@
 // The image the runtime image is built FROM: the one given with --base; else the slim Node image
 // from a registry; else, with no registry (these machines), one assembled from this machine.
-// Images already present are preferred to the network, so the check stays fast once either
-// base exists.
 import type Docker from 'dockerode';
 import { UserError } from '../user-error.js';
 import { daemonMessage, daemonStatus } from './docker-client.js';
@@ -20,14 +18,34 @@ export interface BaseImage {
   reason: string;
 }
 
+/** How long a pull may wait for the daemon to say anything: the first answer, then each next one. */
+export interface PullLimits {
+  /** Until the registry first answers (the daemon says nothing before it has the manifest). */
+  firstAnswerMs: number;
+  /** Between two progress messages once the pull runs: a slow link keeps sending them, a dead one does not. */
+  idleMs: number;
+}
+
 export interface BaseOptions {
   /** An image to build on instead of choosing (--base). */
   override?: string;
   /** Native modules of the context, whose libraries an offline base must carry. */
   nativeFiles: readonly string[];
   onEvent: (event: ImageEvent) => void;
-  pullTimeoutMs?: number;
+  /** The registry image to prefer; registryBase() by default. */
+  registry?: string;
+  /** For a pull with nothing to fall back on but assembling a base. */
+  pullLimits?: PullLimits;
+  /** For asking the registry again while an offline base is already here. */
+  retryLimits?: PullLimits;
 }
+
+const defaultPullLimits: PullLimits = { firstAnswerMs: 30_000, idleMs: 30_000 };
+// Offline, the daemon's pull fails as fast as DNS does: ~40 ms on these machines. A network
+// that drops packets instead would hold it until the daemon's own dial timeout, so the wait for
+// a first answer is capped low: with an offline base to fall back on, starting offline costs
+// at most this much.
+const defaultRetryLimits: PullLimits = { firstAnswerMs: 3_000, idleMs: 30_000 };
 
 /** The registry's slim image of the Node major version running cortex. */
 export function registryBase(nodeVersion: string = process.versions.node): string {
@@ -71,7 +89,7 @@ export function requireValidBase(ref: string): void {
 }
 
 export async function chooseBase(docker: Docker, options: BaseOptions): Promise<BaseImage> {
-  const pullTimeoutMs = options.pullTimeoutMs ?? 20_000;
+  const pullLimits = options.pullLimits ?? defaultPullLimits;
   if (options.override) {
     const ref = options.override;
     let id = await localImageId(docker, ref).catch((err: unknown) => {
@@ -79,7 +97,7 @@ export async function chooseBase(docker: Docker, options: BaseOptions): Promise<
       throw daemonStatus(err) === 400 ? invalidBase(ref, daemonMessage(err)) : err;
     });
     if (!id) {
-      await pull(docker, ref, pullTimeoutMs, options.onEvent).catch((err: Error) => {
+      await pull(docker, ref, pullLimits, options.onEvent).catch((err: Error) => {
         throw new UserError(`--base ${ref}: the image is not on this machine and pulling it failed (${err.message}): pull or build it first, or leave out --base`);
       });
       id = await requireImageId(docker, ref);
@@ -87,24 +105,28 @@ export async function chooseBase(docker: Docker, options: BaseOptions): Promise<
     return { kind: 'override', ref, id, reason: `${ref}, as given with --base` };
   }
 
-  const registry = registryBase();
+  const registry = options.registry ?? registryBase();
   const registryId = await localImageId(docker, registry);
   if (registryId) return { kind: 'registry', ref: registry, id: registryId, reason: `${registry}, already on this machine` };
 
   const plan = offlineRootfs(await hostFiles(options.nativeFiles));
   const offline = offlineBaseTag(plan, statsOf(plan));
   const node = `node ${process.version} and its shared libraries from this machine`;
+  // The order: the registry's image when it is here (no network); else ask the registry, even
+  // when an offline base from an earlier run is here, or a machine that gains a registry would
+  // never get the registry's image; that base only shortens the wait for a first answer, so the
+  // check stays fast offline (the refused pull costs 30-60 ms here); else assemble the base.
   const offlineId = await localImageId(docker, offline);
-  if (offlineId) return { kind: 'offline', ref: offline, id: offlineId, reason: `${offline}: ${node} (assembled earlier, without a registry)` };
+  const pulled = await pull(docker, registry, offlineId ? (options.retryLimits ?? defaultRetryLimits) : pullLimits, options.onEvent).then(
+    () => undefined,
+    (err: Error) => err.message,
+  );
+  if (pulled === undefined) return { kind: 'registry', ref: registry, id: await requireImageId(docker, registry), reason: `${registry}, pulled` };
+  if (offlineId) return { kind: 'offline', ref: offline, id: offlineId, reason: `${offline}: ${node} (assembled earlier; pulling ${registry} failed: ${pulled})` };
 
-  try {
-    await pull(docker, registry, pullTimeoutMs, options.onEvent);
-    return { kind: 'registry', ref: registry, id: await requireImageId(docker, registry), reason: `${registry}, pulled` };
-  } catch (err) {
-    options.onEvent({ type: 'output', text: `no registry (${(err as Error).message}): assembling ${offline} from this machine` });
-    await importOfflineBase(docker, plan, offline, options.onEvent);
-    return { kind: 'offline', ref: offline, id: await requireImageId(docker, offline), reason: `${offline}: ${node} (no registry: ${(err as Error).message})` };
-  }
+  options.onEvent({ type: 'output', text: `pulling ${registry} failed (${pulled}): assembling ${offline} from this machine` });
+  await importOfflineBase(docker, plan, offline, options.onEvent);
+  return { kind: 'offline', ref: offline, id: await requireImageId(docker, offline), reason: `${offline}: ${node} (pulling ${registry} failed: ${pulled})` };
 }
 
 export async function localImageId(docker: Docker, ref: string): Promise<string | undefined> {
@@ -122,18 +144,67 @@ async function requireImageId(docker: Docker, ref: string): Promise<string> {
   return id;
 }
 
-/** Pulls `ref`, reporting its status lines; rejects with the daemon's reason, or after `timeoutMs`. */
-async function pull(docker: Docker, ref: string, timeoutMs: number, onEvent: (event: ImageEvent) => void): Promise<void> {
+/** Bytes of a pull so far, summed over the layers the daemon has started on. */
+class PullBytes {
+  private readonly layers = new Map<string, { current: number; total: number }>();
+
+  take(message: DaemonMessage & { id?: string; progressDetail?: { current?: number; total?: number } }): boolean {
+    if (!message.id) return false;
+    const layer = this.layers.get(message.id) ?? { current: 0, total: 0 };
+    this.layers.set(message.id, layer);
+    if (message.status === 'Downloading' && message.progressDetail?.total) {
+      layer.current = message.progressDetail.current ?? layer.current;
+      layer.total = message.progressDetail.total;
+      return true;
+    }
+    if (message.status === 'Download complete' || message.status === 'Already exists') layer.current = layer.total;
+    return false;
+  }
+
+  get done(): number {
+    return [...this.layers.values()].reduce((sum, l) => sum + l.current, 0);
+  }
+
+  get total(): number {
+    return [...this.layers.values()].reduce((sum, l) => sum + l.total, 0);
+  }
+}
+
+/** The daemon's reason without Go's request preamble: 'Get "https://…/v2/": dial tcp: lookup …' → 'lookup …'. */
+export function pullFailure(message: string): string {
+  return message.replace(/^Get "[^"]*": /, '').replace(/^dial tcp: /, '');
+}
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+const seconds = (ms: number) => `${ms / 1000} s`;
+
+/**
+ * Pulls `ref`, reporting its status lines and bytes; rejects with the daemon's reason, or once
+ * the daemon has been silent for longer than `limits` allow. A slow download is not a failure.
+ */
+export async function pull(docker: Docker, ref: string, limits: PullLimits, onEvent: (event: ImageEvent) => void): Promise<void> {
   const abort = new AbortController();
+  const bytes = new PullBytes();
+  let answered = false;
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
+  let stalled: (err: Error) => void = () => {};
+  const silence = new Promise<never>((_, reject) => (stalled = reject));
+  const wait = () => {
+    clearTimeout(timer);
+    const ms = answered ? limits.idleMs : limits.firstAnswerMs;
     timer = setTimeout(() => {
       abort.abort();
-      reject(new Error(`no answer within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-  });
+      stalled(new Error(answered ? `the download stalled: nothing for ${seconds(ms)} after ${mib(bytes.done)} of ${mib(bytes.total)}` : `no answer within ${seconds(ms)}`));
+    }, ms);
+  };
+  const heard = () => {
+    answered = true;
+    wait();
+  };
+  wait();
   const pulled = (async () => {
     const stream = await docker.pull(ref, { abortSignal: abort.signal });
+    heard();
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(
         stream,
@@ -143,15 +214,19 @@ async function pull(docker: Docker, ref: string, timeoutMs: number, onEvent: (ev
           else resolve();
         },
         (message: DaemonMessage & { id?: string }) => {
-          // Per-layer download ticks are too many to show; the layer and pull statuses are not.
-          if (message.status && !/^(Downloading|Extracting|Waiting)/.test(message.status)) onEvent({ type: 'output', text: [message.id, message.status].filter(Boolean).join(': ') });
+          heard();
+          if (bytes.take(message)) onEvent({ type: 'bytes', what: 'pull', done: bytes.done, total: bytes.total });
+          // Per-layer ticks become the byte count above; the layer and pull statuses are shown.
+          else if (message.status && !/^(Downloading|Extracting|Waiting)/.test(message.status)) onEvent({ type: 'output', text: [message.id, message.status].filter(Boolean).join(': ') });
         },
       );
     });
   })();
   try {
-    await Promise.race([pulled.catch((err: unknown) => Promise.reject(new Error(daemonMessage(err)))), timeout]);
+    await Promise.race([pulled.catch((err: unknown) => Promise.reject(new Error(pullFailure(daemonMessage(err))))), silence]);
+    if (bytes.total > 0) onEvent({ type: 'bytes', what: 'pull', done: bytes.total, total: bytes.total });
   } finally {
     clearTimeout(timer);
+    pulled.catch(() => {});
   }
 }

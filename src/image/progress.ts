@@ -1,5 +1,5 @@
 // What an image build tells the user while it runs: which base, each Dockerfile step and its
-// output, bytes sent; and, when a step fails, that step's last lines of output.
+// output, bytes sent or downloaded; and, when a step fails, that step's last lines of output.
 import { Transform } from 'node:stream';
 import type { BaseImage } from './base.js';
 
@@ -7,7 +7,8 @@ export type ImageEvent =
   | { type: 'base'; base: BaseImage }
   | { type: 'step'; text: string }
   | { type: 'output'; text: string }
-  | { type: 'bytes'; what: 'context' | 'base'; done: number; total: number };
+  /** Bytes sent (context, base) or downloaded (pull); a pull's total grows as layers start. */
+  | { type: 'bytes'; what: 'context' | 'base' | 'pull'; done: number; total: number };
 
 /** One JSON message of the daemon's build or pull stream. */
 export interface DaemonMessage {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ensureRuntimeImage } from '../../image/index.js';
+import { ensureRuntimeImage, registryBase } from '../../image/index.js';
 import { loadSpec } from '../../spec/index.js';
 import { printImageProgress } from '../image-progress.js';
 
@@ -8,7 +8,7 @@ export function registerBuild(program: Command): void {
     .command('build')
     .description('build the runtime image every replica runs (tagged by content: an unchanged runtime is never rebuilt)')
     .argument('[dir]', 'folder with cortex.yaml, checked before building', '.')
-    .option('--base <image>', 'build on this image instead of choosing (node:20-bookworm-slim, or an offline base)')
+    .option('--base <image>', `build on this image instead of choosing (${registryBase()}, or an offline base)`)
     .action(async (dir: string, opts: { base?: string }) => {
       await loadSpec(dir);
       const image = await ensureRuntimeImage({ base: opts.base, onEvent: printImageProgress(process.stdout) });
