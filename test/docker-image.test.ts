@@ -1,6 +1,6 @@
 // The runtime image against the real Docker daemon: built, cached by content, able to load its
-// native modules, on the offline base when no registry answers, pulls that wait on a slow
-// registry but not on a dead one; plus the pure parts by table.
+// native modules as its non-root user, on the offline base when no registry answers, pulls that
+// wait on a slow registry but not on a dead one; plus the pure parts by table.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -22,7 +22,7 @@ import { offlineRootfs, parseLdd } from '../src/image/offline-base.js';
 import { platformProblem } from '../src/image/platform.js';
 import { BuildLog, buildFailure } from '../src/image/progress.js';
 import { cortex } from './helpers/cli.js';
-import { exampleDir, repoRoot } from './helpers/shared.js';
+import { exampleDir, modelsDir, repoRoot } from './helpers/shared.js';
 import { dockerTest } from './helpers/docker.js';
 
 const docker = new Docker();
@@ -56,15 +56,25 @@ dockerTest('the runtime image builds, and building it again is cached without a 
   t.is((await ensureRuntimeImage()).tag, built.tag.replace(repository, 'cortex-runtime'));
 });
 
-dockerTest('the image loads onnxruntime-node and sharp, and holds no sources or dev dependencies', async (t) => {
+dockerTest('the image runs as a numeric non-root user, loads the model, and holds no sources or dev dependencies', async (t) => {
   const { tag } = await ensureRuntimeImage();
-  const script = "require('onnxruntime-node'); require('sharp'); const fs = require('fs'); console.log(JSON.stringify({ modules: fs.readdirSync('/app/node_modules'), app: fs.readdirSync('/app') }))";
+  const { Config } = await docker.getImage(tag).inspect();
+  t.is(Config.User, '1000:1000');
+  t.true(Config.Env.includes('HOME=/tmp'));
+  const script = [
+    "const ort = require('onnxruntime-node'); require('sharp'); const fs = require('fs');",
+    "ort.InferenceSession.create('/models/mobilenetv2-12-int8.onnx').then(() =>",
+    "console.log(JSON.stringify({ uid: process.getuid(), modules: fs.readdirSync('/app/node_modules'), app: fs.readdirSync('/app') })))",
+  ].join(' ');
   const output = new PassThrough();
   let text = '';
   output.on('data', (d) => (text += d));
-  const [result] = (await docker.run(tag, [], output, { Entrypoint: ['node', '-e', script], HostConfig: { AutoRemove: true } })) as [{ StatusCode: number }];
+  const [result] = (await docker.run(tag, [], output, { Entrypoint: ['node', '-e', script], HostConfig: { AutoRemove: true, Binds: [`${modelsDir}:/models:ro`] } })) as [{ StatusCode: number }];
   t.is(result.StatusCode, 0, text);
-  const listing = JSON.parse(text.trim().split('\n').at(-1)!) as { modules: string[]; app: string[] };
+  // onnxruntime warns when it cannot keep its telemetry ID in a writable home.
+  t.notRegex(text, /Failed to persist telemetry/);
+  const listing = JSON.parse(text.trim().split('\n').at(-1)!) as { uid: number; modules: string[]; app: string[] };
+  t.is(listing.uid, 1000);
   t.deepEqual(listing.app.sort(), ['dist', 'node_modules', 'package.json']);
   for (const dev of ['ava', 'typescript', 'esbuild', 'ink', 'dockerode']) t.false(listing.modules.includes(dev), dev);
   for (const dep of runtimeDependencies) t.true(listing.modules.includes(dep), dep);
@@ -363,7 +373,7 @@ test('the layout root keeps hoisted packages beside the runtime', (t) => {
   t.is(layoutRoot(['/p/node_modules/cortex', '/p/node_modules/fastify', '/p/node_modules/cortex/node_modules/sharp']), '/p');
 });
 
-test('the Dockerfile copies dependencies first and checks the native modules', (t) => {
+test('the Dockerfile copies dependencies first, checks the native modules, and ends as a numeric non-root user', (t) => {
   const body = dockerfileBody({
     files: [{ path: 'dist/runtime/main.js', source: '', size: 0 }, { path: 'node_modules/sharp/package.json', source: '', size: 0 }],
     generated: [{ path: 'package.json', content: '{}' }],
@@ -374,6 +384,9 @@ test('the Dockerfile copies dependencies first and checks the native modules', (
   t.deepEqual(copies, ['COPY node_modules /app/node_modules', 'COPY dist /app/dist', 'COPY package.json /app/package.json']);
   t.regex(body, /^RUN \["node", "-e", "require\('onnxruntime-node'\); require\('sharp'\)"\]$/m);
   t.regex(body, /^ENTRYPOINT \["node", "\/app\/dist\/runtime\/main\.js"\]$/m);
+  const instructions = body.split('\n').filter((l) => l && !l.startsWith('#'));
+  t.true(instructions.indexOf('USER 1000:1000') > instructions.findIndex((l) => l.startsWith('RUN')), 'the check runs as root, the runtime does not');
+  t.true(instructions.includes('ENV HOME=/tmp'));
 });
 
 test('ldd output becomes library paths; the vDSO and missing libraries are left out', (t) => {

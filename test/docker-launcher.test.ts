@@ -1,9 +1,12 @@
 // The docker launcher against the real daemon: the seed's classifier in a container answers
-// "hot dog", its logs arrive line by line, stop leaves nothing behind, a container that dies on
-// start says why, and what a crashed session left is removed on the next start.
+// "hot dog", also for a photo on this machine's own server, its logs arrive line by line, stop
+// leaves nothing behind, a container that dies on start says why, and what a crashed session
+// left is removed on the next start.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -23,7 +26,20 @@ function containersOf(replica: string) {
   return docker.listContainers({ all: true, filters: { label: [`${labels.replica}=${replica}`, `${labels.session}=${process.pid}`] } });
 }
 
-dockerTest('a replica of the example in a container answers "hot dog"; stop removes it', async (t) => {
+/** Serves the photos where containers reach this machine: the address host-gateway maps to. */
+async function photoServerForContainers(): Promise<{ port: number; close: () => Promise<void> }> {
+  const bridge = await docker.getNetwork('bridge').inspect();
+  const gateway = (bridge.IPAM?.Config as Array<{ Gateway?: string }> | undefined)?.[0]?.Gateway ?? '0.0.0.0';
+  const photo = await readFile(join(imagesDir, 'hotdog.jpg'));
+  const server = createServer((req, res) => {
+    if (req.url === '/hotdog.jpg') res.writeHead(200, { 'content-type': 'image/jpeg' }).end(photo);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, gateway, resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+dockerTest('a replica in a container answers "hot dog", for bytes and for a photo on this machine; stop removes it', async (t) => {
   const launcher = await DockerLauncher.create({ env });
   t.teardown(() => launcher.close());
   t.log(launcher.description);
@@ -38,9 +54,13 @@ dockerTest('a replica of the example in a container answers "hot dog"; stop remo
   const [container] = await containersOf('classifier-1');
   t.truthy(container);
   t.like(container!.Labels, { [labels.deployment]: 'image', [labels.api]: 'classifier', [labels.host]: hostname() });
-  const { HostConfig } = await docker.getContainer(container!.Id).inspect();
+  const { HostConfig, Config } = await docker.getContainer(container!.Id).inspect();
   t.is(HostConfig.NanoCpus, 1e9);
   t.is(HostConfig.Memory, 1024 ** 3);
+  t.deepEqual(HostConfig.ExtraHosts, ['host.docker.internal:host-gateway']);
+  // Root included: left to the image, the replica would run as 1000 and could not write the cache.
+  t.is(Config.User, `${process.getuid!()}:${process.getgid!()}`);
+  t.true(Config.Env.includes('CORTEX_HOST_GATEWAY=host.docker.internal'));
 
   const { code } = await bundleOnce(api.predictor.path);
   const pushed = await fetch(`${replica.url}/-/predictor`, {
@@ -52,8 +72,16 @@ dockerTest('a replica of the example in a container answers "hot dog"; stop remo
   t.is((await fetch(`${replica.url}/readyz`)).status, 200);
   const res = await post(`${replica.url}/`, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg');
   t.is(res.text, '"hot dog"');
+
+  // Inside the container localhost is the container: the host is host.docker.internal.
+  const photos = await photoServerForContainers();
+  t.teardown(photos.close);
+  const byUrl = await post(`${replica.url}/`, { url: `http://host.docker.internal:${photos.port}/hotdog.jpg` });
+  t.is(byUrl.text, '"hot dog"');
+
   t.true(lines.length > 0);
   t.true(lines.some(([stream, line]) => stream === 'stdout' && line.includes('listening')), JSON.stringify(lines.slice(0, 5)));
+  t.false(lines.some(([, line]) => line.includes('Failed to persist telemetry')), 'onnxruntime finds a home it can write');
 
   await replica.stop(5_000);
   t.deepEqual(await replica.exited, { code: 0, signal: null });
@@ -128,4 +156,11 @@ test('limits come from compute, clamped to the CPUs the daemon has; the port is 
   t.is(small.HostConfig?.Memory, 512 * 1024 ** 2);
   t.deepEqual(small.HostConfig?.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
   t.deepEqual(small.Env, ['A=1']);
+});
+
+test('every container maps host.docker.internal to this machine and runs as the given user', async (t) => {
+  const api = (await loadSpec(exampleDir)).apis[0]!;
+  const options = containerOptions({ image: 'img', name: 'n', session: { host: 'box', pid: 1 }, api, replicaId: 'r', env: {}, binds: [], hostCpus: 2, user: '0:0' });
+  t.deepEqual(options.HostConfig?.ExtraHosts, ['host.docker.internal:host-gateway']);
+  t.is(options.User, '0:0');
 });

@@ -10,6 +10,9 @@ import { dependencyClosure, installedPackage, runtimeDependencies, type Installe
 /** The port the runtime listens on inside a container. */
 export const containerPort = 8080;
 
+/** Who the runtime runs as by default: "node" in both the registry's and the offline base. */
+export const imageUser = '1000:1000';
+
 /** A Node platform and architecture, e.g. "linux-x64": the native binaries to keep. */
 export type Target = `${string}-${string}`;
 
@@ -88,6 +91,10 @@ export function dockerfileBody(context: Pick<RuntimeContext, 'files' | 'generate
     `WORKDIR ${context.workdir}`,
     '# Fails the build with Node\'s own error when the base cannot load the native modules.',
     `RUN ["node", "-e", "require('onnxruntime-node'); require('sharp')"]`,
+    '# Not root, and by number: Kubernetes can check runAsNonRoot only against a numeric user.',
+    `USER ${imageUser}`,
+    '# A home any user can write (cortex dev runs containers as the host user): onnxruntime keeps an ID there.',
+    'ENV HOME=/tmp',
     `EXPOSE ${containerPort}`,
     `ENTRYPOINT ["node", "${context.entry}"]`,
     '',

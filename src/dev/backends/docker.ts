@@ -25,6 +25,13 @@ export const labels = {
 /** Where a replica finds, inside its container, what lives on this machine. */
 export const containerPaths = { api: '/api', mirror: '/models', cache: '/cache' } as const;
 
+/**
+ * The name a replica reaches this machine by. Inside a container localhost is the container
+ * itself, so a URL on the host's localhost must use this name instead; the runtime reads it
+ * from CORTEX_HOST_GATEWAY to say so when such a fetch fails.
+ */
+export const hostGateway = 'host.docker.internal';
+
 export interface Session {
   host: string;
   pid: number;
@@ -89,6 +96,7 @@ export function containerOptions(plan: ContainerPlan): Docker.ContainerCreateOpt
     },
     ExposedPorts: { [port]: {} },
     HostConfig: {
+      ExtraHosts: [`${hostGateway}:host-gateway`],
       // An empty HostPort lets Docker choose a free one; inspect tells which.
       PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
       Mounts: plan.binds.map((b) => ({ Type: 'bind' as const, Source: b.source, Target: b.target, ReadOnly: b.readOnly })),
@@ -160,7 +168,6 @@ export class DockerLauncher implements ReplicaLauncher {
 
   async launch({ spec, api, replicaId, adminToken, onLine }: LaunchRequest): Promise<LaunchedReplica> {
     const name = containerName(api.deployment, replicaId, this.session);
-    const uid = process.getuid?.();
     const { env, binds } = this.placement(spec, api, adminToken);
     const options = containerOptions({
       image: this.image.tag,
@@ -168,10 +175,11 @@ export class DockerLauncher implements ReplicaLauncher {
       session: this.session,
       api,
       replicaId,
-      env: { ...env, CORTEX_REPLICA: replicaId, CORTEX_SESSION: String(this.session.pid) },
+      env: { ...env, CORTEX_REPLICA: replicaId, CORTEX_SESSION: String(this.session.pid), CORTEX_HOST_GATEWAY: hostGateway },
       binds,
       hostCpus: this.hostCpus,
-      user: uid ? `${uid}:${process.getgid!()}` : undefined,
+      // Explicitly, root included: the image's own user (1000) may not write the user's cache.
+      user: process.getuid ? `${process.getuid()}:${process.getgid!()}` : undefined,
     });
 
     const container = await this.docker.createContainer(options).catch((err: unknown) => {
