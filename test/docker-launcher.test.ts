@@ -4,23 +4,30 @@
 // left is removed on the next start.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import test from 'ava';
 import Docker from 'dockerode';
-import { containerName, containerOptions, DockerLauncher, exitOf, isOrphan, labels } from '../src/dev/backends/docker.js';
+import { containerName, containerOptions, DockerLauncher, exitOf, hostMounts, isOrphan, labels } from '../src/dev/backends/docker.js';
 import { bundleOnce } from '../src/dev/bundler.js';
+import { runtimeEnv } from '../src/dev/runtime-env.js';
 import { loadSpec } from '../src/spec/index.js';
 import { post } from './helpers/http.js';
 import { exampleDir, imagesDir, modelsDir } from './helpers/shared.js';
 import { dockerTest } from './helpers/docker.js';
 
 const docker = new Docker();
-const cacheDir = await mkdtemp(join(tmpdir(), 'cortex-docker-cache-'));
-const env = { CORTEX_MODEL_MIRROR: modelsDir, CORTEX_CACHE_DIR: cacheDir };
+const scratch = await mkdtemp(join(tmpdir(), 'cortex-docker-launcher-'));
+// A mirror whose path has a space, and a cache given relative to where cortex runs: both must
+// reach the container as the folders they name.
+const mirror = join(scratch, 'my models');
+await cp(modelsDir, mirror, { recursive: true });
+const cacheDir = join(scratch, 'cache');
+const env = { CORTEX_MODEL_MIRROR: mirror, CORTEX_CACHE_DIR: relative(process.cwd(), cacheDir) };
+test.after.always(() => rm(scratch, { recursive: true, force: true }));
 
 function containersOf(replica: string) {
   return docker.listContainers({ all: true, filters: { label: [`${labels.replica}=${replica}`, `${labels.session}=${process.pid}`] } });
@@ -61,6 +68,8 @@ dockerTest('a replica in a container answers "hot dog", for bytes and for a phot
   // Root included: left to the image, the replica would run as 1000 and could not write the cache.
   t.is(Config.User, `${process.getuid!()}:${process.getgid!()}`);
   t.true(Config.Env.includes('CORTEX_HOST_GATEWAY=host.docker.internal'));
+  const mounts = Object.fromEntries((HostConfig.Mounts ?? []).map((m) => [m.Target, m.Source]));
+  t.deepEqual(mounts, { '/api': exampleDir, '/models': mirror, '/cache': cacheDir });
 
   const { code } = await bundleOnce(api.predictor.path);
   const pushed = await fetch(`${replica.url}/-/predictor`, {
@@ -163,4 +172,25 @@ test('every container maps host.docker.internal to this machine and runs as the 
   const options = containerOptions({ image: 'img', name: 'n', session: { host: 'box', pid: 1 }, api, replicaId: 'r', env: {}, binds: [], hostCpus: 2, user: '0:0' });
   t.deepEqual(options.HostConfig?.ExtraHosts, ['host.docker.internal:host-gateway']);
   t.is(options.User, '0:0');
+});
+
+test('mirror and cache paths are resolved once, and a bad one is a one-line error before any container', async (t) => {
+  const cwd = process.cwd();
+  t.deepEqual(hostMounts({ CORTEX_MODEL_MIRROR: relative(cwd, mirror), CORTEX_CACHE_DIR: relative(cwd, cacheDir) }), { mirror, cache: cacheDir });
+  t.throws(() => hostMounts({ CORTEX_MODEL_MIRROR: join(scratch, 'no such folder') }), {
+    name: 'UserError',
+    message: `CORTEX_MODEL_MIRROR: ${join(scratch, 'no such folder')} is not a folder: point it at the folder holding the model files`,
+  });
+  const file = join(scratch, 'a-file');
+  await writeFile(file, '');
+  t.throws(() => hostMounts({ CORTEX_CACHE_DIR: join(file, 'cache') }), { name: 'UserError', message: `CORTEX_CACHE_DIR: cannot create ${join(file, 'cache')} (ENOTDIR): point CORTEX_CACHE_DIR at a folder you can write` });
+  // Checked before the daemon is asked anything: the launcher is never created.
+  await t.throwsAsync(DockerLauncher.create({ env: { CORTEX_MODEL_MIRROR: 'nowhere' }, docker: new Docker({ socketPath: '/nonexistent.sock' }) }), { name: 'UserError', message: /^CORTEX_MODEL_MIRROR: .*\/nowhere is not a folder/ });
+});
+
+test('a replica gets absolute mirror and cache paths, spaces and all', async (t) => {
+  const spec = await loadSpec(exampleDir);
+  const env = runtimeEnv(spec, spec.apis[0]!, {}, { CORTEX_MODEL_MIRROR: relative(process.cwd(), mirror), CORTEX_CACHE_DIR: 'cache here' });
+  t.is(env.CORTEX_MODEL_MIRROR, mirror);
+  t.is(env.CORTEX_CACHE_DIR, join(process.cwd(), 'cache here'));
 });

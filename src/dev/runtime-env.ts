@@ -1,5 +1,6 @@
 // How an api of the spec becomes a replica's configuration: the runtime reads environment
 // variables (runtime/settings.ts), whether it runs in this process, a child, a container or a pod.
+import { resolve } from 'node:path';
 import type { ApiSpec, Spec } from '../spec/index.js';
 
 export interface ReplicaPlacement {
@@ -30,7 +31,7 @@ export function runtimeEnv(spec: Spec, api: ApiSpec, placement: ReplicaPlacement
   if (placement.bundlePath) out.CORTEX_PREDICTOR_BUNDLE = placement.bundlePath;
   if (placement.adminToken) out.CORTEX_ADMIN_TOKEN = placement.adminToken;
   out.CORTEX_INFERENCE_THREADS = String(placement.inferenceThreads ?? Math.max(1, Math.round(api.compute.cpu)));
-  // Paths in the mirror setting are relative to where the user ran cortex, not to the replica.
-  if (out.CORTEX_MODEL_MIRROR) out.CORTEX_MODEL_MIRROR = new URL(out.CORTEX_MODEL_MIRROR, `file://${process.cwd()}/`).pathname;
+  // Relative paths mean where the user ran cortex, wherever the replica's working directory is.
+  for (const name of ['CORTEX_MODEL_MIRROR', 'CORTEX_CACHE_DIR'] as const) if (out[name]) out[name] = resolve(out[name]);
   return out;
 }

@@ -1,8 +1,9 @@
 // Replicas as containers of the runtime image (the image kind and EKS will run too), one
 // loopback port each, labelled with the session that started them so that the containers of a
 // crashed session are found and removed on the next start.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
@@ -79,6 +80,29 @@ export interface ContainerPlan {
   user: string | undefined;
 }
 
+/** The folders of this machine that every replica mounts besides its api's. */
+export interface HostMounts {
+  mirror: string | undefined;
+  cache: string;
+}
+
+/**
+ * CORTEX_MODEL_MIRROR and CORTEX_CACHE_DIR as absolute paths (Docker mounts nothing relative),
+ * checked once: a bad one is an error at start, not a launch that fails and is retried forever.
+ */
+export function hostMounts(env: NodeJS.ProcessEnv): HostMounts {
+  const mirror = env.CORTEX_MODEL_MIRROR ? resolve(env.CORTEX_MODEL_MIRROR) : undefined;
+  if (mirror && !statSync(mirror, { throwIfNoEntry: false })?.isDirectory())
+    throw new UserError(`CORTEX_MODEL_MIRROR: ${mirror} is not a folder: point it at the folder holding the model files`);
+  const cache = resolve(cacheDirFrom(env));
+  try {
+    mkdirSync(cache, { recursive: true });
+  } catch (err) {
+    throw new UserError(`CORTEX_CACHE_DIR: cannot create ${cache} (${(err as NodeJS.ErrnoException).code}): point CORTEX_CACHE_DIR at a folder you can write`);
+  }
+  return { mirror, cache };
+}
+
 export function containerOptions(plan: ContainerPlan): Docker.ContainerCreateOptions {
   const { cpu, mem } = plan.api.compute;
   const port = `${containerPort}/tcp`;
@@ -149,6 +173,7 @@ export class DockerLauncher implements ReplicaLauncher {
     private readonly hostCpus: number,
     private readonly options: DockerLauncherOptions,
     private readonly session: Session,
+    private readonly mounts: HostMounts,
   ) {
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const how = image.cached ? `cached, checked in ${seconds(image.checkMs)}` : `built in ${seconds(image.checkMs + image.buildMs)}`;
@@ -158,12 +183,13 @@ export class DockerLauncher implements ReplicaLauncher {
 
   /** Reaches the daemon, clears what crashed sessions left, and builds the image unless it is cached. */
   static async create(options: DockerLauncherOptions = {}): Promise<DockerLauncher> {
+    const mounts = hostMounts(options.env ?? process.env);
     const docker = await connectDocker(options.docker, { otherwise: options.otherwise });
     const session = thisSession();
     const removedOrphans = await removeOrphanContainers(docker, session);
     const image = await ensureRuntimeImage({ ...options, docker });
     const { NCPU } = await docker.info();
-    return new DockerLauncher(docker, image, removedOrphans, NCPU, options, session);
+    return new DockerLauncher(docker, image, removedOrphans, NCPU, options, session, mounts);
   }
 
   async launch({ spec, api, replicaId, adminToken, onLine }: LaunchRequest): Promise<LaunchedReplica> {
@@ -223,18 +249,14 @@ export class DockerLauncher implements ReplicaLauncher {
 
   /** The replica's environment and bind mounts: the api's folder, the model mirror, the cache. */
   private placement(spec: LaunchRequest['spec'], api: ApiSpec, adminToken: string): Pick<ContainerPlan, 'env' | 'binds'> {
-    const hostEnv = this.options.env ?? process.env;
-    const env = runtimeEnv(spec, api, { host: '0.0.0.0', port: containerPort, adminToken, apiDir: containerPaths.api }, hostEnv);
+    const env = runtimeEnv(spec, api, { host: '0.0.0.0', port: containerPort, adminToken, apiDir: containerPaths.api }, this.options.env ?? process.env);
     const binds: ContainerPlan['binds'] = [{ source: spec.dir, target: containerPaths.api, readOnly: true }];
-    if (env.CORTEX_MODEL_MIRROR) {
-      if (!existsSync(env.CORTEX_MODEL_MIRROR)) throw new UserError(`CORTEX_MODEL_MIRROR=${env.CORTEX_MODEL_MIRROR} does not exist: point it at the folder holding the model files`);
-      binds.push({ source: env.CORTEX_MODEL_MIRROR, target: containerPaths.mirror, readOnly: true });
+    if (this.mounts.mirror) {
+      binds.push({ source: this.mounts.mirror, target: containerPaths.mirror, readOnly: true });
       env.CORTEX_MODEL_MIRROR = containerPaths.mirror;
     }
     // The host's cache, so a model downloaded once serves every container and session.
-    const cacheDir = cacheDirFrom(hostEnv);
-    mkdirSync(cacheDir, { recursive: true });
-    binds.push({ source: cacheDir, target: containerPaths.cache, readOnly: false });
+    binds.push({ source: this.mounts.cache, target: containerPaths.cache, readOnly: false });
     env.CORTEX_CACHE_DIR = containerPaths.cache;
     return { env, binds };
   }
