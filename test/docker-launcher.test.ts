@@ -1,7 +1,7 @@
 // The docker launcher against the real daemon: the seed's classifier in a container answers
 // "hot dog", also for a photo on this machine's own server, its logs arrive line by line, stop
-// leaves nothing behind, a container that dies on start says why, and what a crashed session
-// left is removed on the next start.
+// leaves nothing behind, a container that dies on start or runs out of memory says why, and
+// what a crashed session left is removed on the next start.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import test from 'ava';
 import Docker from 'dockerode';
-import { containerName, containerOptions, DockerLauncher, exitOf, hostMounts, isOrphan, labels } from '../src/dev/backends/docker.js';
+import { containerName, containerOptions, DockerLauncher, exitOf, hostMounts, isOrphan, labels, memoryQuantity, outOfMemory } from '../src/dev/backends/docker.js';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { runtimeEnv } from '../src/dev/runtime-env.js';
 import { loadSpec } from '../src/spec/index.js';
@@ -97,13 +97,37 @@ dockerTest('a replica in a container answers "hot dog", for bytes and for a phot
   t.deepEqual(await containersOf('classifier-1'), []);
 });
 
-dockerTest('a container that exits on start fails the launch with its last lines', async (t) => {
+dockerTest('a replica killed for its memory says so, and how to give it more', async (t) => {
+  const launcher = await DockerLauncher.create({ env });
+  t.teardown(() => launcher.close());
+  const spec = await loadSpec(exampleDir);
+  const api = { ...spec.apis[0]!, compute: { cpu: 1, mem: 150 * 2 ** 20, gpu: 0 } };
+  const adminToken = randomBytes(16).toString('hex');
+  const lines: string[] = [];
+  const replica = await launcher.launch({ spec, api, replicaId: 'classifier-5', adminToken, onLine: (line) => lines.push(line) });
+  // An init that keeps every byte it touches, until the kernel steps in.
+  const code = 'const kept = []; export async function init() { for (;;) { kept.push(Buffer.alloc(16 << 20, 1)); await new Promise((r) => setTimeout(r, 1)); } } export function predict() {}';
+  await fetch(`${replica.url}/-/predictor`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ code, config: {} }) }).catch(() => {});
+  t.deepEqual(await replica.exited, { code: null, signal: 'SIGKILL' });
+  t.is(lines.at(-1), 'out of memory (compute.mem 150Mi): raise compute.mem of api classifier in cortex.yaml');
+  t.deepEqual(await containersOf('classifier-5'), []);
+});
+
+dockerTest('a container that exits on start fails the launch with its last lines; a GPU it cannot have is said once', async (t) => {
   const launcher = await DockerLauncher.create({ env: { ...env, CORTEX_PREDICT_TIMEOUT_MS: 'soon' } });
   t.teardown(() => launcher.close());
   const spec = await loadSpec(exampleDir);
-  const error = await t.throwsAsync(launcher.launch({ spec, api: spec.apis[0]!, replicaId: 'classifier-9', adminToken: 'x', onLine: () => {} }));
-  t.regex(error!.message, /^container cortex-image-classifier-9-\d+ exited on start \(code 2\); its last lines:\ncortex runtime: CORTEX_PREDICT_TIMEOUT_MS must be an integer ≥ 1, got "soon"$/);
-  t.deepEqual(await containersOf('classifier-9'), []);
+  const api = { ...spec.apis[0]!, compute: { cpu: 1, mem: null, gpu: 1 } };
+  const lines: string[] = [];
+  for (const replicaId of ['classifier-8', 'classifier-9']) {
+    const error = await t.throwsAsync(launcher.launch({ spec, api, replicaId, adminToken: 'x', onLine: (line) => lines.push(line) }));
+    t.regex(error!.message, new RegExp(`^container cortex-image-${replicaId}-\\d+ exited on start \\(code 2\\); its last lines:\ncortex runtime: CORTEX_PREDICT_TIMEOUT_MS must be an integer ≥ 1, got "soon"$`));
+    t.deepEqual(await containersOf(replicaId), []);
+  }
+  t.deepEqual(
+    lines.filter((line) => line.includes('gpu')),
+    ['compute.gpu 1 is not given to local containers: replicas run on CPU here (GPUs come with deploy --cloud)'],
+  );
 });
 
 dockerTest('a container name already taken is one line that says how to free it', async (t) => {
@@ -193,4 +217,22 @@ test('a replica gets absolute mirror and cache paths, spaces and all', async (t)
   const env = runtimeEnv(spec, spec.apis[0]!, {}, { CORTEX_MODEL_MIRROR: relative(process.cwd(), mirror), CORTEX_CACHE_DIR: 'cache here' });
   t.is(env.CORTEX_MODEL_MIRROR, mirror);
   t.is(env.CORTEX_CACHE_DIR, join(process.cwd(), 'cache here'));
+});
+
+test('memory limits read back the way cortex.yaml writes them', (t) => {
+  const cases: Array<[number, string]> = [
+    [150 * 2 ** 20, '150Mi'],
+    [2 ** 30, '1Gi'],
+    [1536 * 2 ** 20, '1536Mi'],
+    [500e6, '500M'],
+    [1000, '1k'],
+    [1234, '1234'],
+  ];
+  for (const [bytes, quantity] of cases) t.is(memoryQuantity(bytes), quantity);
+});
+
+test('out of memory names the limit and where to raise it', async (t) => {
+  const api = (await loadSpec(exampleDir)).apis[0]!;
+  t.is(outOfMemory({ ...api, compute: { cpu: 1, mem: 60 * 2 ** 20, gpu: 0 } }), 'out of memory (compute.mem 60Mi): raise compute.mem of api classifier in cortex.yaml');
+  t.is(outOfMemory({ ...api, compute: { cpu: 1, mem: null, gpu: 0 } }), 'out of memory: the machine ran out (api classifier has no compute.mem limit)');
 });

@@ -103,6 +103,22 @@ export function hostMounts(env: NodeJS.ProcessEnv): HostMounts {
   return { mirror, cache };
 }
 
+/** A memory limit the way cortex.yaml writes it: 62914560 → "60Mi". */
+export function memoryQuantity(bytes: number): string {
+  for (const [suffix, unit] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10], ['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) {
+    if (bytes >= unit && bytes % unit === 0) return `${bytes / unit}${suffix}`;
+  }
+  return String(bytes);
+}
+
+/** What to tell the user when the kernel killed a replica for its memory. */
+export function outOfMemory(api: ApiSpec): string {
+  const { mem } = api.compute;
+  return mem === null
+    ? `out of memory: the machine ran out (api ${api.name} has no compute.mem limit)`
+    : `out of memory (compute.mem ${memoryQuantity(mem)}): raise compute.mem of api ${api.name} in cortex.yaml`;
+}
+
 export function containerOptions(plan: ContainerPlan): Docker.ContainerCreateOptions {
   const { cpu, mem } = plan.api.compute;
   const port = `${containerPort}/tcp`;
@@ -165,6 +181,9 @@ export class DockerLauncher implements ReplicaLauncher {
   readonly name = 'docker' as const;
   readonly description: string;
 
+  /** Apis already told that their GPUs stay on the host. */
+  private readonly gpuWarned = new Set<string>();
+
   private constructor(
     private readonly docker: Docker,
     readonly image: RuntimeImage,
@@ -195,6 +214,10 @@ export class DockerLauncher implements ReplicaLauncher {
   async launch({ spec, api, replicaId, adminToken, onLine }: LaunchRequest): Promise<LaunchedReplica> {
     const name = containerName(api.deployment, replicaId, this.session);
     const { env, binds } = this.placement(spec, api, adminToken);
+    if (api.compute.gpu > 0 && !this.gpuWarned.has(api.name)) {
+      this.gpuWarned.add(api.name);
+      onLine(`compute.gpu ${api.compute.gpu} is not given to local containers: replicas run on CPU here (GPUs come with deploy --cloud)`, 'stderr');
+    }
     const options = containerOptions({
       image: this.image.tag,
       name,
@@ -212,7 +235,7 @@ export class DockerLauncher implements ReplicaLauncher {
       throw createFailure(err, name, this.image.tag);
     });
     // A created container that cannot be attached to is removed, or its name blocks every relaunch.
-    const { tail, exited } = await watch(this.docker, container, onLine).catch(async (err: unknown) => {
+    const { tail, exited } = await watch(this.docker, container, onLine, outOfMemory(api)).catch(async (err: unknown) => {
       await removeContainer(container).catch(() => {});
       throw new Error(`attaching to container ${name} failed: ${daemonMessage(err)}`);
     });
@@ -228,13 +251,13 @@ export class DockerLauncher implements ReplicaLauncher {
     const started = await untilLive(url, exited, startTimeoutMs);
     if (started !== 'live') {
       if (started === 'timeout') await removeContainer(container).catch(() => {});
-      const end = started === 'timeout' ? `did not answer /healthz within ${startTimeoutMs / 1000} s` : describeExit(await exited);
+      const end = started === 'timeout' ? `did not answer /healthz within ${startTimeoutMs / 1000} s` : describeExit(await exited, api);
       throw new Error(`container ${name} ${end}${tail.length ? `; its last lines:\n${tail.join('\n')}` : ' and wrote nothing'}`);
     }
 
     return {
       url,
-      exited,
+      exited: exited.then(({ code, signal }) => ({ code, signal })),
       async stop(graceMs) {
         try {
           // SIGTERM (the runtime drains), then SIGKILL after t seconds.
@@ -268,8 +291,15 @@ export class DockerLauncher implements ReplicaLauncher {
   }
 }
 
-function describeExit(exit: { code: number | null; signal: string | null }): string {
-  return `exited on start (${exit.signal ?? `code ${exit.code}`})`;
+/** A container's end: how it exited, and whether the kernel killed it for memory. */
+interface ContainerExit {
+  code: number | null;
+  signal: string | null;
+  oomKilled: boolean;
+}
+
+function describeExit(exit: ContainerExit, api: ApiSpec): string {
+  return `exited on start (${exit.oomKilled ? outOfMemory(api) : (exit.signal ?? `code ${exit.code}`)})`;
 }
 
 function createFailure(err: unknown, name: string, image: string): Error {
@@ -288,8 +318,9 @@ function startFailure(err: unknown, name: string): Error {
 /**
  * Follows a created container: its output line by line (the last lines kept for errors), and its
  * exit, after which it is removed. Attached and waited on before start, so nothing is missed.
+ * A kill for memory looks like any SIGKILL from outside, so it is told as `oomLine`.
  */
-async function watch(docker: Docker, container: Docker.Container, onLine: LaunchRequest['onLine']): Promise<{ tail: string[]; exited: LaunchedReplica['exited'] }> {
+async function watch(docker: Docker, container: Docker.Container, onLine: LaunchRequest['onLine'], oomLine: string): Promise<{ tail: string[]; exited: Promise<ContainerExit> }> {
   const tail: string[] = [];
   const stream = await container.attach({ stream: true, stdout: true, stderr: true });
   const out = new PassThrough();
@@ -321,9 +352,12 @@ async function watch(docker: Docker, container: Docker.Container, onLine: Launch
     .then(
       async (result) => {
         await Promise.race([linesDone, new Promise((resolve) => setTimeout(resolve, 1000))]);
-        return exitOf(result.StatusCode);
+        // Only the container's state knows why; it goes with the container, so ask first.
+        const oomKilled = (await container.inspect().catch(() => undefined))?.State.OOMKilled === true;
+        if (oomKilled) onLine(oomLine, 'stderr');
+        return { ...exitOf(result.StatusCode), oomKilled };
       },
-      () => exitOf(undefined),
+      () => ({ ...exitOf(undefined), oomKilled: false }),
     )
     .then(async (exit) => {
       await removeContainer(container).catch(() => {});
