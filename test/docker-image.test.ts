@@ -18,7 +18,7 @@ import { chooseBase, pull, pullFailure } from '../src/image/base.js';
 import { connectDocker, daemonProblem, DockerUnavailable } from '../src/image/docker-client.js';
 import { dependencyClosure, type Manifest } from '../src/image/dependencies.js';
 import { dockerfileBody, layoutRoot, shipsInImage } from '../src/image/context.js';
-import { offlineRootfs, parseLdd } from '../src/image/offline-base.js';
+import { needsNssModules, nssModules, offlineRootfs, parseLdd } from '../src/image/offline-base.js';
 import { platformProblem } from '../src/image/platform.js';
 import { BuildLog, buildFailure } from '../src/image/progress.js';
 import { cortex } from './helpers/cli.js';
@@ -406,6 +406,25 @@ test('ldd output becomes library paths; the vDSO and missing libraries are left 
     ['/usr/local/bin/node', '/lib/x86_64-linux-gnu/libstdc++.so.6', '/lib64/ld-linux-x86-64.so.2', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf'],
   );
   t.true(plan.changes.includes('ENV LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/lib64'));
+});
+
+test('an older glibc gets its name service modules, which ldd never names, for its own architecture', (t) => {
+  for (const [version, needed] of [['2.31', true], ['2.33', true], ['2.34', false], ['2.36', false], ['1.9', true], [undefined, false]] as const) t.is(needsNssModules(version), needed, String(version));
+  const ldconfig = [
+    '1234 libs found in cache `/etc/ld.so.cache\'',
+    '\tlibnss_files.so.2 (libc6,x86-64, OS ABI: Linux 3.2.0) => /lib/x86_64-linux-gnu/libnss_files.so.2',
+    '\tlibnss_files.so.2 (libc6) => /lib/i386-linux-gnu/libnss_files.so.2',
+    '\tlibnss_dns.so.2 (libc6) => /lib/i386-linux-gnu/libnss_dns.so.2',
+    '\tlibnss_dns.so.2 (libc6,x86-64, OS ABI: Linux 3.2.0) => /lib/x86_64-linux-gnu/libnss_dns.so.2',
+    '\tlibnss_compat.so.2 (libc6,x86-64) => /lib/x86_64-linux-gnu/libnss_compat.so.2',
+    '\tlibc.so.6 (libc6) => /lib/i386-linux-gnu/libc.so.6',
+    '\tlibc.so.6 (libc6,x86-64, OS ABI: Linux 3.2.0) => /lib/x86_64-linux-gnu/libc.so.6',
+  ].join('\n');
+  t.deepEqual(nssModules(ldconfig, '/lib/x86_64-linux-gnu/libc.so.6'), ['/lib/x86_64-linux-gnu/libnss_files.so.2', '/lib/x86_64-linux-gnu/libnss_dns.so.2']);
+  t.deepEqual(nssModules(ldconfig, '/lib/i386-linux-gnu/libc.so.6'), ['/lib/i386-linux-gnu/libnss_files.so.2', '/lib/i386-linux-gnu/libnss_dns.so.2']);
+  // A libc the cache does not know: no guessing at an architecture.
+  t.deepEqual(nssModules(ldconfig, '/opt/glibc/lib/libc.so.6'), []);
+  t.deepEqual(nssModules('', '/lib/x86_64-linux-gnu/libc.so.6'), []);
 });
 
 test('a failed build names the step and shows its last output, not the builder bookkeeping', (t) => {

@@ -1,6 +1,7 @@
 // A base image made from this machine's own files, for when no registry can be reached: the
 // `node` binary that runs cortex, the shared libraries it and the runtime's native modules
-// load (as ldd finds them), CA certificates, and the few files a process expects in /etc.
+// load (as ldd finds them, plus the name service modules an older glibc loads by itself), CA
+// certificates, and the few files a process expects in /etc.
 // Packed with the tar CLI and loaded with `docker import`; tagged by a fingerprint of its inputs.
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { UserError } from '../user-error.js';
+import { hostPlatform } from './platform.js';
 import { countBytes, type ImageEvent } from './progress.js';
 
 export const offlineBaseRepository = 'cortex-base';
@@ -78,17 +80,54 @@ export function offlineBaseTag(plan: RootfsPlan, stats: ReadonlyMap<string, { si
   return `${offlineBaseRepository}:${hash.digest('hex').slice(0, 12)}`;
 }
 
+/** Whether this glibc loads its name services (files, dns) as separate modules: before 2.34 it does. */
+export function needsNssModules(glibc: string | undefined): boolean {
+  const [major = 0, minor = 0] = (glibc ?? '').split('.').map(Number);
+  return glibc !== undefined && (major < 2 || (major === 2 && minor < 34));
+}
+
+const nssModuleNames = ['libnss_files.so.2', 'libnss_dns.so.2'];
+
+/**
+ * The name service modules, from `ldconfig -p`, for the architecture of `libc` (a 64-bit host may
+ * list 32-bit ones too). glibc dlopens them to read /etc/hosts and ask DNS, so ldd never names them.
+ */
+export function nssModules(ldconfigOutput: string, libc: string): string[] {
+  const entries = ldconfigOutput.split('\n').flatMap((line) => {
+    const m = /^\s*(\S+)\s+\(([^)]*)\)\s+=>\s+(\/\S+)\s*$/.exec(line);
+    if (!m) return [];
+    const flags = m[2]!.split(',').map((f) => f.trim()).filter((f) => !f.startsWith('OS ABI'));
+    return [{ name: m[1]!, flags: flags.join(','), path: m[3]! }];
+  });
+  const libcEntries = entries.filter((e) => e.name === 'libc.so.6');
+  const flags = (libcEntries.find((e) => e.path === libc) ?? libcEntries.find((e) => dirname(e.path) === dirname(libc)))?.flags;
+  if (flags === undefined) return [];
+  return nssModuleNames.flatMap((name) => entries.find((e) => e.name === name && e.flags === flags)?.path ?? []);
+}
+
 /** What the base needs from this machine for `node` and the given native modules. */
-export async function hostFiles(nativeFiles: readonly string[]): Promise<HostFiles> {
+export async function hostFiles(nativeFiles: readonly string[], glibc: string | undefined = hostPlatform().glibc): Promise<HostFiles> {
   const node = realpathSync(process.execPath);
-  // One ldd for all files: it costs a shell and a loader run, ~60 ms, however many it is given.
-  const result = await execa('ldd', [node, ...nativeFiles], { reject: false });
-  if (result.failed && (result as { code?: string }).code === 'ENOENT')
-    throw new UserError('the offline base image needs `ldd` to find the shared libraries of node: install it (libc-bin), or pass --base IMAGE');
   // Libraries shipped inside node_modules come with the context, not the base.
-  const libraries = new Set(parseLdd(result.stdout).filter((path) => !path.split('/').includes('node_modules')));
+  const libraries = new Set((await sharedLibraries([node, ...nativeFiles])).filter((path) => !path.split('/').includes('node_modules')));
+  const libc = [...libraries].find((path) => path.endsWith('/libc.so.6'));
+  if (libc && needsNssModules(glibc)) {
+    const ldconfig = await execa('ldconfig', ['-p'], { reject: false, env: { PATH: `${process.env.PATH ?? ''}:/sbin:/usr/sbin` } });
+    const modules = nssModules(ldconfig.stdout, libc);
+    // libnss_dns needs libresolv, which nothing else may load.
+    for (const path of [...modules, ...(modules.length ? await sharedLibraries(modules) : [])]) libraries.add(path);
+  }
   const caBundle = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'].find((path) => existsSync(path));
   return { node, libraries: [...libraries].sort(), caBundle };
+}
+
+/** The shared libraries the given files load, as ldd resolves them. */
+async function sharedLibraries(files: readonly string[]): Promise<string[]> {
+  // One ldd for all files: it costs a shell and a loader run, ~60 ms, however many it is given.
+  const result = await execa('ldd', files, { reject: false });
+  if (result.failed && (result as { code?: string }).code === 'ENOENT')
+    throw new UserError('the offline base image needs `ldd` to find the shared libraries of node: install it (libc-bin), or pass --base IMAGE');
+  return parseLdd(result.stdout);
 }
 
 /** Size and modification time of the plan's host files, for its tag. */
