@@ -373,7 +373,11 @@ async function publishedUrl(container: Docker.Container): Promise<string> {
   return `http://127.0.0.1:${binding.HostPort}`;
 }
 
-/** Polls /healthz until it answers, the container exits, or time runs out. */
+/**
+ * Polls /healthz until it answers, the container exits, or time runs out. Live, not ready: the
+ * replica holds no predictor until the dev loop pushes one, so /readyz says 503 until then, and
+ * turns 200 exactly when that push is answered (PUT /-/predictor answers after init).
+ */
 async function untilLive(url: string, exited: Promise<unknown>, timeoutMs: number): Promise<'live' | 'exited' | 'timeout'> {
   let gone = false;
   void exited.then(() => (gone = true));
