@@ -15,6 +15,7 @@ import errors from './plugins/errors.js';
 import health from './plugins/health.js';
 import metricsRoute from './plugins/metrics.js';
 import predict from './plugins/predict.js';
+import wrongMethod from './plugins/wrong-method.js';
 import { PredictorSlot } from './predictor-slot.js';
 
 export interface ReplicaSettings {
@@ -67,6 +68,7 @@ export function createReplica(settings: ReplicaSettings): Replica {
     await app.register(health, { slot });
     await app.register(metricsRoute, { metrics });
     await app.register(admin, { slot, metrics, token: settings.adminToken });
+    await app.register(wrongMethod);
     await app.register(predict, { slot, metrics, bundleDir, maxConcurrency: settings.maxConcurrency, timeoutMs: settings.predictTimeoutMs, bodyLimit: settings.bodyLimit });
   }
 

@@ -114,6 +114,14 @@ test('an unknown route is a JSON 404', async (t) => {
   t.regex(errorOf(res.body), /no route for POST \/nope/);
 });
 
+test('GET on the predict path is a 405 that says to POST, and is not counted as a prediction', async (t) => {
+  const res = await fetch(`${replica.url}/`);
+  t.is(res.status, 405);
+  t.is(res.headers.get('allow'), 'POST');
+  t.regex(((await res.json()) as { error: string }).error, /GET does not predict; POST the sample/);
+  t.notRegex(await (await fetch(`${replica.url}/metrics`)).text(), /cortex_requests_total\{status="405"\}/);
+});
+
 test('more than max_replica_concurrency in flight is a 503 with Retry-After', async (t) => {
   const small = await startReplica(behaviour, {}, { maxConcurrency: 2 });
   try {

@@ -68,7 +68,10 @@ test('a replica whose initial bundle fails to init stays live, not ready, and sa
   t.is(ready!.status, 503);
   t.regex(((await ready!.json()) as { error: string }).error, /init exploded on purpose/);
   t.is((await fetch(`${rt.url}/healthz`)).status, 200);
-  t.is((await post(`${rt.url}/`, {})).status, 503);
+  const refused = await post(`${rt.url}/`, {});
+  t.is(refused.status, 503);
+  t.is(refused.headers.get('retry-after'), '1');
+  t.regex((refused.body as { error: string }).error, /^no predictor is serving: init failed: init exploded on purpose/);
 });
 
 test('a predictor that rejects or throws in the background does not take the runtime down', async (t) => {

@@ -61,7 +61,10 @@ export default async function predict(app: FastifyInstance, opts: PredictOptions
 
   app.post('/', { bodyLimit: opts.bodyLimit }, async (request: FastifyRequest, reply: FastifyReply) => {
     const predictor = slot.current;
-    if (!predictor) throw new HttpError(503, 'the predictor is still loading');
+    if (!predictor) {
+      reply.header('retry-after', '1');
+      throw new HttpError(503, slot.lastError ? `no predictor is serving: ${slot.lastError.message}` : 'the predictor is still loading');
+    }
     if (request.body === undefined || request.body === null) {
       throw new HttpError(400, 'the request has no body; send JSON, text, or image bytes');
     }
