@@ -210,6 +210,7 @@ dockerTest('a base whose node cannot start fails the build at that step, showing
   // The usual base, with a setting that makes every node process refuse to start.
   const { base } = await ensureRuntimeImage();
   const dir = await mkdtemp(join(tmpdir(), 'cortex-broken-base-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'Dockerfile'), `FROM ${base.ref}\nENV NODE_OPTIONS=--no-such-flag\n`);
   const broken = 'cortex-test-broken-base:latest';
   const tar = execa('tar', ['--create', '--file=-', '-C', dir, 'Dockerfile'], { buffer: false });
