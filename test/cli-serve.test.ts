@@ -23,7 +23,7 @@ test('serve answers the seed curl with "hot dog" and stops cleanly on Ctrl-C', a
 });
 
 test('an unknown api is one line and exit code 2', async (t) => {
-  const r = await cortex(['serve', exampleDir, '--api', 'nope']);
+  const r = await cortex(['serve', exampleDir, '--api', 'nope', '--port', '0']);
   t.is(r.exitCode, 2);
   t.regex(r.all, /^cortex: .*cortex\.yaml: no api named "nope"; the apis are: classifier$/);
 });
@@ -53,7 +53,7 @@ test('a bad cortex.yaml names the file, line and field, exit code 2, no stack tr
   const dir = await mkdtemp(join(tmpdir(), 'cortex-bad-'));
   await cp(join(exampleDir, 'predictor.ts'), join(dir, 'predictor.ts'));
   await writeFile(join(dir, 'cortex.yaml'), '- kind: deployment\n  name: d\n- kind: api\n  name: a\n  predictor:\n    path: predictor.ts\n  autoscaling:\n    min_replicas: many\n');
-  const r = await cortex(['serve', dir]);
+  const r = await cortex(['serve', dir, '--port', '0']);
   t.is(r.exitCode, 2);
   t.regex(r.all, /cortex\.yaml:8: api "a": autoscaling\.min_replicas must be an integer/);
   t.notRegex(r.all, /\n\s+at /);
@@ -63,13 +63,13 @@ test('a predictor with a syntax error is one line naming file:line', async (t) =
   const dir = await mkdtemp(join(tmpdir(), 'cortex-syntax-'));
   await cp(join(exampleDir, 'cortex.yaml'), join(dir, 'cortex.yaml'));
   await writeFile(join(dir, 'predictor.ts'), 'export function predict(sample) {\n  return sample +;\n}\n');
-  const r = await cortex(['serve', dir]);
+  const r = await cortex(['serve', dir, '--port', '0']);
   t.is(r.exitCode, 2);
   t.regex(r.all, /predictor\.ts:2:\d+: Unexpected ";"/);
 });
 
 test('a model that cannot be found offline says which URL and how to provide it', async (t) => {
-  const r = await cortex(['serve', exampleDir], { env: { CORTEX_MODEL_MIRROR: join(tmpdir(), 'no-such-mirror'), CORTEX_CACHE_DIR: await mkdtemp(join(tmpdir(), 'cortex-cache-')) } });
+  const r = await cortex(['serve', exampleDir, '--port', '0'], { env: { CORTEX_MODEL_MIRROR: join(tmpdir(), 'no-such-mirror'), CORTEX_CACHE_DIR: await mkdtemp(join(tmpdir(), 'cortex-cache-')) } });
   t.is(r.exitCode, 2);
   // The example loads the model and the labels at once: whichever download fails first is named.
   t.regex(r.all, /init failed: could not download https:\/\/\S+\/(mobilenetv2-12-int8\.onnx|imagenet-simple-labels\.json) \(.*\); without network, put the file at .*no-such-mirror\/\1/);

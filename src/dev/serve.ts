@@ -62,6 +62,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   };
 
   try {
+    // Bundling takes milliseconds and finds compile errors before anything listens.
+    const bundles = await Promise.all(apis.map((api) => bundleOnce(api.predictor.path)));
     for (const [i, api] of apis.entries()) {
       Object.assign(process.env, api.predictor.env);
       const replica = createReplica(settings[i]!);
@@ -72,8 +74,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     // not after minutes of model downloads, and the apis answer 503 until they are ready.
     await app.listen({ host: options.host, port: options.port });
     for (const [i, api] of apis.entries()) {
-      const bundle = await bundleOnce(api.predictor.path);
-      const loaded = await replicas[i]!.slot.load({ code: bundle.code, config: api.predictor.config });
+      const loaded = await replicas[i]!.slot.load({ code: bundles[i]!.code, config: api.predictor.config });
       endpoints.push({ api, url: api.networking.endpoint, version: loaded.version });
     }
   } catch (err) {
