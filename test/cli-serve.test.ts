@@ -124,3 +124,16 @@ test('SIGTERM with a keep-alive request in flight answers it, then exits at once
   t.is(result.exitCode, 0, output());
   t.true(seconds < 3, `exited ${seconds.toFixed(1)} s after SIGTERM`);
 });
+
+test('a path outside every api is a JSON 404 listing the apis; GET on an api is a 405', async (t) => {
+  const { child, match } = await cortexUntil(['serve', await behaviourApi('cortex-paths-'), '--port', '0'], /d\/b \(version \w+\): (http:\/\/\S+)/);
+  t.teardown(() => child.kill('SIGKILL'));
+  const api = match[1]!;
+  const missing = await post(`${new URL(api).origin}/d/nope`, {});
+  t.is(missing.status, 404);
+  t.like(missing.body, { error: 'no api at POST /d/nope; the apis are at /d/b' });
+  t.is((missing.body as { request_id: string }).request_id, missing.headers.get('x-request-id') ?? 'no x-request-id header');
+  const get = await fetch(api);
+  t.is(get.status, 405);
+  t.is(get.headers.get('allow'), 'POST');
+});

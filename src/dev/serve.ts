@@ -54,6 +54,10 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const app = createServer({ logFormat: 'text' });
   guardProcess(app.log);
   void removeOrphanedBundleDirs();
+  app.setNotFoundHandler((request, reply) => {
+    const paths = apis.map((api) => api.networking.endpoint).join(', ');
+    reply.code(404).header('x-request-id', request.id).send({ error: `no api at ${request.method} ${request.url}; the apis are at ${paths}`, request_id: request.id });
+  });
   const replicas: Replica[] = [];
   const endpoints: Serving['endpoints'] = [];
   const close = async () => {
