@@ -137,3 +137,12 @@ test('a path outside every api is a JSON 404 listing the apis; GET on an api is 
   t.is(get.status, 405);
   t.is(get.headers.get('allow'), 'POST');
 });
+
+test('two apis that set one predictor.env variable differently are refused, one line', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cortex-env-'));
+  const api = (name: string, value: string) => `- kind: api\n  name: ${name}\n  predictor:\n    path: ${join(fixtures, 'predictors/behaviour.ts')}\n    env: { MODEL_FLAVOUR: ${value} }\n`;
+  await writeFile(join(dir, 'cortex.yaml'), `- kind: deployment\n  name: d\n${api('a', 'sweet')}${api('b', 'sour')}`);
+  const r = await cortex(['serve', dir, '--port', '0']);
+  t.is(r.exitCode, 2);
+  t.regex(r.all.trim(), /^cortex: \S*cortex\.yaml: apis "a" and "b" set predictor\.env\.MODEL_FLAVOUR to different values, but cortex serve runs all apis in one process; serve them one at a time with --api$/);
+});

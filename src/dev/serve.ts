@@ -51,6 +51,9 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     throw explain(err, options);
   }
 
+  // Predictors read their predictor.env from process.env, and every api shares this process.
+  Object.assign(process.env, sharedPredictorEnv(spec, apis));
+
   const app = createServer({ logFormat: 'text' });
   guardProcess(app.log);
   void removeOrphanedBundleDirs();
@@ -69,7 +72,6 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     // Bundling takes milliseconds and finds compile errors before anything listens.
     const bundles = await Promise.all(apis.map((api) => bundleOnce(api.predictor.path)));
     for (const [i, api] of apis.entries()) {
-      Object.assign(process.env, api.predictor.env);
       const replica = createReplica(settings[i]!);
       replicas.push(replica);
       await app.register(replica.plugin, { prefix: api.networking.endpoint });
@@ -89,6 +91,22 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const url = `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${(app.server.address() as { port: number }).port}`;
   for (const e of endpoints) e.url = url + e.url;
   return { url, endpoints, log: app.log, drainTimeoutMs, close };
+}
+
+/** The union of the apis' predictor.env; one variable cannot hold two apis' different values. */
+function sharedPredictorEnv(spec: Spec, apis: ApiSpec[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  const setBy: Record<string, string> = {};
+  for (const api of apis) {
+    for (const [name, value] of Object.entries(api.predictor.env)) {
+      if (setBy[name] !== undefined && env[name] !== value) {
+        throw new UserError(`${spec.file}: apis "${setBy[name]}" and "${api.name}" set predictor.env.${name} to different values, but cortex serve runs all apis in one process; serve them one at a time with --api`);
+      }
+      env[name] = value;
+      setBy[name] = api.name;
+    }
+  }
+  return env;
 }
 
 const badHost: Record<string, string> = {
