@@ -43,7 +43,7 @@ export function registerDev(program: Command): void {
     .command('dev')
     .description('run every api in DIR locally with hot reload, a gateway, autoscaling and a live view')
     .argument('[dir]', 'folder with cortex.yaml', '.')
-    .option('--backend <name>', 'where replicas run: docker (default when a Docker daemon answers) or process')
+    .option('--backend <name>', "where replicas run: docker (the default when a Docker daemon answers and can run this machine's node_modules) or process")
     .option('--base <image>', 'base image for the runtime image (docker backend)')
     .option('-p, --port <port>', 'gateway port', parsePort, 8888)
     .option('--no-tui', 'print plain timestamped lines instead of the live view')
