@@ -77,7 +77,7 @@ test('a model that cannot be found offline says which URL and how to provide it'
 
 test('a predictor that rejects or throws in the background does not take serve down', async (t) => {
   const { child, match, output } = await cortexUntil(['serve', await behaviourApi('cortex-stray-'), '--port', '0'], /d\/b \(version \w+\): (http:\/\/\S+)/);
-  t.teardown(() => child.kill('SIGKILL'));
+  t.teardown(() => child.kill('SIGTERM'));
   const url = match[1]!;
   t.is((await post(url, { background: 'reject' })).status, 200);
   t.is((await post(url, { background: 'throw' })).status, 200);
@@ -111,7 +111,7 @@ function keepAlivePost(url: string, body: object): Promise<{ status: number; tex
 
 test('SIGTERM with a keep-alive request in flight answers it, then exits at once', async (t) => {
   const { child, match, output } = await cortexUntil(['serve', await behaviourApi('cortex-drain-'), '--port', '0'], /d\/b \(version \w+\): (http:\/\/\S+)/);
-  t.teardown(() => child.kill('SIGKILL'));
+  t.teardown(() => child.kill('SIGTERM'));
   const inFlight = keepAlivePost(match[1]!, { sleep: 800 });
   await new Promise((r) => setTimeout(r, 300));
   const signalled = performance.now();
@@ -127,7 +127,7 @@ test('SIGTERM with a keep-alive request in flight answers it, then exits at once
 
 test('a path outside every api is a JSON 404 listing the apis; GET on an api is a 405', async (t) => {
   const { child, match } = await cortexUntil(['serve', await behaviourApi('cortex-paths-'), '--port', '0'], /d\/b \(version \w+\): (http:\/\/\S+)/);
-  t.teardown(() => child.kill('SIGKILL'));
+  t.teardown(() => child.kill('SIGTERM'));
   const api = match[1]!;
   const missing = await post(`${new URL(api).origin}/d/nope`, {});
   t.is(missing.status, 404);
