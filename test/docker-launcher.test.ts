@@ -87,6 +87,10 @@ dockerTest('a replica in a container answers "hot dog", for bytes and for a phot
   t.teardown(photos.close);
   const byUrl = await post(`${replica.url}/`, { url: `http://host.docker.internal:${photos.port}/hotdog.jpg` });
   t.is(byUrl.text, '"hot dog"');
+  // By localhost it is out of reach, and the error says what works instead.
+  const byLocalhost = await post(`${replica.url}/`, { url: `http://localhost:${photos.port}/hotdog.jpg` });
+  t.is(byLocalhost.status, 400);
+  t.regex((byLocalhost.body as { error: string }).error, new RegExp(`inside a container localhost is the container itself: use http://host\\.docker\\.internal:${photos.port}/hotdog\\.jpg with the server listening on 0\\.0\\.0\\.0`));
 
   t.true(lines.length > 0);
   t.true(lines.some(([stream, line]) => stream === 'stdout' && line.includes('listening')), JSON.stringify(lines.slice(0, 5)));

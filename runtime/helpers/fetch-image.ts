@@ -22,7 +22,7 @@ export async function fetchImage(url: string, options: FetchImageOptions = {}): 
   try {
     res = await fetch(parsed, { signal, redirect: 'follow' });
   } catch (err) {
-    throw new HttpError(400, `could not fetch ${parsed.href}: ${describeFailure(err, timeoutMs)}`);
+    throw new HttpError(400, `could not fetch ${parsed.href}: ${describeFailure(err, timeoutMs)}${containerHint(parsed)}`);
   }
   if (!res.ok) {
     await res.body?.cancel();
@@ -52,6 +52,19 @@ export async function fetchImage(url: string, options: FetchImageOptions = {}): 
     throw new HttpError(400, `could not fetch ${parsed.href}: ${describeFailure(err, timeoutMs)}`);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * In a container, localhost is the container: a photo served on the developer's machine is
+ * out of reach by that name. The backend that starts containers says what the machine is
+ * called from inside (CORTEX_HOST_GATEWAY); the error passes that on.
+ */
+function containerHint(url: URL): string {
+  const gateway = process.env.CORTEX_HOST_GATEWAY;
+  if (!gateway || !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|0\.0\.0\.0)$/.test(url.hostname)) return '';
+  const there = new URL(url.href);
+  there.hostname = gateway;
+  return `; inside a container localhost is the container itself: use ${there.href} with the server listening on 0.0.0.0 (not 127.0.0.1), or run cortex dev --backend process`;
 }
 
 const networkErrors: Record<string, string> = {

@@ -31,6 +31,25 @@ export async function pushBundle(url: string, token: string, bundle: PredictorBu
   return { ok: false, version: bundle.version, error: body.error ?? `HTTP ${res.status}`, location: body.location ?? undefined };
 }
 
+export interface Readiness {
+  ready: boolean;
+  /** The version it serves, when ready. */
+  version?: string;
+  /** Why not, when not. */
+  error?: string;
+}
+
+/** The replica's own word on whether it serves (GET /readyz). */
+export async function readiness(url: string): Promise<Readiness> {
+  try {
+    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { version?: string; error?: string };
+    return res.ok ? { ready: true, version: body.version } : { ready: false, error: body.error ?? `readyz answered ${res.status}` };
+  } catch (err) {
+    return { ready: false, error: `readyz did not answer: ${(err as Error).message}` };
+  }
+}
+
 export interface MetricValue {
   value: number;
   labels: Record<string, string | number>;

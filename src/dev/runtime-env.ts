@@ -14,7 +14,16 @@ export interface ReplicaPlacement {
   apiDir?: string;
 }
 
-const passedThrough = ['CORTEX_MODEL_MIRROR', 'CORTEX_CACHE_DIR', 'CORTEX_PREDICT_TIMEOUT_MS', 'CORTEX_BODY_LIMIT', 'CORTEX_LOG_LEVEL', 'CORTEX_DOWNLOAD_TIMEOUT_MS'];
+const passedThrough = [
+  'CORTEX_MODEL_MIRROR',
+  'CORTEX_CACHE_DIR',
+  'CORTEX_PREDICT_TIMEOUT_MS',
+  'CORTEX_INIT_TIMEOUT_MS',
+  'CORTEX_DRAIN_TIMEOUT_MS',
+  'CORTEX_BODY_LIMIT',
+  'CORTEX_LOG_LEVEL',
+  'CORTEX_DOWNLOAD_TIMEOUT_MS',
+];
 
 export function runtimeEnv(spec: Spec, api: ApiSpec, placement: ReplicaPlacement, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = { ...api.predictor.env };

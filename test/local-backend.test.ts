@@ -1,0 +1,65 @@
+// The supervision shared by the local backends, on real child processes with a tiny predictor.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { bundleVersion } from '../runtime/predictor-slot.js';
+import type { PredictorBundle } from '../src/dev/backend.js';
+import { LocalBackend } from '../src/dev/backends/local.js';
+import { ProcessLauncher } from '../src/dev/backends/process.js';
+import { bundleOnce } from '../src/dev/bundler.js';
+import { loadSpec } from '../src/spec/index.js';
+import { until } from './helpers/dev.js';
+import { post } from './helpers/http.js';
+
+async function project() {
+  const dir = await mkdtemp(join(tmpdir(), 'cortex-local-'));
+  await writeFile(join(dir, 'cortex.yaml'), '- kind: deployment\n  name: d\n- kind: api\n  name: echo\n  predictor:\n    path: predictor.ts\n');
+  const bundle = async (answer: string): Promise<PredictorBundle> => {
+    await writeFile(join(dir, 'predictor.ts'), `export function predict() { return ${JSON.stringify(answer)}; }\n`);
+    const { code } = await bundleOnce(join(dir, 'predictor.ts'));
+    return { code, config: {}, version: bundleVersion({ code, config: {} }) };
+  };
+  const first = await bundle('v0');
+  return { spec: await loadSpec(dir), bundle, first };
+}
+
+test('after recycleAfterReloads swaps a fresh replica takes over, and one always serves meanwhile', async (t) => {
+  const { spec, bundle, first } = await project();
+  const backend = new LocalBackend(new ProcessLauncher(), { recycleAfterReloads: 3 });
+  t.teardown(() => backend.stop());
+  await backend.apply(spec, new Map([['echo', first]]));
+  const serving = () => backend.replicas('echo').filter((r) => r.status === 'ready');
+  await until('the first replica', async () => (serving().length === 1 ? true : undefined));
+
+  // Every 20 ms something must answer, all through the hand-over.
+  let gaps = 0;
+  let asking = true;
+  const watcher = (async () => {
+    while (asking) {
+      const replica = serving()[0];
+      const ok = replica?.url ? (await post(`${replica.url}/`, {}).catch(() => undefined))?.status === 200 : false;
+      if (!ok) gaps++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+
+  let last = first;
+  for (const answer of ['v1', 'v2']) {
+    last = await bundle(answer);
+    t.deepEqual((await backend.reload('echo', last)).ok, ['echo-1']);
+  }
+  // The start's swap and two reloads: the third swap is the one that wears it out.
+  t.is(backend.replicas('echo')[0]!.id, 'echo-1');
+  last = await bundle('v3');
+  await backend.reload('echo', last);
+  const fresh = await until('a fresh replica to serve alone', async () => {
+    const replicas = backend.replicas('echo');
+    return replicas.length === 1 && replicas[0]!.id === 'echo-2' && replicas[0]!.status === 'ready' ? replicas[0] : undefined;
+  });
+  asking = false;
+  await watcher;
+  t.is(fresh!.version, last.version);
+  t.is((await post(`${fresh!.url}/`, {})).text, '"v3"');
+  t.is(gaps, 0, 'a replica served throughout');
+});
