@@ -1,8 +1,9 @@
 // predictor.ts (and whatever it imports) → one self-contained ESM bundle, in milliseconds,
 // with an inline source map whose paths are absolute, so a stack trace from any replica
 // (process, container or pod) points at the user's own file and line.
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
+import { shownPath } from '../spec/index.js';
 
 export interface BuiltBundle {
   code: string;
@@ -82,14 +83,11 @@ export async function bundleOnce(entry: string): Promise<BuiltBundle> {
 }
 
 /**
- * A file:line location as people read it: relative to the working directory when the file is
- * under it, absolute otherwise (never ../../tmp/…). esbuild gives relative paths, stack
- * frames absolute ones; both come out the same way.
+ * A file:line location named the way spec errors name files. esbuild gives paths relative to
+ * the working directory, stack frames absolute ones; both come out the same way.
  */
 export function displayLocation(location: string): string {
-  const absolute = isAbsolute(location) ? location : resolve(location);
-  const short = relative(process.cwd(), absolute);
-  return short.startsWith('..') || isAbsolute(short) ? absolute : short;
+  return shownPath(resolve(location));
 }
 
 function toBuildError(err: unknown): BuildError {

@@ -24,7 +24,7 @@ export class SpecError extends UserError {
   readonly field: string | undefined;
 
   constructor(init: SpecErrorInit) {
-    const where = init.line === undefined ? shown(init.file) : `${shown(init.file)}:${init.line}`;
+    const where = init.line === undefined ? shownPath(init.file) : `${shownPath(init.file)}:${init.line}`;
     super(init.scope ? `${where}: ${init.scope}: ${init.problem}` : `${where}: ${init.problem}`);
     this.file = init.file;
     this.line = init.line;
@@ -33,8 +33,8 @@ export class SpecError extends UserError {
   }
 }
 
-/** Short when the file is under the working directory, absolute when it is elsewhere. */
-function shown(file: string): string {
+/** A user's file as messages name it: short when under the working directory, absolute elsewhere (never ../../). */
+export function shownPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
   return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }

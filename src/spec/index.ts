@@ -1,5 +1,5 @@
 // Parse and validate cortex.yaml (the seed's list format) into a Spec with Cortex v0.20 defaults.
-export { SpecError } from './errors.js';
+export { shownPath, SpecError } from './errors.js';
 export { loadSpec } from './load.js';
 export { parseSpec } from './parse.js';
 export { parseCpu, parseDuration, parseMemory } from './quantities.js';
