@@ -11,7 +11,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import test from 'ava';
 import Docker from 'dockerode';
-import { containerName, containerOptions, DockerLauncher, exitOf, hostMounts, isOrphan, labels, memoryQuantity, outOfMemory } from '../src/dev/backends/docker.js';
+import { containerName, containerOptions, DockerLauncher, exitOf, hostMounts, isOrphan, labels, outOfMemory } from '../src/dev/backends/docker.js';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { runtimeEnv } from '../src/dev/runtime-env.js';
 import { loadSpec } from '../src/spec/index.js';
@@ -221,18 +221,6 @@ test('a replica gets absolute mirror and cache paths, spaces and all', async (t)
   const env = runtimeEnv(spec, spec.apis[0]!, {}, { CORTEX_MODEL_MIRROR: relative(process.cwd(), mirror), CORTEX_CACHE_DIR: 'cache here' });
   t.is(env.CORTEX_MODEL_MIRROR, mirror);
   t.is(env.CORTEX_CACHE_DIR, join(process.cwd(), 'cache here'));
-});
-
-test('memory limits read back the way cortex.yaml writes them', (t) => {
-  const cases: Array<[number, string]> = [
-    [150 * 2 ** 20, '150Mi'],
-    [2 ** 30, '1Gi'],
-    [1536 * 2 ** 20, '1536Mi'],
-    [500e6, '500M'],
-    [1000, '1k'],
-    [1234, '1234'],
-  ];
-  for (const [bytes, quantity] of cases) t.is(memoryQuantity(bytes), quantity);
 });
 
 test('out of memory names the limit and where to raise it', async (t) => {

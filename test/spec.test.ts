@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { loadSpec, parseCpu, parseDuration, parseMemory, parseSpec, SpecError, type ApiSpec } from '../src/spec/index.js';
+import { formatMemory, loadSpec, parseCpu, parseDuration, parseMemory, parseSpec, SpecError, type ApiSpec } from '../src/spec/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const exampleDir = path.join(root, 'examples/image-classifier');
@@ -527,4 +527,16 @@ test('loadSpec: a folder without cortex.yaml, and a path that does not exist', a
   const dir = await withTempDir(t, { 'README.md': '' });
   await t.throwsAsync(loadSpec(dir), { instanceOf: SpecError, message: `${dir}: no cortex.yaml or cortex.yml in this folder; pass the folder that holds it, or the file itself` });
   await t.throwsAsync(loadSpec(path.join(dir, 'nope')), { instanceOf: SpecError, message: `${path.join(dir, 'nope')}: no such file or directory` });
+});
+
+test('memory limits read back the way cortex.yaml writes them', (t) => {
+  const cases: Array<[number, string]> = [
+    [150 * 2 ** 20, '150Mi'],
+    [2 ** 30, '1Gi'],
+    [1536 * 2 ** 20, '1536Mi'],
+    [500e6, '500M'],
+    [1000, '1k'],
+    [1234, '1234'],
+  ];
+  for (const [bytes, quantity] of cases) t.is(formatMemory(bytes), quantity);
 });

@@ -2,5 +2,5 @@
 export { shownPath, SpecError } from './errors.js';
 export { loadSpec } from './load.js';
 export { parseSpec } from './parse.js';
-export { parseCpu, parseDuration, parseMemory } from './quantities.js';
+export { formatMemory, parseCpu, parseDuration, parseMemory } from './quantities.js';
 export type { ApiSpec, AutoscalingSpec, ComputeSpec, NetworkingSpec, PredictorSpec, Spec, UpdateStrategySpec } from './types.js';

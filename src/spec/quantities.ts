@@ -52,6 +52,18 @@ export function readMemory(value: unknown): number | undefined {
   return bytes > 0 ? bytes : undefined;
 }
 
+// Largest first, binary before decimal: a limit reads back the way it was most likely written.
+const FORMAT_SUFFIXES = ['Gi', 'Mi', 'Ki', 'G', 'M', 'k'] as const;
+
+/** Bytes the way cortex.yaml writes a memory quantity: 62914560 → "60Mi", 1234 → "1234". */
+export function formatMemory(bytes: number): string {
+  for (const suffix of FORMAT_SUFFIXES) {
+    const unit = BYTES_PER_SUFFIX[suffix]!;
+    if (bytes >= unit && bytes % unit === 0) return `${bytes / unit}${suffix}`;
+  }
+  return String(bytes);
+}
+
 function strict<T>(read: (value: unknown) => T | undefined, what: string) {
   return (value: string | number): T => {
     const result = read(value);

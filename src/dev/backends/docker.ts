@@ -11,7 +11,7 @@ import { cacheDirFrom } from '../../../runtime/settings.js';
 import { containerPort, ensureRuntimeImage, type RuntimeImage, type RuntimeImageOptions } from '../../image/index.js';
 import { connectDocker, daemonMessage, daemonStatus } from '../../image/docker-client.js';
 import { UserError } from '../../user-error.js';
-import type { ApiSpec } from '../../spec/index.js';
+import { formatMemory, type ApiSpec } from '../../spec/index.js';
 import { runtimeEnv } from '../runtime-env.js';
 import type { LaunchedReplica, LaunchRequest, ReplicaLauncher } from './launcher.js';
 
@@ -103,20 +103,12 @@ export function hostMounts(env: NodeJS.ProcessEnv): HostMounts {
   return { mirror, cache };
 }
 
-/** A memory limit the way cortex.yaml writes it: 62914560 → "60Mi". */
-export function memoryQuantity(bytes: number): string {
-  for (const [suffix, unit] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10], ['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) {
-    if (bytes >= unit && bytes % unit === 0) return `${bytes / unit}${suffix}`;
-  }
-  return String(bytes);
-}
-
 /** What to tell the user when the kernel killed a replica for its memory. */
 export function outOfMemory(api: ApiSpec): string {
   const { mem } = api.compute;
   return mem === null
     ? `out of memory: the machine ran out (api ${api.name} has no compute.mem limit)`
-    : `out of memory (compute.mem ${memoryQuantity(mem)}): raise compute.mem of api ${api.name} in cortex.yaml`;
+    : `out of memory (compute.mem ${formatMemory(mem)}): raise compute.mem of api ${api.name} in cortex.yaml`;
 }
 
 export function containerOptions(plan: ContainerPlan): Docker.ContainerCreateOptions {
