@@ -130,8 +130,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   private watchOutside(inputs: Iterable<string>): void {
     if (!this.watcher) return;
     for (const path of inputs) {
-      const outside = relative(this.spec.dir, path).startsWith(`..${sep}`) || isAbsolute(relative(this.spec.dir, path));
-      if (!outside || path.includes(`${sep}node_modules${sep}`) || this.watchedOutside.has(path)) continue;
+      if (isWithin(this.spec.dir, path) || path.includes(`${sep}node_modules${sep}`) || this.watchedOutside.has(path)) continue;
       this.watchedOutside.add(path);
       this.watcher.add(path);
     }
@@ -249,7 +248,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     }
     for (const loop of this.loops.values()) {
       // A new file the predictor does not import yet may be about to be imported: rebuild too.
-      const nearby = sourceExtensions.has(extname(path)) && !relative(dirname(loop.spec.predictor.path), path).startsWith(`..${sep}`);
+      const nearby = sourceExtensions.has(extname(path)) && isWithin(dirname(loop.spec.predictor.path), path);
       if (!loop.inputs.has(path) && !nearby) continue;
       const savedAt = (loop.savedAt ??= Date.now());
       clearTimeout(loop.pending);
@@ -411,6 +410,12 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     const line: LogLine = { api, replica: 'cortex', time: new Date(), level, message };
     this.emit('log', line);
   }
+}
+
+/** Whether `path` is `dir` or anything below it. */
+function isWithin(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
