@@ -60,8 +60,7 @@ export async function claimSessionFile(path = sessionFilePath()): Promise<void> 
 
 /** Removes the session file if it is this process's own. */
 export async function releaseSessionFile(path = sessionFilePath()): Promise<void> {
-  const file = await readFile(path, 'utf8').catch(() => undefined);
-  if (file !== undefined && (JSON.parse(file) as { pid?: number }).pid === process.pid) await rm(path, { force: true });
+  if ((await readSessionFile(path))?.pid === process.pid) await rm(path, { force: true });
 }
 
 export class ControlServer {
