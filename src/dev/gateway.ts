@@ -51,13 +51,11 @@ export class Gateway {
     this.server.closeIdleConnections();
   }
 
+  /** Ends every connection, in flight or not; after stopAccepting the server is closed already. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    const closed = this.server.listening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : undefined;
     this.server.closeAllConnections();
+    await closed;
     this.agent.destroy();
   }
 
