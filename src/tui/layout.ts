@@ -2,7 +2,7 @@
 // Ink clears the whole screen on every frame and reprints the log history: the screen
 // flickers and the top scrolls away. So detail gives way to height, least useful first: the
 // autoscaler's reasoning, then each api's second header line, then replica rows.
-import type { ApiSnapshot } from '../dev/state.js';
+import type { ApiSnapshot, ReplicaSnapshot } from '../dev/state.js';
 
 /** How many lines each api's header takes: all of it, two lines, or one. */
 export type HeaderDetail = 'full' | 'compact' | 'line';
@@ -16,20 +16,25 @@ export interface Layout {
 /** More replicas than this become "+N more" even on a tall terminal: it is a glance, not a list. */
 export const MAX_REPLICA_ROWS = 6;
 
-export function headerRows(api: ApiSnapshot, detail: HeaderDetail): number {
+/** A replica the replicas pane explains on a line of its own (so the layout counts that line). */
+export function isFailing(replica: ReplicaSnapshot): boolean {
+  return replica.status === 'error' && Boolean(replica.error);
+}
+
+function headerRows(api: ApiSnapshot, detail: HeaderDetail): number {
   if (detail === 'line') return 1;
   if (detail === 'compact') return 2;
   return 2 + (api.lastReload?.error ? 1 : 0) + (api.autoscaler ? 1 : 0);
 }
 
 /** Latency rows: a pane of three series and the counts for one api, a row each for several. */
-export function latencyRows(apis: number): number {
+function latencyRows(apis: number): number {
   return apis > 1 ? apis : 4;
 }
 
 export function planLayout(apis: readonly ApiSnapshot[], terminalRows: number, specError: boolean): Layout {
   const replicas = apis.reduce((n, a) => n + a.replicas.length, 0);
-  const failing = apis.some((a) => a.replicas.some((r) => r.status === 'error' && r.error));
+  const failing = apis.some((a) => a.replicas.some(isFailing));
   // Ink needs the live area shorter than the terminal; the rest is the frame around the panes:
   // spec error, the gap above the panes, the table title, the failing-replica line, the gap
   // between panes, the latency rows, the key bar.

@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { ApiSnapshot, ReplicaSnapshot } from '../dev/state.js';
 import { firstLine, formatAge, formatMs } from './format.js';
-import { MAX_REPLICA_ROWS } from './layout.js';
+import { isFailing, MAX_REPLICA_ROWS } from './layout.js';
 import { palette, statusColor } from './palette.js';
 
 interface Row {
@@ -71,7 +71,7 @@ export function ReplicasPane({ apis, width, now, maxRows = MAX_REPLICA_ROWS }: R
   if (rows.length === 0) return <Text color={palette.muted}>no replicas yet</Text>;
   const cols = columns(rows, apis.length > 1, width, now);
   const shown = rows.length > maxRows ? rows.slice(0, Math.max(1, maxRows - 1)) : rows;
-  const failing = rows.filter((r) => r.replica.status === 'error' && r.replica.error);
+  const failing = rows.filter((r) => isFailing(r.replica));
   return (
     <Box flexDirection="column">
       <Cells columns={cols} render={(c) => <Text color={palette.muted}>{c.title}</Text>} />
