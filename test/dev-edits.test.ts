@@ -84,13 +84,16 @@ test.serial('a file the predictor imports from beside its folder is watched too'
   }
 });
 
-/** The live view in a real terminal: script(1) gives it a pty, so it draws Ink, not plain lines. */
+/**
+ * The live view in a real terminal: script(1) gives it a pty, so it draws Ink, not plain lines.
+ * CI unset: under CI=true cortex prints plain lines, since Ink would draw only at exit.
+ */
 async function liveView(t: ExecutionContext) {
   const dir = await copyProject(exampleDir);
   const home = await mkdtemp(join(tmpdir(), 'cortex-home-'));
   const env = { CORTEX_HOME: home };
   const command = [process.execPath, cortexBin, 'dev', dir, '--backend', 'process', '--port', String(await closedPort())].join(' ');
-  const terminal = execa('script', ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm-256color' }, reject: false, all: true });
+  const terminal = execa('script', ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm-256color', CI: undefined, CONTINUOUS_INTEGRATION: undefined }, reject: false, all: true });
   t.teardown(() => void terminal.kill('SIGKILL'));
   await until('the session to serve', async () => ((await cortex(['get', '-o', 'json'], { env })).exitCode === 0 ? true : undefined), 120_000);
   const { pid } = JSON.parse(await readFile(join(home, 'dev-session.json'), 'utf8')) as { pid: number };

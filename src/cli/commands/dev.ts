@@ -3,7 +3,7 @@ import { LocalBackend } from '../../dev/backends/local.js';
 import { selectLauncher } from '../../dev/backends/select.js';
 import { claimSessionFile, ControlServer, releaseSessionFile } from '../../dev/control.js';
 import { DevSession } from '../../dev/session.js';
-import { renderDevTui } from '../../tui/dev-app.js';
+import { canDrawLive, renderDevTui } from '../../tui/dev-app.js';
 import { printLines } from '../../tui/lines.js';
 import { printImageProgress } from '../image-progress.js';
 import { parsePort } from '../options.js';
@@ -61,7 +61,7 @@ export function registerDev(program: Command): void {
       const stop = stopRequested();
       try {
         await control.start(session.snapshot().gateway, dir);
-        if (flags.tui && process.stdout.isTTY && process.stdin.isTTY) {
+        if (flags.tui && canDrawLive(process.stdout, process.stdin)) {
           const quit = new AbortController();
           void stop.then(() => quit.abort());
           await renderDevTui(session, { quit: quit.signal }).waitUntilExit();
