@@ -298,6 +298,16 @@ test('a cortex.yaml that could not be applied shows above the headers until a go
   app.unmount();
 });
 
+test('at 80 columns a cortex.yaml error wraps instead of losing the field, and the live area still fits 24 rows', async (t) => {
+  const message = 'ic/cortex.yaml:17: api "classifier": autoscaling.max_replicas must be an integer ≥ 1, got "banana"';
+  const app = await start(new FakeSession(snapshot([api()], { specError: { message, at: iso(3) } })), 80);
+  const live = liveArea(app.frame(), /^✗ cortex\.yaml not applied/);
+  t.true(live.length < 24, `${live.length} rows`);
+  t.true(live.every((l) => [...l].length <= 80));
+  t.is(live.slice(0, 2).join(' '), `✗ cortex.yaml not applied, the previous spec runs: ${message}`);
+  app.unmount();
+});
+
 test('with every api deleted the screen says how to bring them back', async (t) => {
   const app = await start(new FakeSession(snapshot([])));
   t.regex(app.frame(), /no apis: each was deleted; save cortex\.yaml to bring them back/);

@@ -11,7 +11,7 @@ import { useLogFeed, useSnapshot, useTerminalSize } from './hooks.js';
 import { KeyBar, type KeyBarProps } from './key-bar.js';
 import { Command, commandFor } from './keys.js';
 import { countsWidth, LatencyPane, LatencyRow } from './latency-pane.js';
-import { planLayout } from './layout.js';
+import { planLayout, specErrorLines } from './layout.js';
 import { palette } from './palette.js';
 import { LogPane } from './log-pane.js';
 import { ReplicasPane } from './replicas-pane.js';
@@ -83,17 +83,18 @@ export function DevApp({ session, quit }: DevAppProps) {
   const several = snapshot.apis.length > 1;
   const nameWidth = Math.min(16, Math.max(...snapshot.apis.map((a) => a.name.length)));
   const countsRoom = Math.max(0, ...snapshot.apis.map((a) => countsWidth(a.traffic.counts)));
-  const layout = planLayout(snapshot.apis, rows, snapshot.specError !== null);
+  const specError = snapshot.specError ? specErrorLines(`✗ cortex.yaml not applied, the previous spec runs: ${firstLine(snapshot.specError.message)}`, width) : [];
+  const layout = planLayout(snapshot.apis, rows, specError.length);
 
   return (
     <>
       <LogPane lines={logs.lines} generation={logs.generation} idWidth={idWidth.current} />
       <Box flexDirection="column" width={width}>
-        {snapshot.specError && (
-          <Text color={palette.error} wrap="truncate-end">
-            ✗ cortex.yaml not applied, the previous spec runs: {firstLine(snapshot.specError.message)}
+        {specError.map((line, i) => (
+          <Text key={i} color={palette.error}>
+            {line}
           </Text>
-        )}
+        ))}
         {snapshot.apis.map((api) => (
           <Header key={api.name} api={api} backend={snapshot.backend.name} detail={layout.header} />
         ))}
