@@ -1,12 +1,13 @@
 // The dev session's local control endpoint, so `cortex get`, `logs`, `delete` and `predict`
 // in another terminal can read and steer it. Loopback only, guarded by a token that is
 // written, with the address, to a session file only this user can read.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { LogLine } from './backend.js';
+import { sameToken } from '../../runtime/plugins/admin.js';
 import { UserError } from '../user-error.js';
 import type { DevSession } from './session.js';
 
@@ -80,9 +81,7 @@ export class ControlServer {
     });
 
     this.app.addHook('onRequest', async (request, reply) => {
-      const given = Buffer.from(request.headers.authorization ?? '');
-      const expected = Buffer.from(`Bearer ${this.token}`);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return reply.code(401).send({ error: 'bad token' });
+      if (!sameToken(request.headers.authorization ?? '', `Bearer ${this.token}`)) return reply.code(401).send({ error: 'bad token' });
     });
     this.app.get('/v1/session', async () => this.session.snapshot());
     this.app.post('/v1/reload', async () => {
