@@ -43,9 +43,12 @@ export class Collector {
         await Promise.all(
           replicas.map(async (r) => {
             seen.add(r.id);
-            // No url: its process is gone, and its figures with it (a restart counts from zero).
-            if (!r.url) this.replicas.delete(r.id);
-            if (!r.url || (!isServing(r.status) && r.status !== 'stopping')) return;
+            if (!r.url) {
+              // Its process is gone, and its figures with it (a restart counts from zero).
+              this.replicas.delete(r.id);
+              return;
+            }
+            if (!isServing(r.status) && r.status !== 'stopping') return;
             let scrape: Scrape;
             try {
               scrape = readScrape(await fetchMetrics(r.url));
