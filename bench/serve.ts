@@ -3,11 +3,10 @@
 // interleaved in one run so that both see the same machine. The figure that matters is the
 // ratio served / in-process: what HTTP, admission and the runtime cost on top of inference.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { createHelpers } from '../runtime/helpers/index.js';
 import { InferencePool } from '../runtime/inference/pool.js';
 import { replicaDefaults } from '../runtime/replica.js';
 import { PredictorSlot } from '../runtime/predictor-slot.js';
@@ -84,10 +83,21 @@ const bodies = await Promise.all(photos.map((p) => readFile(join(shared, 'images
 
 const pool = new InferencePool(replicaDefaults.inferenceThreads, { intraOpThreads: 1, executionProviders: ['cpu'] });
 const assets = { baseDir: spec.dir, cacheDir: join(tmpdir(), 'cortex-bench-cache'), mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
-const slot = new PredictorSlot({ api: { name: api.name, deployment: api.deployment }, helpers: createHelpers(assets, pool), bundleDir: join(tmpdir(), 'cortex-bench'), initTimeoutMs: replicaDefaults.initTimeoutMs });
-const { module } = await slot.load({ code: (await bundleOnce(api.predictor.path)).code, config: api.predictor.config });
+// The replica's own path without HTTP: the predictor on its thread, models in the pool.
+const slot = new PredictorSlot({
+  ...replicaDefaults,
+  api: { name: api.name, deployment: api.deployment },
+  assets,
+  pool,
+  bundleDir: mkdtemp(join(tmpdir(), 'cortex-bench-')),
+  blockedMs: replicaDefaults.blockedThreadMs,
+  retireMs: 0,
+  onStray: (kind, failure) => console.error(`bench: ${kind} in the predictor: ${failure.message}`),
+});
+const { host } = await slot.load({ code: (await bundleOnce(api.predictor.path)).code, config: api.predictor.config });
 const metadata = { requestId: 'bench', contentType: 'image/jpeg', headers: {}, query: {} };
-const predict = (i: number) => Promise.resolve(module.predict(bodies[i % bodies.length]!, metadata));
+// Each call gets its own copy: the host moves a body's bytes to the predictor's thread.
+const predict = (i: number) => host.predict(Buffer.from(bodies[i % bodies.length]!), metadata);
 const stop = await startServe(spec.dir);
 
 try {
@@ -115,5 +125,6 @@ try {
   }
 } finally {
   stop();
+  await slot.close();
   await pool.close();
 }

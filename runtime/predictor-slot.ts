@@ -1,13 +1,16 @@
-// The predictor a replica is serving, and the hot swap: a new bundle is imported and
-// initialised beside the current one and only then takes its place. Requests hold on to the
-// predictor they started with, so in-flight work finishes on the old code.
+// The predictor a replica is serving, and the hot swap: a new bundle is started on a thread of
+// its own beside the current one and only then takes its place. Requests hold on to the host
+// they started with, so in-flight work finishes on the old code; the old thread then ends,
+// and with it everything the old code left behind.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Helpers, InitContext, JsonValue, PredictorModule } from './contract.js';
-import { errorMessage } from './http-error.js';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InitContext, JsonValue } from './contract.js';
+import type { AssetSettings } from './helpers/assets.js';
+import type { InferencePool } from './inference/pool.js';
+import { PredictorHost } from './predictor-host/host.js';
+import type { Failure } from './predictor-host/protocol.js';
 
 export interface Bundle {
   /** An ESM bundle of the predictor (esbuild output), self-contained. */
@@ -17,7 +20,7 @@ export interface Bundle {
 
 export interface LoadedPredictor {
   version: string;
-  module: PredictorModule;
+  host: PredictorHost;
   loadedAt: Date;
   initMs: number;
 }
@@ -34,46 +37,33 @@ export class BundleError extends Error {
   }
 }
 
-class LoadTimeout extends Error {}
-
 let loads = 0;
 
 export function bundleVersion(bundle: Bundle): string {
   return createHash('sha256').update(bundle.code).update('\0').update(JSON.stringify(bundle.config)).digest('hex').slice(0, 12);
 }
 
-// The runtime's own frames, compiled and (through its source maps) as sources, are never the
-// user's: dist/runtime/*.js here, runtime/*.ts two levels up.
-const compiledDir = dirname(fileURLToPath(import.meta.url));
-const runtimeDirs = [compiledDir, resolve(compiledDir, '../../runtime')].map((d) => d + '/');
-
-/** The first stack frame in the predictor's own sources (source maps map bundle lines back). */
-export function userFrame(stack: string | undefined, bundleDir: string): string | undefined {
-  for (const line of (stack ?? '').split('\n').slice(1)) {
-    const m = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/.exec(line.trim());
-    if (!m) continue;
-    const file = m[1]!.replace(/^file:\/\//, '');
-    if (file.startsWith('node:') || file.includes('/node_modules/') || file.startsWith(bundleDir)) continue;
-    if (runtimeDirs.some((dir) => file.startsWith(dir))) continue;
-    return `${file}:${m[2]}:${m[3]}`;
-  }
-  return undefined;
-}
-
 export interface SlotContext {
   api: InitContext['api'];
-  helpers: Helpers;
-  /** Where bundles are written so that `import()` can load them. */
-  bundleDir: string;
+  assets: AssetSettings;
+  pool: InferencePool;
+  /** This replica's private folder (bundle-dir.ts), where bundles are written for `import()`. */
+  bundleDir: Promise<string>;
   /** How long loading and `init` may take together; init may be downloading a model. */
   initTimeoutMs: number;
+  /** A predictor thread silent this long is stuck in synchronous code. */
+  blockedMs: number;
+  /** How long a replaced predictor may finish its in-flight requests. */
+  retireMs: number;
+  onStray(kind: 'rejection' | 'exception', failure: Failure): void;
 }
 
-export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor] }> {
+export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor]; lost: [string] }> {
   current: LoadedPredictor | undefined;
   /** Why the latest load failed, until a load succeeds. */
   lastError: BundleError | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   constructor(private readonly ctx: SlotContext) {
     super();
@@ -97,64 +87,48 @@ export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor] }> {
     return next;
   }
 
-  private async loadNow(bundle: Bundle): Promise<LoadedPredictor> {
-    const version = bundleVersion(bundle);
-    const started = performance.now();
-    // A load that never finishes would hold the queue, and every later bundle, forever. It
-    // cannot be cancelled, only left behind: its module is never made current.
-    const { initTimeoutMs } = this.ctx;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new LoadTimeout()), initTimeoutMs);
-    });
-    // Handled here too: the deadline can pass between steps, when nothing races it.
-    expired.catch(() => undefined);
-    const within = <T>(step: Promise<T>, what: string): Promise<T> =>
-      Promise.race([step, expired]).catch((err: unknown) => {
-        if (err instanceof LoadTimeout) throw new BundleError(`${what} did not finish within ${initTimeoutMs} ms (CORTEX_INIT_TIMEOUT_MS)`, version);
-        throw err;
-      });
-    try {
-      let module: PredictorModule;
-      try {
-        await mkdir(this.ctx.bundleDir, { recursive: true });
-        // A file of its own for every load: a fresh URL gives a fresh module instance even for
-        // an unchanged bundle, and no other slot of this process can be writing the same path
-        // while this one imports it.
-        const file = join(this.ctx.bundleDir, `predictor-${version}-${++loads}.mjs`);
-        await writeFile(file, bundle.code);
-        try {
-          module = await within(import(pathToFileURL(file).href) as Promise<PredictorModule>, "the predictor's top-level code");
-        } finally {
-          // Read once by the loader, inline source map included; nothing opens it again.
-          await rm(file, { force: true });
-        }
-      } catch (err) {
-        if (err instanceof BundleError) throw err;
-        throw this.failure('the predictor failed to load', err, version);
-      }
-      if (typeof module.predict !== 'function') {
-        throw new BundleError('the predictor does not export a predict(sample, metadata) function', version);
-      }
-      if (module.init !== undefined && typeof module.init !== 'function') {
-        throw new BundleError('the predictor exports "init", but it is not a function', version);
-      }
-      try {
-        await within(Promise.resolve(module.init?.({ config: bundle.config, api: this.ctx.api, helpers: this.ctx.helpers })), 'init');
-      } catch (err) {
-        if (err instanceof BundleError) throw err;
-        throw this.failure('init failed', err, version);
-      }
-      const loaded: LoadedPredictor = { version, module, loadedAt: new Date(), initMs: Math.round(performance.now() - started) };
-      this.current = loaded;
-      this.emit('swap', loaded);
-      return loaded;
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Ends the current predictor's thread; no load starts after this. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    const current = this.current;
+    this.current = undefined;
+    await current?.host.terminate();
   }
 
-  private failure(what: string, err: unknown, version: string): BundleError {
-    return new BundleError(`${what}: ${errorMessage(err)}`, version, userFrame((err as Error)?.stack, this.ctx.bundleDir));
+  private async loadNow(bundle: Bundle): Promise<LoadedPredictor> {
+    const version = bundleVersion(bundle);
+    if (this.closed) throw new BundleError('the replica is shutting down', version);
+    const started = performance.now();
+    const bundleDir = await this.ctx.bundleDir;
+    // A file of its own for every load: no other load of this process can be writing the same
+    // path while a thread imports it.
+    const file = join(bundleDir, `predictor-${version}-${++loads}.mjs`);
+    let host: PredictorHost;
+    try {
+      await writeFile(file, bundle.code, { mode: 0o600 });
+      host = await PredictorHost.start({ ...this.ctx, file, code: bundle.code, bundleDir, config: bundle.config });
+    } catch (err) {
+      const failure = err as Partial<Failure>;
+      throw new BundleError(failure.message ?? String(err), version, failure.location);
+    } finally {
+      // Read once by the thread's loader, inline source map included; nothing opens it again.
+      await rm(file, { force: true });
+    }
+    const loaded: LoadedPredictor = { version, host, loadedAt: new Date(), initMs: Math.round(performance.now() - started) };
+    const previous = this.current;
+    this.current = loaded;
+    // A predictor thread that exits while serving (process.exit() in predict) is started again
+    // from the same bundle; until then the replica is not ready and says why.
+    host.once('exit', (why) => {
+      if (this.current !== loaded || this.closed) return;
+      this.current = undefined;
+      this.lastError = new BundleError(`${why}; starting it again`, version);
+      this.emit('lost', why);
+      this.load(bundle).catch(() => undefined);
+    });
+    this.emit('swap', loaded);
+    void previous?.host.retire(this.ctx.retireMs);
+    return loaded;
   }
 }

@@ -1,11 +1,10 @@
 // One replica of one api, as a Fastify plugin: the standalone runtime mounts it at `/`, and
 // `cortex serve` mounts one per api at `/<deployment>/<api>` in a single server.
 import { availableParallelism } from 'node:os';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { removeBundleDir, replicaBundleDir } from './bundle-dir.js';
 import type { InitContext } from './contract.js';
-import { onStrayError } from './crash-guard.js';
-import { createHelpers } from './helpers/index.js';
+import { logStray, onStrayError } from './crash-guard.js';
 import type { AssetSettings } from './helpers/assets.js';
 import { InferencePool } from './inference/pool.js';
 import { ReplicaMetrics } from './metrics.js';
@@ -27,6 +26,8 @@ export interface ReplicaSettings {
   predictTimeoutMs: number;
   /** How long a bundle's loading and init may take before it is refused. */
   initTimeoutMs: number;
+  /** A predictor thread that gives no sign of life this long while loading is stuck in synchronous code. */
+  blockedThreadMs: number;
   bodyLimit: number;
   inferenceThreads: number;
   /** Process-wide CPU/memory metrics: on for a standalone replica, off when several share a process. */
@@ -38,6 +39,7 @@ export const replicaDefaults = {
   predictTimeoutMs: 60_000,
   // Generous: init may download a model.
   initTimeoutMs: 300_000,
+  blockedThreadMs: 10_000,
   bodyLimit: 8 * 1024 * 1024,
   inferenceThreads: availableParallelism(),
 };
@@ -55,11 +57,27 @@ export function createReplica(settings: ReplicaSettings): Replica {
     executionProviders: (process.env.CORTEX_EXECUTION_PROVIDERS ?? 'cpu').split(','),
   });
   const bundleDir = replicaBundleDir(settings.api);
-  const slot = new PredictorSlot({ api: settings.api, helpers: createHelpers(settings.assets, pool), bundleDir, initTimeoutMs: settings.initTimeoutMs });
+  // Errors a predictor leaves unhandled are logged where the replica logs, once it is mounted.
+  let log: FastifyBaseLogger | undefined;
+  const slot = new PredictorSlot({
+    api: settings.api,
+    assets: settings.assets,
+    pool,
+    bundleDir,
+    initTimeoutMs: settings.initTimeoutMs,
+    blockedMs: settings.blockedThreadMs,
+    // By then every request on the old code has had its answer, if only a 504.
+    retireMs: settings.predictTimeoutMs,
+    onStray: (kind, failure) => {
+      metrics.strayErrors.inc({ kind });
+      if (log) logStray(log, kind, failure.message, failure.location);
+    },
+  });
   const metrics = new ReplicaMetrics(slot, settings.processMetrics);
   const unsubscribe = onStrayError((kind) => metrics.strayErrors.inc({ kind }));
 
   async function plugin(app: FastifyInstance) {
+    log = app.log;
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });
@@ -69,7 +87,7 @@ export function createReplica(settings: ReplicaSettings): Replica {
     await app.register(metricsRoute, { metrics });
     await app.register(admin, { slot, metrics, token: settings.adminToken });
     await app.register(wrongMethod);
-    await app.register(predict, { slot, metrics, bundleDir, maxConcurrency: settings.maxConcurrency, timeoutMs: settings.predictTimeoutMs, bodyLimit: settings.bodyLimit });
+    await app.register(predict, { slot, metrics, maxConcurrency: settings.maxConcurrency, timeoutMs: settings.predictTimeoutMs, bodyLimit: settings.bodyLimit });
   }
 
   return {
@@ -78,8 +96,9 @@ export function createReplica(settings: ReplicaSettings): Replica {
     plugin,
     close: async () => {
       unsubscribe();
+      await slot.close();
       await pool.close();
-      await removeBundleDir(bundleDir);
+      await removeBundleDir(await bundleDir);
     },
   };
 }

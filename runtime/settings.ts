@@ -70,6 +70,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     maxConcurrency: int(env, 'CORTEX_MAX_CONCURRENCY', replicaDefaults.maxConcurrency, 1),
     predictTimeoutMs: int(env, 'CORTEX_PREDICT_TIMEOUT_MS', replicaDefaults.predictTimeoutMs, 1),
     initTimeoutMs: initTimeoutFrom(env),
+    blockedThreadMs: int(env, 'CORTEX_THREAD_BLOCKED_MS', replicaDefaults.blockedThreadMs, 1),
     bodyLimit: int(env, 'CORTEX_BODY_LIMIT', replicaDefaults.bodyLimit, 1),
     inferenceThreads: int(env, 'CORTEX_INFERENCE_THREADS', replicaDefaults.inferenceThreads, 1),
     processMetrics: true,

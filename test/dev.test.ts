@@ -76,6 +76,46 @@ test.serial('an init that throws on save keeps the old code serving and shows th
   }
 });
 
+test.serial('a save whose init loops forever or exits is refused with file:line while every request is answered', async (t) => {
+  const dir = await copyProject(exampleDir);
+  const dev = await startDev(dir, ['--backend', 'process'], { CORTEX_THREAD_BLOCKED_MS: '2000' });
+  try {
+    const predictor = join(dir, 'predictor.ts');
+    const original = await readFile(predictor, 'utf8');
+    const eagle = await readFile(join(imagesDir, 'eagle.jpg'));
+    let stop = false;
+    const wrong: string[] = [];
+    let answered = 0;
+    const load = (async () => {
+      while (!stop) {
+        const res = await post(`${dev.url}/image/classifier`, eagle, 'image/jpeg');
+        answered++;
+        if (res.text !== '"bald eagle"') wrong.push(`${res.status} ${res.text}`);
+      }
+    })();
+    for (const [bad, why] of [
+      ['for (;;);', /init blocked the predictor's thread/],
+      ['process.exit(1);', /the predictor's thread exited \(code 1\) while running init/],
+    ] as const) {
+      await writeFile(predictor, original.replace('helpers = context.helpers;', `helpers = context.helpers;\n  ${bad}`));
+      const error = await until(`the refusal of ${bad}`, async () => {
+        const e = (await dev.get('classifier')).lastReload?.error;
+        return e && why.test(e.message) ? e : undefined;
+      });
+      if (bad.startsWith('for')) t.regex(error.location, /predictor\.ts:16:\d+$/);
+      t.is((await dev.get('classifier')).available, 1);
+    }
+    await writeFile(predictor, original.replace("return labels[best!.index];", "return `fixed: ${labels[best!.index]}`;"));
+    await until('the good save to serve', async () => ((await post(`${dev.url}/image/classifier`, eagle, 'image/jpeg')).text === '"fixed: bald eagle"' ? true : undefined));
+    stop = true;
+    await load;
+    t.deepEqual(wrong.filter((w) => !w.includes('fixed: bald eagle')), []);
+    t.true(answered > 10, `${answered} answers`);
+  } finally {
+    await dev.quit();
+  }
+});
+
 test.serial('cortex.yaml edits apply: replica counts follow, a bad edit is refused and the old spec stays', async (t) => {
   const dir = await copyProject(exampleDir);
   const dev = await startDev(dir);

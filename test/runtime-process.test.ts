@@ -94,7 +94,7 @@ test('a predictor that rejects or throws in the background does not take the run
 test('hot swaps leave no bundle files behind, and the bundle folder goes with the process', async (t) => {
   // What a replica killed with SIGKILL leaves: the next runtime to start removes it.
   const dead = spawnSync(process.execPath, ['-e', '']);
-  const orphan = join(tmpdir(), `cortex-bundles-${dead.pid}`);
+  const orphan = join(tmpdir(), `cortex-bundles-${dead.pid}-AbC123`);
   await mkdir(join(orphan, 'd-api-1'), { recursive: true });
   await writeFile(join(orphan, 'd-api-1', 'predictor-x-1.mjs'), 'export const predict = () => 1;');
   const rt = await startRuntime(behaviour, { label: 'v1' }, { CORTEX_ADMIN_TOKEN: 'token' });
@@ -103,7 +103,9 @@ test('hot swaps leave no bundle files behind, and the bundle folder goes with th
   const { code } = await bundleOnce(behaviour);
   for (const label of ['v2', 'v3', 'v4']) t.true((await pushBundle(rt.url, 'token', { code, config: { label }, version: label })).ok);
   t.like((await post(`${rt.url}/`, {})).body, { label: 'v4' });
-  const root = join(tmpdir(), `cortex-bundles-${rt.child.pid}`);
+  const own = readdirSync(tmpdir()).filter((name) => name.startsWith(`cortex-bundles-${rt.child.pid}-`));
+  t.is(own.length, 1);
+  const root = join(tmpdir(), own[0]!);
   const files = readdirSync(root).flatMap((dir) => readdirSync(join(root, dir)));
   t.deepEqual(files, []);
   t.false(existsSync(orphan));

@@ -6,7 +6,7 @@ import test from 'ava';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { pushBundle as pushFromDevLoop } from '../src/dev/replica-client.js';
 import { listen, post } from './helpers/http.js';
-import { pushBundle, startReplica } from './helpers/replica.js';
+import { pushBundle, pushCode, startReplica } from './helpers/replica.js';
 import { fixtures } from './helpers/shared.js';
 
 const behaviour = join(fixtures, 'predictors/behaviour.ts');
@@ -95,8 +95,9 @@ test('/metrics counts what was sent, by status, and names the predictor version'
 test('an init that never finishes is refused at the init timeout, and the next bundle swaps in', async (t) => {
   const r = await startReplica(behaviour, { label: 'v1' }, { initTimeoutMs: 300 });
   t.teardown(() => r.close());
+  const { code } = await bundleOnce(behaviour);
   const started = performance.now();
-  const hung = await pushBundle(r, behaviour, { hangInit: true });
+  const hung = await pushCode(r, code, { hangInit: true });
   t.is(hung.status, 422);
   t.regex(hung.body.error as string, /^init did not finish within 300 ms/);
   t.true(performance.now() - started < 3000);

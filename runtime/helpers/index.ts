@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import type { Helpers } from '../contract.js';
-import type { InferencePool } from '../inference/pool.js';
+import type { Helpers, Model } from '../contract.js';
 import { resolveAsset, type AssetSettings } from './assets.js';
 import { fetchImage } from './fetch-image.js';
 import { imageToTensor } from './image.js';
 import { softmax, topK } from './math.js';
 
-export function createHelpers(assets: AssetSettings, pool: InferencePool): Helpers {
+/** The helpers a predictor gets; `loadModelFile` puts a local ONNX file into the inference pool. */
+export function createHelpers(assets: AssetSettings, loadModelFile: (path: string) => Promise<Model>): Helpers {
   return {
-    loadModel: async (source) => pool.load(await resolveAsset(source, assets)),
+    loadModel: async (source) => loadModelFile(await resolveAsset(source, assets)),
     loadJson: async (source) => JSON.parse(await readFile(await resolveAsset(source, assets), 'utf8')),
     fetchImage,
     imageToTensor,

@@ -1,10 +1,12 @@
 // POST / — one prediction. Admission (max_replica_concurrency → 503), the predict timeout
 // (→ 504), the reply encoding and the request metrics all live here.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Metadata, Prediction, Sample } from '../contract.js';
-import { clientStatus, errorMessage, HttpError } from '../http-error.js';
+import type { Metadata, Sample } from '../contract.js';
+import { HttpError } from '../http-error.js';
 import type { ReplicaMetrics } from '../metrics.js';
-import { userFrame, type PredictorSlot } from '../predictor-slot.js';
+import { PredictionFailure } from '../predictor-host/host.js';
+import type { Answer } from '../predictor-host/protocol.js';
+import type { PredictorSlot } from '../predictor-slot.js';
 
 export interface PredictOptions {
   slot: PredictorSlot;
@@ -12,7 +14,6 @@ export interface PredictOptions {
   maxConcurrency: number;
   timeoutMs: number;
   bodyLimit: number;
-  bundleDir: string;
 }
 
 const timedOut = Symbol('timed out');
@@ -74,19 +75,18 @@ export default async function predict(app: FastifyInstance, opts: PredictOptions
       headers: request.headers,
       query: request.query as Metadata['query'],
     };
-    const work = Promise.resolve().then(() => predictor.module.predict(request.body as Sample, metadata));
+    const work = predictor.host.predict(request.body as Sample, metadata);
     let timer: NodeJS.Timeout | undefined;
     const outcome = Promise.race([work, new Promise<typeof timedOut>((resolve) => (timer = setTimeout(resolve, timeoutMs, timedOut)))]);
     released.set(request, outcome.then(ignore, ignore));
 
-    let result: Prediction | typeof timedOut;
+    let result: Answer | typeof timedOut;
     try {
       result = await outcome;
     } catch (err) {
-      const status = clientStatus(err);
-      if (status) throw new HttpError(status, errorMessage(err));
-      const at = userFrame((err as Error)?.stack, opts.bundleDir);
-      throw new Error(`predict failed: ${errorMessage(err)}${at ? ` (at ${at})` : ''}`, { cause: err });
+      if (!(err instanceof PredictionFailure)) throw err;
+      if (err.status) throw new HttpError(err.status, err.message);
+      throw new Error(`predict failed: ${err.message}${err.location ? ` (at ${err.location})` : ''}`);
     } finally {
       clearTimeout(timer);
     }
@@ -95,13 +95,7 @@ export default async function predict(app: FastifyInstance, opts: PredictOptions
       throw new HttpError(504, `the prediction took longer than ${timeoutMs} ms`);
     }
 
-    if (Buffer.isBuffer(result)) return reply.type('application/octet-stream').send(result);
-    let json: string;
-    try {
-      json = JSON.stringify(result ?? null);
-    } catch (err) {
-      throw new Error(`the prediction is not JSON-serialisable: ${errorMessage(err)}`);
-    }
-    return reply.type('application/json; charset=utf-8').send(json);
+    if (result.kind === 'bytes') return reply.type('application/octet-stream').send(Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength));
+    return reply.type('application/json; charset=utf-8').send(result.text);
   });
 }

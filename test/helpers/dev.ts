@@ -24,9 +24,9 @@ export async function copyProject(from: string): Promise<string> {
 }
 
 /** `extraArgs` default to the process backend; pass ['--backend', 'docker'] (or []) to choose. */
-export async function startDev(dir: string, extraArgs: string[] = ['--backend', 'process']): Promise<DevRun> {
+export async function startDev(dir: string, extraArgs: string[] = ['--backend', 'process'], extraEnv: Record<string, string> = {}): Promise<DevRun> {
   const home = await mkdtemp(join(tmpdir(), 'cortex-home-'));
-  const env = { CORTEX_HOME: home };
+  const env = { ...extraEnv, CORTEX_HOME: home };
   const port = await closedPort();
   const { child, output } = await cortexUntil(['dev', dir, '--no-tui', '--port', String(port), ...extraArgs], / → ready/, { env, timeout: 300_000 });
   const url = `http://localhost:${port}`;

@@ -28,7 +28,10 @@ export async function startReplica(predictor: string, config: Record<string, Jso
   });
   await app.register(replica.plugin);
   const { code } = await bundleOnce(predictor);
-  await replica.slot.load({ code, config });
+  await replica.slot.load({ code, config }).catch(async (err: unknown) => {
+    await replica.close();
+    throw err;
+  });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,
@@ -42,7 +45,11 @@ export async function startReplica(predictor: string, config: Record<string, Jso
 }
 
 export async function pushBundle(r: TestReplica, predictor: string, config: Record<string, JsonValue>) {
-  const { code } = await bundleOnce(predictor);
+  return pushCode(r, (await bundleOnce(predictor)).code, config);
+}
+
+/** PUT /-/predictor with code bundled already, so that a caller can time the swap alone. */
+export async function pushCode(r: TestReplica, code: string, config: Record<string, JsonValue>) {
   const res = await fetch(`${r.url}/-/predictor`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${r.token}` },

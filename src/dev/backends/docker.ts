@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { cacheDirFrom } from '../../../runtime/settings.js';
+import { isRunning } from '../../../runtime/process-alive.js';
 import { containerPort, ensureRuntimeImage, type RuntimeImage, type RuntimeImageOptions } from '../../image/index.js';
 import { connectDocker, daemonMessage, daemonStatus } from '../../image/docker-client.js';
 import { UserError } from '../../user-error.js';
@@ -139,19 +140,10 @@ export function containerOptions(plan: ContainerPlan): Docker.ContainerCreateOpt
   };
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes the containers of crashed sessions on this machine; returns their names. */
 export async function removeOrphanContainers(docker: Docker, self: Session = thisSession()): Promise<string[]> {
   const containers = await docker.listContainers({ all: true, filters: { label: [labels.session] } });
-  const orphans = containers.filter((c) => isOrphan(c.Labels, self, processAlive));
+  const orphans = containers.filter((c) => isOrphan(c.Labels, self, isRunning));
   await Promise.all(orphans.map((c) => removeContainer(docker.getContainer(c.Id))));
   return orphans.map((c) => c.Names[0]?.replace(/^\//, '') ?? c.Id);
 }

@@ -15,12 +15,6 @@ export interface LocalBackendOptions {
   /** First restart delay; doubles per crash up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
-  /**
-   * Node cannot unload an ES module, so every hot reload leaves the old predictor in the
-   * replica's memory (about 0.1 MiB for the example). After this many, a fresh replica
-   * takes over, the way a compute change does: memory stays bounded, no request fails.
-   */
-  recycleAfterReloads?: number;
 }
 
 interface Replica {
@@ -33,8 +27,6 @@ interface Replica {
   /** Ends a restart backoff early (the replica was retired meanwhile). */
   wake: (() => void) | undefined;
   recentLines: string[];
-  /** Bundles this replica has swapped in since it started. */
-  reloads: number;
   done: Promise<void>;
 }
 
@@ -60,7 +52,6 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
   private readonly graceMs: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
-  private readonly recycleAfterReloads: number;
   private stopping = false;
 
   constructor(
@@ -72,7 +63,6 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     this.graceMs = options.graceMs ?? 10_000;
     this.backoffMs = options.backoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    this.recycleAfterReloads = options.recycleAfterReloads ?? 250;
   }
 
   async apply(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>): Promise<void> {
@@ -134,12 +124,11 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     // Refused by some only: the trouble is theirs, not the code's. Fresh replicas (which start
     // with the new code) replace them once they serve, like any rolling restart.
     const refused = outcome.ok.length > 0 ? outcome.failed.map((f) => f.replica) : [];
-    const worn = targets.filter((r) => r.reloads >= this.recycleAfterReloads).map((r) => r.info.id);
-    for (const id of [...refused, ...worn]) {
+    for (const id of refused) {
       const replica = api.replicas.get(id);
       if (replica) replica.outdated = true;
     }
-    if (refused.length + worn.length > 0) this.reconcile(api.api.name);
+    if (refused.length > 0) this.reconcile(api.api.name);
     return outcome;
   }
 
@@ -201,7 +190,6 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
       outdated: false,
       wake: undefined,
       recentLines: [],
-      reloads: 0,
       done: Promise.resolve(),
     };
     api.replicas.set(id, replica);
@@ -274,7 +262,6 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     try {
       const result = await pushBundle(url, this.token, bundle);
       if (!result.ok || !replica.wanted) return result;
-      replica.reloads++;
       // The swap answered; the replica's own readiness has the last word on serving.
       const ready = await readiness(url);
       if (!ready.ready) {
