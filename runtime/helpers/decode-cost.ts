@@ -20,15 +20,19 @@ function copies(meta: Metadata): number {
     // last scan; a baseline one is decoded row by row, its full frame is a generous bound.
     case 'jpeg':
       return meta.isProgressive ? 2 : 1;
+    // An interlaced PNG is read whole before its first row comes out, and then copied.
+    case 'png':
+      return meta.isProgressive ? 2 : 1;
     // The strip libtiff reads into, and the page it is unpacked to.
     case 'tiff':
       return 2;
     // The canvas, and the previous one kept for frame disposal.
     case 'gif':
       return 2;
-    // libheif's decoded planes, and their conversion to interleaved RGB(A).
+    // The AV1 decoder's frames (16-bit inside), libheif's planes for colour and alpha, their
+    // conversion to interleaved RGBA, libvips' copy: a 42 MP AVIF took 780 MiB, 4.9 of its frames.
     case 'heif':
-      return 2;
+      return 5;
     default:
       return 1;
   }
@@ -47,9 +51,11 @@ export function decodeCost(meta: Metadata): DecodeCost | undefined {
 
 const depthNames: Record<string, string> = { char: '8-bit signed', ushort: '16-bit', short: '16-bit', uint: '32-bit', int: '32-bit', float: 'float', double: 'double' };
 
+const formatNames: Record<string, string> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', gif: 'GIF', tiff: 'TIFF', heif: 'HEIF' };
+
 /** "16000×16000 progressive JPEG", for error messages. */
 export function describe(meta: Metadata): string {
-  const format = meta.format === 'heif' && meta.compression === 'av1' ? 'AVIF' : (meta.format ?? 'image').toUpperCase();
+  const format = meta.format === 'heif' && meta.compression === 'av1' ? 'AVIF' : (formatNames[meta.format ?? ''] ?? meta.format ?? 'image');
   const kind = [meta.isProgressive ? (meta.format === 'png' ? 'interlaced' : 'progressive') : '', depthNames[meta.depth ?? ''] ?? '', format];
   return `${meta.width}×${meta.height} ${kind.filter(Boolean).join(' ')}`;
 }
