@@ -14,8 +14,9 @@ import { exampleDir, imagesDir } from './helpers/shared.js';
 
 const mib = 1024 * 1024;
 
+// Serial: should the bound ever break, one bomb at a time costs 1.5 GB, not the sum of them all.
 for (const bomb of (await imageBombs()).filter((b) => b.name !== 'SVG')) {
-  test(`a ${bomb.bytes.length}-byte ${bomb.name} declaring ${bomb.width}×${bomb.height} is a 413 naming its size and the bound`, async (t) => {
+  test.serial(`a ${bomb.bytes.length}-byte ${bomb.name} declaring ${bomb.width}×${bomb.height} is a 413 naming its size and the bound`, async (t) => {
     const err = await t.throwsAsync(imageToTensor(bomb.bytes));
     t.true(err instanceof HttpError && err.status === 413, String(err));
     t.regex(err!.message, new RegExp(`^the image is ${bomb.width}×${bomb.height} .*, \\d+\\.\\d megapixels; the limit is 50\\.0 \\(CORTEX_MAX_IMAGE_PIXELS\\): send a smaller image$`));
@@ -73,7 +74,7 @@ test('a replica under bombs stays within its budget, and still classifies photos
   const send = (bytes: Buffer, type: string) => fetch(rt.url, { method: 'POST', body: bytes, headers: { 'content-type': type } }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error?: string } }));
 
   const huge = await imageBombs();
-  const answers = await Promise.all(huge.flatMap((b) => Array.from({ length: 4 }, () => send(b.bytes, b.type))));
+  const answers = await Promise.all(huge.map((b) => send(b.bytes, b.type)));
   t.true(answers.every((a) => a.status === 413 || a.status === 422), JSON.stringify(answers.map((a) => a.status)));
   t.regex(answers[0]!.body.error!, /16000×16000 progressive JPEG, 256\.0 megapixels; the limit is 50\.0 \(CORTEX_MAX_IMAGE_PIXELS\)/);
 
