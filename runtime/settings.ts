@@ -2,6 +2,7 @@
 // process, a container and a Kubernetes pod.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { BlockList, isIP } from 'node:net';
 import type { JsonValue } from './contract.js';
 import { replicaDefaults, type ReplicaSettings } from './replica.js';
 
@@ -13,6 +14,29 @@ export interface RuntimeSettings extends ReplicaSettings {
   config: Record<string, JsonValue>;
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   drainTimeoutMs: number;
+  /** Read here so a bad value stops the replica at start; the helpers read them in their own thread. */
+  images: ImageLimits;
+  fetch: FetchPolicy;
+}
+
+export interface ImageLimits {
+  /** Width × height of the page decoded; more is refused before decoding. */
+  maxPixels: number;
+  /** The decode memory in flight at once per thread; decodes past it wait their turn. */
+  decodeBudgetBytes: number;
+}
+
+/**
+ * 50 MP takes 48 MP phone photos; 320 MiB of decodes in flight, on a replica that idles near
+ * 160 MiB, leaves room in the example's `mem: 1Gi` for request bodies and the heap.
+ */
+export const imageDefaults: ImageLimits = { maxPixels: 50_000_000, decodeBudgetBytes: 320 * 1024 * 1024 };
+
+export interface FetchPolicy {
+  /** `public`: only public unicast addresses (and `allow`); `any`: every address, for dev. */
+  addresses: 'public' | 'any';
+  /** Addresses and CIDR ranges fetched even under `public` (CORTEX_FETCH_ALLOW). */
+  allow: BlockList;
 }
 
 /** A setting the person running the replica can fix: its message names the variable and what it allows. */
@@ -37,6 +61,34 @@ export function drainTimeoutFrom(env: NodeJS.ProcessEnv): number {
   return int(env, 'CORTEX_DRAIN_TIMEOUT_MS', 30_000, 1);
 }
 
+/** Image helpers run wherever the predictor does (any thread), so they read these themselves. */
+export function imageLimitsFrom(env: NodeJS.ProcessEnv): ImageLimits {
+  return {
+    maxPixels: int(env, 'CORTEX_MAX_IMAGE_PIXELS', imageDefaults.maxPixels, 1),
+    decodeBudgetBytes: int(env, 'CORTEX_DECODE_BUDGET_MIB', imageDefaults.decodeBudgetBytes / 1024 / 1024, 1) * 1024 * 1024,
+  };
+}
+
+/**
+ * Unset means `public`: a pod must not be turned into a way into its cluster's network or
+ * the cloud's metadata service. `cortex dev` and `serve` pass `any`: people fetch their own photos.
+ */
+export function fetchPolicyFrom(env: NodeJS.ProcessEnv): FetchPolicy {
+  const addresses = env.CORTEX_FETCH_ADDRESSES || 'public';
+  if (addresses !== 'public' && addresses !== 'any') throw new SettingsError(`CORTEX_FETCH_ADDRESSES must be "public" or "any", got "${addresses}"`);
+  const allow = new BlockList();
+  for (const entry of (env.CORTEX_FETCH_ALLOW ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
+    if (!family || extra !== undefined || !Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) {
+      throw new SettingsError(`CORTEX_FETCH_ALLOW must be comma-separated IP addresses or CIDR ranges (10.0.0.0/8, fd00::/8), got "${entry}"`);
+    }
+    allow.addSubnet(address, bits, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return { addresses, allow };
+}
+
 export function cacheDirFrom(env: NodeJS.ProcessEnv): string {
   return env.CORTEX_CACHE_DIR || join(homedir(), '.cache', 'cortex');
 }
@@ -59,6 +111,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     bundlePath: env.CORTEX_PREDICTOR_BUNDLE || undefined,
     config,
     drainTimeoutMs: drainTimeoutFrom(env),
+    images: imageLimitsFrom(env),
+    fetch: fetchPolicyFrom(env),
     api: { name: env.CORTEX_API || 'api', deployment: env.CORTEX_DEPLOYMENT || 'default' },
     assets: {
       baseDir: env.CORTEX_API_DIR || process.cwd(),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { cortex, cortexUntil } from './helpers/cli.js';
-import { post } from './helpers/http.js';
+import { post, staticServer } from './helpers/http.js';
 import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
 
 test('serve answers the seed curl with "hot dog" and stops cleanly on Ctrl-C', async (t) => {
@@ -15,6 +15,10 @@ test('serve answers the seed curl with "hot dog" and stops cleanly on Ctrl-C', a
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/image\/classifier$/);
   const res = await post(url, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg');
   t.is(res.text, '"hot dog"');
+  // serve runs on the developer's machine: a photo on localhost is fetched (CORTEX_FETCH_ADDRESSES=any).
+  const photos = await staticServer(imagesDir);
+  t.teardown(() => photos.close());
+  t.is((await post(url, { url: `${photos.url.replace('127.0.0.1', 'localhost')}/hotdog.jpg` })).text, '"hot dog"');
   t.is((await fetch(`${url}/readyz`)).status, 200);
   child.kill('SIGINT');
   const result = await child;
@@ -38,6 +42,8 @@ const mistakes: Array<[string, string[], Record<string, string>, RegExp]> = [
   ['a body limit that is not a number', [], { CORTEX_BODY_LIMIT: 'abc' }, /^cortex: CORTEX_BODY_LIMIT must be an integer ≥ 1, got "abc"$/],
   ['a negative predict timeout', [], { CORTEX_PREDICT_TIMEOUT_MS: '-5' }, /^cortex: CORTEX_PREDICT_TIMEOUT_MS must be an integer ≥ 1, got "-5"$/],
   ['a drain timeout that is not a number', [], { CORTEX_DRAIN_TIMEOUT_MS: '1s' }, /^cortex: CORTEX_DRAIN_TIMEOUT_MS must be an integer ≥ 1, got "1s"$/],
+  ['a fetch policy that is not one', [], { CORTEX_FETCH_ADDRESSES: 'private' }, /^cortex: CORTEX_FETCH_ADDRESSES must be "public" or "any", got "private"$/],
+  ['a pixel bound that is not a number', [], { CORTEX_MAX_IMAGE_PIXELS: '50M' }, /^cortex: CORTEX_MAX_IMAGE_PIXELS must be an integer ≥ 1, got "50M"$/],
   ['a host that does not resolve', ['--host', 'no-such-host.invalid'], {}, /^cortex: --host no-such-host\.invalid is neither an IP address nor a host name that resolves; use 127\.0\.0\.1/],
   ['a host that is not this machine', ['--host', '192.0.2.1'], {}, /^cortex: --host 192\.0\.2\.1 is not an address of this machine; use 127\.0\.0\.1/],
 ];

@@ -15,6 +15,9 @@ const photos = [
   ['eagle.jpg', 'bald eagle'],
 ] as const;
 
+// The photos are served on loopback, which only cortex dev and serve fetch from (and say so).
+process.env.CORTEX_FETCH_ADDRESSES = 'any';
+
 let replica: TestReplica;
 let images: Awaited<ReturnType<typeof staticServer>>;
 

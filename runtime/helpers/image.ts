@@ -1,8 +1,11 @@
 // Image bytes → the normalized NCHW float32 tensor that ImageNet-style models expect:
 // resize the shorter side, crop the centre, scale to 0..1, subtract mean, divide by std.
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import type { ImageTensorOptions, Tensor } from '../contract.js';
 import { HttpError } from '../http-error.js';
+import { imageLimitsFrom, type ImageLimits } from '../settings.js';
+import { DecodeBudget } from './decode-budget.js';
+import { decodeCost, describe, mib } from './decode-cost.js';
 
 const imagenet = { size: 224, resizeShorter: 256, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
 
@@ -34,26 +37,7 @@ export async function imageToTensor(image: Buffer, options: ImageTensorOptions =
   const mean = channels('mean', options.mean ?? imagenet.mean, false);
   const std = channels('std', options.std ?? imagenet.std, true);
 
-  let pixels: Buffer;
-  try {
-    const meta = await sharp(image).metadata();
-    // EXIF orientations 5–8 are quarter turns: the displayed width is the stored height.
-    const turned = (meta.orientation ?? 1) >= 5;
-    const [w, h] = turned ? [meta.height, meta.width] : [meta.width, meta.height];
-    if (!w || !h) throw new Error('no dimensions');
-    const scale = shorter / Math.min(w, h);
-    const [rw, rh] = [Math.max(shorter, Math.round(w * scale)), Math.max(shorter, Math.round(h * scale))];
-    pixels = await sharp(image)
-      .rotate()
-      .resize(rw, rh, { fit: 'fill' })
-      .extract({ left: Math.floor((rw - size) / 2), top: Math.floor((rh - size) / 2), width: size, height: size })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer();
-  } catch (err) {
-    throw new HttpError(422, `not a supported image (${(err as Error).message})`);
-  }
+  const pixels = await decode(image, shorter, size);
 
   // One lookup table per channel: 256 possible bytes, so normalisation is a load, not a divide.
   const plane = size * size;
@@ -65,4 +49,61 @@ export async function imageToTensor(image: Buffer, options: ImageTensorOptions =
     for (let i = 0, j = c; i < plane; i++, j += 3) out[i] = table[pixels[j]!]!;
   }
   return { type: 'float32', data, dims: [1, 3, size, size] };
+}
+
+// libvips' operation cache keeps each decoded input's loader alive, and with it what the format's
+// library holds (a progressive JPEG's coefficients: ~30 MiB for a 12 MP photo), which the cache's
+// own memory bound does not see: RSS grew by that much per request, up to 100 requests. A replica
+// never decodes the same bytes twice, so nothing is lost by turning it off.
+sharp.cache(false);
+
+// Read once per thread: the predictor may run in a worker, whose process.env is its own copy.
+let limits: ImageLimits | undefined;
+let budget: DecodeBudget | undefined;
+
+/**
+ * The header is read first and the image refused (413) if its pixels or the memory its decoder
+ * would take exceed the limits; sharp's own pixel limit backs that up. Only then is it decoded,
+ * inside the thread's decode budget.
+ */
+async function decode(image: Buffer, shorter: number, size: number): Promise<Buffer> {
+  const { maxPixels, decodeBudgetBytes } = (limits ??= imageLimitsFrom(process.env));
+  budget ??= new DecodeBudget(decodeBudgetBytes);
+  let meta: Metadata;
+  try {
+    // Only the header is read here; the bound is checked below, with a message that names it.
+    meta = await sharp(image, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new HttpError(422, `not a supported image (${(err as Error).message})`);
+  }
+  // librsvg rasterises embedded images and filters at sizes no header states.
+  if (meta.format === 'svg') throw new HttpError(422, 'SVG images are not accepted: what rasterising one costs cannot be known before doing it; send JPEG, PNG, WebP, GIF, TIFF or AVIF');
+  const cost = decodeCost(meta);
+  if (!cost) throw new HttpError(422, 'not a supported image (no dimensions)');
+  if (cost.pixels > maxPixels) {
+    throw new HttpError(413, `the image is ${describe(meta)}, ${(cost.pixels / 1e6).toFixed(1)} megapixels; the limit is ${(maxPixels / 1e6).toFixed(1)} (CORTEX_MAX_IMAGE_PIXELS): send a smaller image`);
+  }
+  if (cost.bytes > decodeBudgetBytes) {
+    throw new HttpError(413, `decoding the image (${describe(meta)}) would take ${mib(cost.bytes)}; the limit is ${mib(decodeBudgetBytes)} (CORTEX_DECODE_BUDGET_MIB): send a smaller image`);
+  }
+
+  // EXIF orientations 5–8 are quarter turns: the displayed width is the stored height.
+  const turned = (meta.orientation ?? 1) >= 5;
+  const [w, h] = turned ? [cost.height, cost.width] : [cost.width, cost.height];
+  const scale = shorter / Math.min(w, h);
+  const [rw, rh] = [Math.max(shorter, Math.round(w * scale)), Math.max(shorter, Math.round(h * scale))];
+  try {
+    return await budget.run(cost.bytes, () =>
+      sharp(image, { limitInputPixels: maxPixels })
+        .rotate()
+        .resize(rw, rh, { fit: 'fill' })
+        .extract({ left: Math.floor((rw - size) / 2), top: Math.floor((rh - size) / 2), width: size, height: size })
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer(),
+    );
+  } catch (err) {
+    throw new HttpError(422, `not a supported image (${(err as Error).message})`);
+  }
 }

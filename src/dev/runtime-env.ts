@@ -24,7 +24,19 @@ const passedThrough = [
   'CORTEX_BODY_LIMIT',
   'CORTEX_LOG_LEVEL',
   'CORTEX_DOWNLOAD_TIMEOUT_MS',
+  'CORTEX_MAX_IMAGE_PIXELS',
+  'CORTEX_DECODE_BUDGET_MIB',
+  'CORTEX_FETCH_ALLOW',
 ];
+
+/**
+ * The runtime alone fetches only public addresses; on the developer's machine the photos are
+ * often on localhost or the LAN, and a container reaches the host at a private address
+ * (host.docker.internal), so `cortex dev` and `serve` allow any unless told otherwise.
+ */
+export function localFetchAddresses(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CORTEX_FETCH_ADDRESSES || 'any';
+}
 
 export function runtimeEnv(spec: Spec, api: ApiSpec, placement: ReplicaPlacement, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = { ...api.predictor.env };
@@ -35,6 +47,7 @@ export function runtimeEnv(spec: Spec, api: ApiSpec, placement: ReplicaPlacement
     CORTEX_API_DIR: placement.apiDir ?? spec.dir,
     CORTEX_PREDICTOR_CONFIG: JSON.stringify(api.predictor.config),
     CORTEX_MAX_CONCURRENCY: String(api.autoscaling.maxReplicaConcurrency),
+    CORTEX_FETCH_ADDRESSES: localFetchAddresses(env),
   });
   if (placement.host) out.HOST = placement.host;
   if (placement.port !== undefined) out.PORT = String(placement.port);

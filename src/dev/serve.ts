@@ -11,7 +11,7 @@ import { BundleError } from '../../runtime/predictor-slot.js';
 import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
 import { UserError } from '../user-error.js';
 import { BuildError, bundleOnce } from './bundler.js';
-import { runtimeEnv } from './runtime-env.js';
+import { localFetchAddresses, runtimeEnv } from './runtime-env.js';
 
 export interface ServeOptions {
   dir: string;
@@ -51,8 +51,9 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     throw explain(err, options);
   }
 
-  // Predictors read their predictor.env from process.env, and every api shares this process.
-  Object.assign(process.env, sharedPredictorEnv(spec, apis));
+  // Predictors read their predictor.env from process.env, and every api shares this process;
+  // so do the helpers their fetch policy, whichever thread they run in.
+  Object.assign(process.env, sharedPredictorEnv(spec, apis), { CORTEX_FETCH_ADDRESSES: localFetchAddresses() });
 
   const app = createServer({ logFormat: 'text' });
   guardProcess(app.log);
