@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { InferencePool } from '../runtime/inference/pool.js';
-import { replicaDefaults } from '../runtime/replica.js';
+import { replicaDefaults } from '../runtime/settings.js';
 import { PredictorSlot } from '../runtime/predictor-slot.js';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { loadSpec } from '../src/spec/index.js';

@@ -1,11 +1,8 @@
 // One replica of one api, as a Fastify plugin: the standalone runtime mounts it at `/`, and
 // `cortex serve` mounts one per api at `/<deployment>/<api>` in a single server.
-import { availableParallelism } from 'node:os';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { removeBundleDir, replicaBundleDir } from './bundle-dir.js';
-import type { InitContext } from './contract.js';
 import { logStray, onStrayError } from './crash-guard.js';
-import type { AssetSettings } from './helpers/assets.js';
 import { InferencePool } from './inference/pool.js';
 import { ReplicaMetrics } from './metrics.js';
 import admin from './plugins/admin.js';
@@ -16,33 +13,7 @@ import metricsRoute from './plugins/metrics.js';
 import predict from './plugins/predict.js';
 import wrongMethod from './plugins/wrong-method.js';
 import { PredictorSlot } from './predictor-slot.js';
-
-export interface ReplicaSettings {
-  api: InitContext['api'];
-  assets: AssetSettings;
-  /** Enables PUT /-/predictor when set. */
-  adminToken?: string;
-  maxConcurrency: number;
-  predictTimeoutMs: number;
-  /** How long a bundle's loading and init may take before it is refused. */
-  initTimeoutMs: number;
-  /** A predictor thread that gives no sign of life this long while loading is stuck in synchronous code. */
-  blockedThreadMs: number;
-  bodyLimit: number;
-  inferenceThreads: number;
-  /** Process-wide CPU/memory metrics: on for a standalone replica, off when several share a process. */
-  processMetrics: boolean;
-}
-
-export const replicaDefaults = {
-  maxConcurrency: 1024,
-  predictTimeoutMs: 60_000,
-  // Generous: init may download a model.
-  initTimeoutMs: 300_000,
-  blockedThreadMs: 10_000,
-  bodyLimit: 8 * 1024 * 1024,
-  inferenceThreads: availableParallelism(),
-};
+import type { ReplicaSettings } from './settings.js';
 
 export interface Replica {
   slot: PredictorSlot;

@@ -1,10 +1,38 @@
 // The standalone runtime is configured by environment variables, the same way in a child
 // process, a container and a Kubernetes pod.
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { BlockList, isIP } from 'node:net';
-import type { JsonValue } from './contract.js';
-import { replicaDefaults, type ReplicaSettings } from './replica.js';
+import type { InitContext, JsonValue } from './contract.js';
+import type { AssetSettings } from './helpers/assets.js';
+
+// What one replica needs, however it is started; the standalone runtime reads it from the environment.
+export interface ReplicaSettings {
+  api: InitContext['api'];
+  assets: AssetSettings;
+  /** Enables PUT /-/predictor when set. */
+  adminToken?: string;
+  maxConcurrency: number;
+  predictTimeoutMs: number;
+  /** How long a bundle's loading and init may take before it is refused. */
+  initTimeoutMs: number;
+  /** A predictor thread that gives no sign of life this long while loading is stuck in synchronous code. */
+  blockedThreadMs: number;
+  bodyLimit: number;
+  inferenceThreads: number;
+  /** Process-wide CPU/memory metrics: on for a standalone replica, off when several share a process. */
+  processMetrics: boolean;
+}
+
+export const replicaDefaults = {
+  maxConcurrency: 1024,
+  predictTimeoutMs: 60_000,
+  // Generous: init may download a model.
+  initTimeoutMs: 300_000,
+  blockedThreadMs: 10_000,
+  bodyLimit: 8 * 1024 * 1024,
+  inferenceThreads: availableParallelism(),
+};
 
 export interface RuntimeSettings extends ReplicaSettings {
   host: string;

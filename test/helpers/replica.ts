@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonValue } from '../../runtime/contract.js';
-import { createReplica, replicaDefaults, type Replica, type ReplicaSettings } from '../../runtime/replica.js';
+import { createReplica, type Replica } from '../../runtime/replica.js';
+import { replicaDefaults, type ReplicaSettings } from '../../runtime/settings.js';
 import { createServer } from '../../runtime/server.js';
 import { bundleOnce } from '../../src/dev/bundler.js';
 import { modelsDir } from './shared.js';
