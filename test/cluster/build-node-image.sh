@@ -46,7 +46,7 @@ STOPSIGNAL SIGRTMIN+3
 ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
 DOCKERFILE
 log "building node base"
-docker build -q -t "cortex-kind/node-base:$key" "$ctx" >/dev/null
+DOCKER_BUILDKIT=0 docker build -q -t "cortex-kind/node-base:$key" "$ctx" >/dev/null
 
 # Import the images with the node's own containerd, as kind's nodeimage build does, then commit.
 log "importing control-plane images into the node's containerd"
@@ -56,9 +56,11 @@ docker run -d --name "$name" --entrypoint sleep -v "$images:/kind/images.tar:ro"
 docker exec "$name" bash -euc '
   nohup containerd >/tmp/containerd.log 2>&1 &
   for i in $(seq 1 30); do ctr version >/dev/null 2>&1 && break; sleep 1; done
-  ctr -n k8s.io images import --all-platforms --no-unpack --digests --label=io.cri-containerd.pinned=pinned /kind/images.tar >/dev/null \
-    || ctr -n k8s.io images import --all-platforms --no-unpack --digests /kind/images.tar >/dev/null
-  ctr -n k8s.io images list -q
+  # containerd 1.7+ honours the pinned label (kubelet never garbage-collects those images); 1.6
+  # has no pinning, and kind'"'"'s kubelet config (imageGCHighThresholdPercent: 100) keeps them anyway.
+  pin=(); ctr images import --help 2>&1 | grep -q -- --label && pin=(--label=io.cri-containerd.pinned=pinned)
+  ctr -n k8s.io images import --all-platforms --no-unpack "${pin[@]}" /kind/images.tar >/dev/null
+  ctr -n k8s.io images list -q >&2
   pkill containerd; sleep 1
   rm -rf /tmp/* /var/log/*.log
 '
