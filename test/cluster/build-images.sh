@@ -46,7 +46,7 @@ for image in "${wanted[@]}"; do
       docker image inspect "$base" >/dev/null 2>&1 || docker import "$rootfs" "$base" >/dev/null
       ctx="$(mktemp -d)"; cp "$k8s/kube-proxy" "$ctx/"
       printf 'FROM %s\nCOPY kube-proxy /usr/local/bin/kube-proxy\nENTRYPOINT ["/usr/local/bin/kube-proxy"]\n' "$base" >"$ctx/Dockerfile"
-      DOCKER_BUILDKIT=0 docker build -q -t "$image" "$ctx" >/dev/null
+      docker_build "$image" "$ctx"
       rm -rf "$ctx" ;;
     etcd) import_binary "$image" "$etcd" /usr/local/bin/etcd '["/usr/local/bin/etcd"]' ;;
     coredns) import_binary "$image" "$coredns" /coredns '["/coredns"]' ;;
@@ -58,4 +58,5 @@ done
 docker save -o "$out.tmp" "${tags[@]}"
 mv "$out.tmp" "$out"
 printf '%s\n' "${tags[@]}" >"$out.list"
+prune_others "$CACHE/images" "$key.tar"
 echo "$out"

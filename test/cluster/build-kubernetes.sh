@@ -25,6 +25,9 @@ staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-g
   echo
   echo "go 1.25.0"
   echo
+  # k8s.io/kubernetes' own go.mod builds with Go 1.24's GODEBUG defaults; keep them.
+  echo "godebug default=go1.24"
+  echo
   echo "require k8s.io/kubernetes $K8S_VERSION"
   echo
   echo "replace ("
@@ -51,5 +54,6 @@ log "building ${cmds[*]} (tens of minutes cold on 2 cores)"
 # One invocation so the packages the binaries share compile once.
 CGO_ENABLED=0 GOFLAGS=-mod=mod nice -n 19 go build -trimpath -ldflags "-s -w$vars" -o "$out/" "${pkgs[@]}"
 touch "$out/.done"
+prune_others "$CACHE/kubernetes" "$key"
 log "kubernetes binaries in $out"
 echo "$out"

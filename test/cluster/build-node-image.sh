@@ -46,7 +46,7 @@ STOPSIGNAL SIGRTMIN+3
 ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
 DOCKERFILE
 log "building node base"
-DOCKER_BUILDKIT=0 docker build -q -t "cortex-kind/node-base:$key" "$ctx" >/dev/null
+docker_build "cortex-kind/node-base:$key" "$ctx"
 
 # Import the images with the node's own containerd, as kind's nodeimage build does, then commit.
 log "importing control-plane images into the node's containerd"
@@ -70,5 +70,8 @@ docker commit \
 docker rm -f "$name" >/dev/null
 docker rmi "cortex-kind/node-base:$key" >/dev/null 2>&1 || true
 rm -rf "$ctx"
+# Older node images go too, unless a cluster still runs on one.
+docker images --format '{{.Repository}}:{{.Tag}}' cortex-kind/node | grep -vx "$tag" | xargs -r docker rmi >/dev/null 2>&1 || true
+docker images --format '{{.Repository}}:{{.Tag}}' cortex-kind/rootfs | grep -vx "$base" | xargs -r docker rmi >/dev/null 2>&1 || true
 log "node image $tag"
 echo "$tag"

@@ -35,4 +35,5 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/
 tar -C "$root" --numeric-owner -cf "$out.tmp" .
 mv "$out.tmp" "$out"
 rm -rf "$root"
+prune_others "$CACHE/rootfs" "$key.tar"
 echo "$out"

@@ -20,3 +20,18 @@ log() { printf '[cluster %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 content_key() {
   { grep -E '^[A-Z_]+_VERSION=|^DEBIAN_SUITE=' "$CLUSTER_DIR/lib.sh"; cat "$@"; } | sha256sum | cut -c1-16
 }
+
+# docker_build TAG DIR: a classic (non-BuildKit) docker build, quiet unless it fails. No registry
+# is involved: every FROM here is an image this machine already has.
+docker_build() {
+  local out
+  if ! out="$(DOCKER_BUILDKIT=0 docker build -q -t "$1" "$2" 2>&1)"; then
+    printf '%s\n' "$out" >&2; return 1
+  fi
+}
+
+# prune_others DIR KEEP: drop the cached builds in DIR other than KEEP (a file or folder name),
+# so that changing a version or a script does not leave gigabytes behind.
+prune_others() {
+  find "$1" -mindepth 1 -maxdepth 1 ! -name "$2" ! -name "$2.*" -exec rm -rf {} + 2>/dev/null || true
+}
