@@ -1,7 +1,7 @@
 // The replica entry point: `node runtime/main.js`, configured by environment (settings.ts).
 // Listens first so liveness answers during init; ready once the bundle has initialised.
-import { readFile } from 'node:fs/promises';
 import { removeOrphanedBundleDirs } from './bundle-dir.js';
+import { readBundleFile } from './bundle-file.js';
 import { guardProcess } from './crash-guard.js';
 import { closeServer, exitOnSignals } from './drain.js';
 import { createReplica } from './replica.js';
@@ -42,9 +42,10 @@ const drain = exitOnSignals({
 process.on('disconnect', () => drain('parent exited'));
 
 if (settings.bundlePath) {
-  const code = await readFile(settings.bundlePath, 'utf8');
-  await replica.slot.load({ code, config: settings.config }).then(
-    (p) => app.log.info({ version: p.version, initMs: p.initMs }, 'predictor ready'),
-    (err: Error) => app.log.error(err.message),
-  );
+  await readBundleFile(settings.bundlePath, settings.config)
+    .then((bundle) => replica.slot.load(bundle))
+    .then(
+      (p) => app.log.info({ version: p.version, initMs: p.initMs }, 'predictor ready'),
+      (err: Error) => app.log.error(err.message),
+    );
 }

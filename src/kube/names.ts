@@ -1,0 +1,45 @@
+// Names and labels of every object cortex puts in a cluster. Labels are how cortex finds its
+// own objects again (status, pruning, cleanup), so they are defined once, here.
+import { createHash } from 'node:crypto';
+
+export const defaultNamespace = 'cortex';
+export const fieldManager = 'cortex';
+
+export const labels = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  component: 'cortex.dev/component',
+  deployment: 'cortex.dev/deployment',
+  api: 'cortex.dev/api',
+} as const;
+
+export const annotations = {
+  /** The predictor version the bundle ConfigMap holds, on the api's Deployment. */
+  version: 'cortex.dev/predictor-version',
+  /** The api's autoscaling settings, read by the in-cluster autoscaler. */
+  autoscaling: 'cortex.dev/autoscaling',
+  /** The gateway path of the api. */
+  endpoint: 'cortex.dev/endpoint',
+} as const;
+
+export type Component = 'api' | 'gateway' | 'autoscaler';
+
+/** Object names are DNS labels (63 characters); a longer deployment-api pair keeps a hash of the whole. */
+export function apiObjectName(deployment: string, api: string): string {
+  const name = `${deployment}-${api}`;
+  if (name.length <= 63) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
+}
+
+export function bundleConfigMapName(deployment: string, api: string): string {
+  const base = apiObjectName(deployment, api);
+  return base.length <= 56 ? `${base}-bundle` : `${base.slice(0, 49).replace(/-+$/, '')}-${base.slice(-6)}-bundle`;
+}
+
+export function apiLabels(deployment: string, api: string): Record<string, string> {
+  return { [labels.managedBy]: 'cortex', [labels.component]: 'api', [labels.deployment]: deployment, [labels.api]: api };
+}
+
+export function componentLabels(component: Exclude<Component, 'api'>): Record<string, string> {
+  return { [labels.managedBy]: 'cortex', [labels.component]: component };
+}

@@ -1,0 +1,163 @@
+// The Kubernetes renderer is a pure function of the spec: tested with tables, no cluster.
+import { gunzipSync } from 'node:zlib';
+import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-node';
+import test from 'ava';
+import type { PredictorBundle } from '../src/dev/backend.js';
+import { apiObjectName, bundleConfigMapName } from '../src/kube/names.js';
+import { profiles, render, RenderError, type KubeObject, type Profile } from '../src/kube/render.js';
+import { parseSpec, type Spec } from '../src/spec/index.js';
+
+const yaml = (api: string) => `- kind: deployment\n  name: image\n- kind: api\n  name: classifier\n  predictor:\n    path: predictor.ts\n    config: { model: m.onnx }\n${api}`;
+const spec = (api = '') => parseSpec(yaml(api), '/project/cortex.yaml');
+const bundle: PredictorBundle = { code: 'export function predict() { return "hot dog"; }', config: { model: 'm.onnx' }, version: 'abc123' };
+const bundles = new Map([['classifier', bundle]]);
+
+function find<T extends KubeObject>(objects: KubeObject[], kind: string, name: string): T {
+  const found = objects.find((o) => o.kind === kind && o.metadata?.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in ${objects.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')}`);
+  return found as T;
+}
+
+function rendered(s: Spec, profile: Profile, gpuImage?: string) {
+  const objects = render({ spec: s, image: 'cortex-runtime:1', ...(gpuImage ? { gpuImage } : {}), bundles, profile, adminToken: 't0ken' });
+  const deployment = find<V1Deployment>(objects, 'Deployment', 'image-classifier');
+  const container = deployment.spec!.template.spec!.containers[0]!;
+  const env = Object.fromEntries(container.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
+  return { objects, deployment, container, env, pod: deployment.spec!.template.spec! };
+}
+
+test('every object is labelled, namespaced in cortex, and the set is what DESIGN.md lists', (t) => {
+  const { objects } = rendered(spec(), profiles.kind());
+  t.deepEqual(
+    objects.map((o) => `${o.kind}/${o.metadata!.name}`),
+    [
+      'Namespace/cortex',
+      'Secret/cortex-admin',
+      'ServiceAccount/cortex-gateway',
+      'Role/cortex-gateway',
+      'RoleBinding/cortex-gateway',
+      'ServiceAccount/cortex-autoscaler',
+      'Role/cortex-autoscaler',
+      'RoleBinding/cortex-autoscaler',
+      'Deployment/cortex-gateway',
+      'Service/cortex-gateway',
+      'Deployment/cortex-autoscaler',
+      'ConfigMap/image-classifier-bundle',
+      'Deployment/image-classifier',
+      'Service/image-classifier',
+    ],
+  );
+  for (const o of objects) {
+    t.is(o.metadata!.labels!['app.kubernetes.io/managed-by'], 'cortex', `${o.kind}/${o.metadata!.name}`);
+    if (o.kind !== 'Namespace') t.is(o.metadata!.namespace, 'cortex');
+  }
+  for (const o of objects.slice(-3)) t.like(o.metadata!.labels, { 'cortex.dev/deployment': 'image', 'cortex.dev/api': 'classifier' });
+});
+
+const computeCases: Array<[title: string, api: string, requests: Record<string, string>, limits: Record<string, string> | undefined]> = [
+  ['Cortex defaults', '', { cpu: '200m' }, undefined],
+  ['cpu and mem', '  compute: { cpu: 1, mem: 1Gi }\n', { cpu: '1000m', memory: String(2 ** 30) }, { memory: String(2 ** 30) }],
+  ['millicores', '  compute: { cpu: 250m, mem: 200Mi }\n', { cpu: '250m', memory: String(200 * 2 ** 20) }, { memory: String(200 * 2 ** 20) }],
+];
+for (const [title, api, requests, limits] of computeCases) {
+  test(`compute → requests and limits: ${title}`, (t) => {
+    const { container } = rendered(spec(api), profiles.kind());
+    t.deepEqual(container.resources, { requests, ...(limits ? { limits } : {}) });
+  });
+}
+
+test('the api Deployment: probes, drain, rolling update, no replicas (the autoscaler writes those)', (t) => {
+  const { deployment, container, pod } = rendered(spec('  update_strategy: { max_surge: 1, max_unavailable: 0 }\n'), profiles.kind());
+  t.is(deployment.spec!.replicas, undefined);
+  t.deepEqual(deployment.spec!.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  t.like(container.readinessProbe, { httpGet: { path: '/readyz', port: 'http' } });
+  t.like(container.livenessProbe, { httpGet: { path: '/healthz', port: 'http' } });
+  t.true(pod.terminationGracePeriodSeconds! >= 30);
+  t.deepEqual(pod.securityContext, { runAsNonRoot: true });
+  t.is(container.image, 'cortex-runtime:1');
+});
+
+test('autoscaling and the endpoint travel as annotations for the in-cluster autoscaler and gateway', (t) => {
+  const s = spec('  autoscaling: { min_replicas: 2, max_replicas: 5, target_replica_concurrency: 3, window: 30s }\n');
+  const { deployment } = rendered(s, profiles.kind());
+  t.deepEqual(JSON.parse(deployment.metadata!.annotations!['cortex.dev/autoscaling']!), s.apis[0]!.autoscaling);
+  t.is(deployment.metadata!.annotations!['cortex.dev/endpoint'], '/image/classifier');
+});
+
+test('the runtime settings: bundle file from the ConfigMap, token from the Secret, predictor.env, max concurrency', (t) => {
+  const { env, objects } = rendered(spec('  autoscaling: { max_replica_concurrency: 64 }\n'), profiles.kind());
+  t.like(env, { CORTEX_API: 'classifier', CORTEX_DEPLOYMENT: 'image', CORTEX_MAX_CONCURRENCY: '64', PORT: '8080', CORTEX_PREDICTOR_BUNDLE: '/cortex/bundle/bundle.json.gz', CORTEX_CACHE_DIR: '/cortex/cache' });
+  t.deepEqual(env.CORTEX_ADMIN_TOKEN, { secretKeyRef: { name: 'cortex-admin', key: 'token' } });
+  t.false('CORTEX_PREDICTOR_CONFIG' in env, 'the config travels in the bundle file');
+  t.false('CORTEX_EXECUTION_PROVIDERS' in env);
+  t.deepEqual((find(objects, 'Secret', 'cortex-admin') as { stringData?: object }).stringData, { token: 't0ken' });
+  const map = find<V1ConfigMap>(objects, 'ConfigMap', 'image-classifier-bundle');
+  t.is(map.metadata!.annotations!['cortex.dev/predictor-version'], 'abc123');
+  t.deepEqual(JSON.parse(gunzipSync(Buffer.from(map.binaryData!['bundle.json.gz']!, 'base64')).toString()), { code: bundle.code, config: bundle.config });
+});
+
+test('predictor.env reaches the pod', (t) => {
+  const s = parseSpec(yaml('').replace('config: { model: m.onnx }', 'config: { model: m.onnx }\n    env: { LOG_STYLE: short }'), '/project/cortex.yaml');
+  t.is(rendered(s, profiles.kind()).env.LOG_STYLE, 'short');
+});
+
+test('kind: the gateway is the NodePort the cluster maps to :8888; mirror and cache are node folders', (t) => {
+  const { objects, env, pod } = rendered(spec(), profiles.kind({ mirrorPath: '/cortex/models', cachePath: '/cortex/cache' }));
+  const gateway = find<V1Service>(objects, 'Service', 'cortex-gateway');
+  t.like(gateway.spec, { type: 'NodePort', ports: [{ port: 8888, nodePort: 30888 }] });
+  t.is(env.CORTEX_MODEL_MIRROR, '/cortex/mirror');
+  t.deepEqual(
+    pod.volumes!.map((v) => [v.name, v.hostPath?.path ?? v.configMap?.name ?? 'emptyDir']),
+    [
+      ['bundle', 'image-classifier-bundle'],
+      ['mirror', '/cortex/models'],
+      ['cache', '/cortex/cache'],
+    ],
+  );
+});
+
+test('eks: a LoadBalancer gateway, and a GPU api gets its GPU, toleration, node selector, CUDA image and providers', (t) => {
+  const { objects, container, pod, env } = rendered(spec('  compute: { cpu: 1, mem: 2Gi, gpu: 1 }\n'), profiles.eks(), 'cortex-runtime-cuda:1');
+  t.like(find<V1Service>(objects, 'Service', 'cortex-gateway').spec, { type: 'LoadBalancer', ports: [{ port: 80 }] });
+  t.is(container.resources!.limits!['nvidia.com/gpu'], '1');
+  t.is(container.image, 'cortex-runtime-cuda:1');
+  t.deepEqual(pod.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+  t.deepEqual(pod.nodeSelector, { 'nvidia.com/gpu': 'true' });
+  t.is(env.CORTEX_EXECUTION_PROVIDERS, 'cuda,cpu');
+  t.deepEqual(pod.volumes!.find((v) => v.name === 'cache'), { name: 'cache', emptyDir: {} });
+});
+
+test('kind leaves compute.gpu out, as the docker backend does', (t) => {
+  const { container, pod } = rendered(spec('  compute: { gpu: 1 }\n'), profiles.kind());
+  t.is(container.resources!.limits, undefined);
+  t.is(pod.tolerations, undefined);
+});
+
+test('mistakes are errors that name the api and the fix', (t) => {
+  t.throws(() => rendered(spec('  compute: { gpu: 1 }\n'), profiles.eks()), { instanceOf: RenderError, message: /api "classifier": compute\.gpu is 1, but no CUDA image/ });
+  // Random text barely compresses: past a ConfigMap's 1 MiB the bundle is refused with its size.
+  const huge = { ...bundle, code: Array.from({ length: 200_000 }, () => Math.random().toString(36)).join('') };
+  t.throws(() => render({ spec: spec(), image: 'i', bundles: new Map([['classifier', huge]]), profile: profiles.kind(), adminToken: 't' }), {
+    instanceOf: RenderError,
+    message: /api "classifier": the predictor bundle is \d+ KiB compressed, over the 1024 KiB a ConfigMap holds/,
+  });
+});
+
+test('names stay DNS labels of at most 63 characters, and distinct', (t) => {
+  const cases: Array<[string, string]> = [
+    ['image', 'classifier'],
+    ['a'.repeat(40), 'b'.repeat(40)],
+    ['a'.repeat(40), 'b'.repeat(39) + 'c'],
+    ['d'.repeat(63), 'e'.repeat(63)],
+  ];
+  const names = new Set<string>();
+  for (const [deployment, api] of cases) {
+    for (const name of [apiObjectName(deployment, api), bundleConfigMapName(deployment, api)]) {
+      t.true(name.length <= 63, name);
+      t.regex(name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      t.false(names.has(name), name);
+      names.add(name);
+    }
+  }
+  t.is(apiObjectName('image', 'classifier'), 'image-classifier');
+});
