@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Model, Tensor } from '../contract.js';
 import type { ModelInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.js';
+import { takeBuffers } from './transfer.js';
 
 type Pending = { resolve: (reply: WorkerReply & { ok: true }) => void; reject: (err: Error) => void };
 type Job = { msg: WorkerRequest & { op: 'run' }; transfer: ArrayBuffer[] } & Pending;
@@ -17,28 +18,6 @@ interface Slot {
 }
 
 const workerUrl = new URL('./worker.js', import.meta.url);
-
-const taken = new WeakSet<ArrayBufferLike>();
-
-/**
- * Input arrays that own their whole buffer are moved to the inference thread rather than
- * copied (a batch of images is tens of MB, and copying it would stall the event loop).
- * Views into a larger or shared buffer are copied as usual.
- */
-function takeBuffers(feeds: Record<string, Tensor>): ArrayBuffer[] {
-  const transfer: ArrayBuffer[] = [];
-  for (const [name, { data }] of Object.entries(feeds)) {
-    const buffer = data.buffer;
-    if (taken.has(buffer)) {
-      throw new Error(`input "${name}" was already passed to run() and moved to the inference thread; pass a new tensor, or a copy (data.slice())`);
-    }
-    if (buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength && data.byteLength > 0) {
-      taken.add(buffer);
-      transfer.push(buffer);
-    }
-  }
-  return transfer;
-}
 
 export class InferencePool {
   private readonly slots: Slot[] = [];

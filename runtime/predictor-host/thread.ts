@@ -3,9 +3,10 @@
 // in the replica's shared inference pool, reached through the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import type { Metadata, Model, PredictorModule, Sample, Tensor } from '../contract.js';
+import type { Metadata, Model, PredictorModule, Sample } from '../contract.js';
 import { createHelpers } from '../helpers/index.js';
 import { clientStatus, errorMessage } from '../http-error.js';
+import { takeBuffers } from '../inference/transfer.js';
 import { userFrame } from '../user-frame.js';
 import type { Answer, Failure, FromHost, HostData, ToHost } from './protocol.js';
 
@@ -36,27 +37,6 @@ function call(msg: FromHost & { id: number }, transfer: ArrayBuffer[] = []): Pro
     calls.set(msg.id, { resolve, reject });
     send(msg, transfer);
   });
-}
-
-const taken = new WeakSet<ArrayBufferLike>();
-
-/**
- * Input arrays that own their whole buffer are moved to the inference thread rather than
- * copied (a batch of images is tens of MB). Views into a larger or shared buffer are copied.
- */
-function takeBuffers(feeds: Record<string, Tensor>): ArrayBuffer[] {
-  const transfer: ArrayBuffer[] = [];
-  for (const [name, { data: array }] of Object.entries(feeds)) {
-    const buffer = array.buffer;
-    if (taken.has(buffer)) {
-      throw new Error(`input "${name}" was already passed to run() and moved to the inference thread; pass a new tensor, or a copy (data.slice())`);
-    }
-    if (buffer instanceof ArrayBuffer && array.byteOffset === 0 && array.byteLength === buffer.byteLength && array.byteLength > 0) {
-      taken.add(buffer);
-      transfer.push(buffer);
-    }
-  }
-  return transfer;
 }
 
 async function loadModelFile(path: string): Promise<Model> {
