@@ -13,6 +13,8 @@ export interface RuntimeSettings extends ReplicaSettings {
   config: Record<string, JsonValue>;
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   drainTimeoutMs: number;
+  /** How long a request (headers and body) may take to arrive before it is answered 408. */
+  bodyTimeoutMs: number;
 }
 
 /** A setting the person running the replica can fix: its message names the variable and what it allows. */
@@ -37,6 +39,16 @@ export function drainTimeoutFrom(env: NodeJS.ProcessEnv): number {
   return int(env, 'CORTEX_DRAIN_TIMEOUT_MS', 30_000, 1);
 }
 
+/** Read by the replica's server and by the dev gateway in front of it. */
+export function bodyTimeoutFrom(env: NodeJS.ProcessEnv): number {
+  return int(env, 'CORTEX_BODY_TIMEOUT_MS', 10_000, 1);
+}
+
+/** The largest prediction body: the replica refuses more, and the dev gateway buffers no more. */
+export function bodyLimitFrom(env: NodeJS.ProcessEnv): number {
+  return int(env, 'CORTEX_BODY_LIMIT', replicaDefaults.bodyLimit, 1);
+}
+
 export function cacheDirFrom(env: NodeJS.ProcessEnv): string {
   return env.CORTEX_CACHE_DIR || join(homedir(), '.cache', 'cortex');
 }
@@ -59,6 +71,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     bundlePath: env.CORTEX_PREDICTOR_BUNDLE || undefined,
     config,
     drainTimeoutMs: drainTimeoutFrom(env),
+    bodyTimeoutMs: bodyTimeoutFrom(env),
     api: { name: env.CORTEX_API || 'api', deployment: env.CORTEX_DEPLOYMENT || 'default' },
     assets: {
       baseDir: env.CORTEX_API_DIR || process.cwd(),
@@ -70,7 +83,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     maxConcurrency: int(env, 'CORTEX_MAX_CONCURRENCY', replicaDefaults.maxConcurrency, 1),
     predictTimeoutMs: int(env, 'CORTEX_PREDICT_TIMEOUT_MS', replicaDefaults.predictTimeoutMs, 1),
     initTimeoutMs: initTimeoutFrom(env),
-    bodyLimit: int(env, 'CORTEX_BODY_LIMIT', replicaDefaults.bodyLimit, 1),
+    bodyLimit: bodyLimitFrom(env),
     inferenceThreads: int(env, 'CORTEX_INFERENCE_THREADS', replicaDefaults.inferenceThreads, 1),
     processMetrics: true,
   };
