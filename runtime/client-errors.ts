@@ -2,16 +2,16 @@
 // within CORTEX_BODY_TIMEOUT_MS, headers over the limit, bytes that are not HTTP — is answered
 // in the runtime's JSON error shape, and the connection is closed.
 import { randomUUID } from 'node:crypto';
-import { maxHeaderSize, STATUS_CODES, type ServerResponse } from 'node:http';
+import { maxHeaderSize, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 /** The request a connection is carrying: Node hands the error handler only the socket. */
-const carrying = new WeakMap<Socket, { id: string; res: ServerResponse }>();
+const carrying = new WeakMap<Socket, { id: string; req: IncomingMessage; res: ServerResponse }>();
 
 export function trackRequests(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
-    carrying.set(request.raw.socket, { id: request.id, res: reply.raw });
+    carrying.set(request.raw.socket, { id: request.id, req: request.raw, res: reply.raw });
   });
 }
 
@@ -35,11 +35,12 @@ export function clientErrorHandler(bodyTimeoutMs: number) {
     // A connection reset needs no answer: the client is gone.
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const { status, error } = refusal(err.code, bodyTimeoutMs);
-    // A socket remembers its last request even after that one was answered (keep-alive): only
-    // a request still unanswered is the one that failed; otherwise the failure came before
-    // Fastify saw a request (headers that never finished) and there is no id yet.
+    // A socket remembers its last request even after it is over (keep-alive): only one still
+    // arriving or unanswered (a 413 answers before the body is in) is the one that failed;
+    // otherwise the failure came before Fastify saw a request (headers that never finished)
+    // and there is no id yet.
     const last = carrying.get(socket);
-    const open = last && !last.res.writableFinished ? last : undefined;
+    const open = last && (!last.req.complete || !last.res.writableFinished) ? last : undefined;
     const id = open?.id ?? randomUUID();
     if (status === 408) this.log.info({ reqId: id }, `request ${id} answered 408: it did not arrive within ${bodyTimeoutMs} ms`);
     else this.log.debug({ reqId: id, err }, `request ${id} answered ${status}: ${error}`);

@@ -1,6 +1,7 @@
 // Clients that never finish sending cannot lock a replica: a request counts against
 // max_replica_concurrency only once its body is in, and one that has not arrived within
-// CORTEX_BODY_TIMEOUT_MS is answered 408 and its connection closed.
+// CORTEX_BODY_TIMEOUT_MS is answered 408 and its connection closed. One that sends too much
+// reads its 413. A real process: the races these cover depend on it.
 import { join } from 'node:path';
 import test from 'ava';
 import { post } from './helpers/http.js';
@@ -14,7 +15,7 @@ const maxConcurrency = 20;
 let rt: RuntimeProcess;
 
 test.before(async () => {
-  rt = await startRuntime(behaviour, { label: 'slow' }, { CORTEX_BODY_TIMEOUT_MS: String(timeoutMs), CORTEX_MAX_CONCURRENCY: String(maxConcurrency) });
+  rt = await startRuntime(behaviour, { label: 'slow' }, { CORTEX_BODY_TIMEOUT_MS: String(timeoutMs), CORTEX_MAX_CONCURRENCY: String(maxConcurrency), CORTEX_BODY_LIMIT: '65536' });
   await waitReady(rt.url);
 });
 test.after.always(() => rt?.child.kill('SIGKILL'));
@@ -61,6 +62,16 @@ test.serial('the 408 carries the request id the client sent', async (t) => {
   t.is(status, 408);
   t.regex(headers, /^x-request-id: slow-client-7\r?$/m);
   t.like(body, { request_id: 'slow-client-7' });
+});
+
+test.serial('a body far over the limit is a 413 the client reads while it is still sending, not a reset', async (t) => {
+  const bytes = Buffer.alloc(32 * 1024 * 1024, 0x20);
+  for (let i = 0; i < 5; i++) {
+    const res = await fetch(`${rt.url}/`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    t.is(res.status, 413);
+    t.regex(((await res.json()) as { error: string }).error, /larger than the limit of 65536 bytes/);
+  }
+  t.is((await post(`${rt.url}/`, { after: 'big' })).status, 200);
 });
 
 test.serial('a bad CORTEX_BODY_TIMEOUT_MS stops the runtime with one clear line', async (t) => {
