@@ -6,6 +6,17 @@ import { maxHeaderSize, STATUS_CODES, type IncomingMessage, type ServerResponse 
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
+/**
+ * Slow clients are timed by Node's parser rather than by a timer per request: it alone knows
+ * when a request's last byte has arrived, it covers a connection that sends nothing, headers
+ * that never end and a body that never ends alike, and one sweep checks every connection. The
+ * sweep runs every 30 s by default, which would let a hung request live 40 s: a tenth of the
+ * timeout (at most 1 s) keeps the 408 close to its deadline. For http.createServer.
+ */
+export function arrivalTimeouts(bodyTimeoutMs: number): { requestTimeout: number; connectionsCheckingInterval: number } {
+  return { requestTimeout: bodyTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.ceil(bodyTimeoutMs / 10)) };
+}
+
 /** The request a connection is carrying: Node hands the error handler only the socket. */
 const carrying = new WeakMap<Socket, { id: string; req: IncomingMessage; res: ServerResponse }>();
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { clientErrorHandler, trackRequests } from './client-errors.js';
+import { arrivalTimeouts, clientErrorHandler, trackRequests } from './client-errors.js';
 import { closeKeepAliveOnDrain } from './drain.js';
 import { readableLogStream } from './log-format.js';
 import { bodyTimeoutFrom } from './settings.js';
@@ -28,13 +28,9 @@ export function createServer({ logLevel = process.env.CORTEX_LOG_LEVEL ?? 'info'
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // Slow clients are timed by Node's parser rather than by a timer of ours: it alone knows
-    // when a request's last byte has arrived, it covers a connection that sends nothing, headers
-    // that never end and a body that never ends alike, and one sweep checks every connection.
-    // Its sweep runs every 30 s by default, which would let a hung request live 40 s: a tenth
-    // of the timeout (at most 1 s) keeps the 408 close to its deadline.
+    // Fastify sets the server's requestTimeout from its own option, after creating it.
     requestTimeout: bodyTimeoutMs,
-    http: { requestTimeout: bodyTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.ceil(bodyTimeoutMs / 10)) },
+    http: arrivalTimeouts(bodyTimeoutMs),
     clientErrorHandler: clientErrorHandler(bodyTimeoutMs),
   });
   trackRequests(app);

@@ -7,7 +7,7 @@
 import { createServer, request as httpRequest, Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
-import { answerAndClose, refusal } from '../../runtime/client-errors.js';
+import { answerAndClose, arrivalTimeouts, refusal } from '../../runtime/client-errors.js';
 import { noConnectionsOrAfter } from '../../runtime/drain.js';
 import { bodyLimitFrom, bodyTimeoutFrom } from '../../runtime/settings.js';
 import type { ReplicaInfo } from './backend.js';
@@ -65,9 +65,8 @@ export class Gateway {
     private readonly source: GatewaySource,
     private readonly limits: GatewayLimits = gatewayLimitsFrom(process.env),
   ) {
-    // Node's parser times a request's arrival, as in a replica (runtime/server.ts says why).
     const { bodyTimeoutMs } = limits;
-    this.server = createServer({ requestTimeout: bodyTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.ceil(bodyTimeoutMs / 10)) }, (req, res) => {
+    this.server = createServer(arrivalTimeouts(bodyTimeoutMs), (req, res) => {
       this.carrying.set(req.socket, res);
       this.inFlight.add(res);
       res.once('close', () => this.inFlight.delete(res));
