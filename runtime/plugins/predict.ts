@@ -44,6 +44,9 @@ export default async function predict(app: FastifyInstance, opts: PredictOptions
 
   // Admitted once the body is in, not when the headers are: a client that never finishes its
   // body (Node's parser answers it 408 after CORTEX_BODY_TIMEOUT_MS) never holds a slot.
+  // Bodies still arriving are not bounded in number on purpose: that bound would be a wall
+  // slow clients could hold again, while each is at most bodyLimit and lives at most the body
+  // timeout, so together they hold only what clients really send in that time.
   app.addHook('preValidation', async (request, reply) => {
     if (inFlight >= maxConcurrency) {
       reply.header('retry-after', '1');
