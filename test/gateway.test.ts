@@ -156,7 +156,7 @@ test('requests that never finish arriving never reach a replica and are answered
     up.server.close();
   });
   // More than the gateway's 256 connections to a replica, had it forwarded them.
-  const hangers = Object.entries(stalledRequests('/d/a')).flatMap(([kind, request]) => Array.from({ length: 70 }, () => ({ kind, ...sendRaw(url, request, timeoutMs + 5000) })));
+  const hangers = Object.entries(stalledRequests('/d/a')).flatMap(([kind, request]) => Array.from({ length: 70 }, () => ({ kind, ...sendRaw(url, request, timeoutMs + 8000) })));
   await Promise.all(hangers.map((h) => h.written));
   t.like((await post(`${url}/d/a`, { x: 1 })).body, { name: 'one', body: '{"x":1}' });
   for (const { kind, reply } of hangers) {
@@ -164,7 +164,7 @@ test('requests that never finish arriving never reach a replica and are answered
     t.is(status, 408, kind);
     t.regex(headers, /\r\nconnection: close$/im, kind);
     t.regex((body as { error: string }).error, /did not arrive within 1500 ms \(CORTEX_BODY_TIMEOUT_MS\)/, kind);
-    t.true(ms >= timeoutMs - 20 && ms < timeoutMs + 2500, `${kind}: answered after ${Math.round(ms)} ms`);
+    t.true(ms >= timeoutMs - 20 && ms < timeoutMs + 5000, `${kind}: answered after ${Math.round(ms)} ms`);
   }
   t.is(up.seen(), 1);
 });

@@ -23,7 +23,7 @@ test.after.always(() => rt?.child.kill('SIGKILL'));
 test.serial('requests that never finish arriving hold no admission slot and are answered 408 after CORTEX_BODY_TIMEOUT_MS', async (t) => {
   const kinds = Object.entries(stalledRequests('/'));
   // Each kind alone outnumbers max_replica_concurrency.
-  const hangers = kinds.flatMap(([kind, request]) => Array.from({ length: maxConcurrency + 5 }, () => ({ kind, ...sendRaw(rt.url, request, timeoutMs + 5000) })));
+  const hangers = kinds.flatMap(([kind, request]) => Array.from({ length: maxConcurrency + 5 }, () => ({ kind, ...sendRaw(rt.url, request, timeoutMs + 8000) })));
   await Promise.all(hangers.map((h) => h.written));
   await new Promise((r) => setTimeout(r, 500));
 
@@ -41,8 +41,9 @@ test.serial('requests that never finish arriving hold no admission slot and are 
     const { error, request_id } = body as { error: string; request_id: string };
     t.is(error, `the request did not arrive within ${timeoutMs} ms (CORTEX_BODY_TIMEOUT_MS); send its headers and body without pausing`, kind);
     t.regex(request_id, /^[\w-]{36}$/, kind);
-    // The server's clock starts after ours; its check runs every tenth of the timeout.
-    t.true(ms >= timeoutMs - 20 && ms < timeoutMs + 2500, `${kind}: answered after ${Math.round(ms)} ms`);
+    // The server's clock starts after ours; its check runs every tenth of the timeout, late on
+    // a busy machine: the bound says answered, not hung.
+    t.true(ms >= timeoutMs - 20 && ms < timeoutMs + 5000, `${kind}: answered after ${Math.round(ms)} ms`);
   }
   t.log(`408 after ${Math.round(Math.min(...replies.map((r) => r.ms)))}–${Math.round(Math.max(...replies.map((r) => r.ms)))} ms`);
   t.is((await post(`${rt.url}/`, { a: 2 })).status, 200);
