@@ -42,6 +42,8 @@ export interface RuntimeSettings extends ReplicaSettings {
   config: Record<string, JsonValue>;
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   drainTimeoutMs: number;
+  /** How long a request (headers and body) may take to arrive before it is answered 408. */
+  bodyTimeoutMs: number;
   /** Read here so a bad value stops the replica at start; the helpers read them in their own thread. */
   images: ImageLimits;
   fetch: FetchPolicy;
@@ -117,6 +119,16 @@ export function fetchPolicyFrom(env: NodeJS.ProcessEnv): FetchPolicy {
   return { addresses, allow };
 }
 
+/** Read by the replica's server and by the dev gateway in front of it. */
+export function bodyTimeoutFrom(env: NodeJS.ProcessEnv): number {
+  return int(env, 'CORTEX_BODY_TIMEOUT_MS', 10_000, 1);
+}
+
+/** The largest prediction body: the replica refuses more, and the dev gateway buffers no more. */
+export function bodyLimitFrom(env: NodeJS.ProcessEnv): number {
+  return int(env, 'CORTEX_BODY_LIMIT', replicaDefaults.bodyLimit, 1);
+}
+
 export function cacheDirFrom(env: NodeJS.ProcessEnv): string {
   return env.CORTEX_CACHE_DIR || join(homedir(), '.cache', 'cortex');
 }
@@ -139,6 +151,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     bundlePath: env.CORTEX_PREDICTOR_BUNDLE || undefined,
     config,
     drainTimeoutMs: drainTimeoutFrom(env),
+    bodyTimeoutMs: bodyTimeoutFrom(env),
     images: imageLimitsFrom(env),
     fetch: fetchPolicyFrom(env),
     api: { name: env.CORTEX_API || 'api', deployment: env.CORTEX_DEPLOYMENT || 'default' },
@@ -153,7 +166,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     predictTimeoutMs: int(env, 'CORTEX_PREDICT_TIMEOUT_MS', replicaDefaults.predictTimeoutMs, 1),
     initTimeoutMs: initTimeoutFrom(env),
     blockedThreadMs: int(env, 'CORTEX_THREAD_BLOCKED_MS', replicaDefaults.blockedThreadMs, 1),
-    bodyLimit: int(env, 'CORTEX_BODY_LIMIT', replicaDefaults.bodyLimit, 1),
+    bodyLimit: bodyLimitFrom(env),
     inferenceThreads: int(env, 'CORTEX_INFERENCE_THREADS', replicaDefaults.inferenceThreads, 1),
     processMetrics: true,
   };

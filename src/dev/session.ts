@@ -6,13 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { bundleVersion } from '../../runtime/predictor-slot.js';
+import { SettingsError } from '../../runtime/settings.js';
 import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
 import { UserError } from '../user-error.js';
 import { autoscale, averageInFlight, type Recommendation } from './autoscaler.js';
 import type { Backend, LogLine, PredictorBundle } from './backend.js';
 import { BuildError, Bundler, displayLocation } from './bundler.js';
 import { Collector } from './collector.js';
-import { Gateway } from './gateway.js';
+import { Gateway, gatewayLimitsFrom, type GatewayLimits } from './gateway.js';
 import { apiStatus, isServing, type ApiSnapshot, type ReloadSnapshot, type SessionEvents, type SessionSnapshot, type SessionView } from './state.js';
 
 export interface DevOptions {
@@ -73,10 +74,19 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   private constructor(private readonly options: DevOptions) {
     super();
     const backend = options.backend;
-    this.gateway = new Gateway({
-      routes: () => [...this.loops.values()].map((l) => ({ api: l.spec.name, endpoint: l.spec.networking.endpoint })),
-      replicas: (api) => backend.replicas(api),
-    });
+    let limits: GatewayLimits;
+    try {
+      limits = gatewayLimitsFrom(process.env);
+    } catch (err) {
+      throw err instanceof SettingsError ? new UserError(err.message) : err;
+    }
+    this.gateway = new Gateway(
+      {
+        routes: () => [...this.loops.values()].map((l) => ({ api: l.spec.name, endpoint: l.spec.networking.endpoint })),
+        replicas: (api) => backend.replicas(api),
+      },
+      limits,
+    );
     backend.on('replica', () => this.emit('change'));
     backend.on('log', (line) => this.emit('log', line));
   }
@@ -205,8 +215,9 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       }
       await this.watcher?.close();
       // No new clients, but requests already through the gateway finish while replicas drain.
-      this.gateway.stopAccepting();
+      const gatewayStopped = this.gateway.stopAccepting();
       await this.options.backend.stop();
+      await gatewayStopped;
       await this.gateway.close().catch(() => undefined);
       await Promise.all([...this.loops.values()].map((l) => l.bundler.dispose()));
     })();
