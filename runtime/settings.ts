@@ -171,3 +171,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     processMetrics: true,
   };
 }
+
+/** The cluster components (gateway, autoscaler): which namespace they serve, and the gateway's port. */
+export function clusterSettingsFrom(env: NodeJS.ProcessEnv): { namespace: string; port: number } {
+  return { namespace: env.CORTEX_NAMESPACE || 'cortex', port: int(env, 'PORT', 8888) };
+}
