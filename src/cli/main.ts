@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../user-error.js';
 import { registerBuild } from './commands/build.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerDev } from './commands/dev.js';
 import { registerServe } from './commands/serve.js';
 import { registerSessionCommands } from './commands/session.js';
@@ -32,6 +33,7 @@ const program = new Command('cortex')
   .exitOverride();
 
 registerBuild(program);
+registerCluster(program);
 registerDev(program);
 registerServe(program);
 registerSessionCommands(program);
