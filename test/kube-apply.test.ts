@@ -26,6 +26,12 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
   }
 }
 
+/** Deletes a namespace and waits until it is gone, so that what lived there (a NodePort) is free again. */
+async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
+  await core.deleteNamespace({ name }).catch(() => undefined);
+  await until(`namespace ${name} to be gone`, 180_000, async () => (await core.readNamespace({ name }).then(() => false, () => true)) || undefined);
+}
+
 async function exampleInput(image: string): Promise<RenderInput> {
   const spec = await loadSpec(exampleDir);
   const api = spec.apis[0]!;
@@ -38,7 +44,11 @@ kindTest('every rendered object of the kind and eks profiles is accepted by the 
   const kc = kubeConfig();
   const client = new ClusterClient(kc);
   const core = kc.makeApiClient(CoreV1Api);
-  t.teardown(() => core.deleteNamespace({ name: namespace }).then(() => undefined, () => undefined));
+  t.timeout(5 * 60_000);
+  t.teardown(() => deleteNamespace(core, namespace));
+  // The kind profile's gateway takes NodePort 30888 cluster-wide: a cortex namespace left by an
+  // earlier run would hold it, and the dry run would say so.
+  await deleteNamespace(core, 'cortex');
   await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
 
   const base = await exampleInput('cortex-runtime:render-test');
@@ -62,12 +72,14 @@ kindTest('every rendered object of the kind and eks profiles is accepted by the 
 });
 
 kindTest('the kind profile runs the example: "hot dog" from a pod and through the in-cluster gateway on localhost:8888; pruning removes the api', async (t) => {
+  // An image load and two pods starting on a shared 2-core machine: minutes, not ava's default 2.
+  t.timeout(10 * 60_000);
   const kc = kubeConfig();
   const client = new ClusterClient(kc);
   const core = kc.makeApiClient(CoreV1Api);
   // The gateway's NodePort (30888, published as the host's :8888) lives in cortex's own namespace.
   const input = { ...(await exampleInput('')), namespace: 'cortex' };
-  t.teardown(() => core.deleteNamespace({ name: 'cortex' }).then(() => undefined, () => undefined));
+  t.teardown(() => deleteNamespace(core, 'cortex'));
 
   const build = await cortex(['build', exampleDir]);
   t.is(build.exitCode, 0, build.all);

@@ -44,7 +44,8 @@ export class ClusterClient {
     for (const [apiVersion, kind] of apiKinds) {
       const { items } = await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector);
       for (const item of items) {
-        await this.objects.delete({ apiVersion, kind, metadata: { name: item.metadata!.name!, namespace } }, undefined, undefined, undefined, undefined, 'Foreground').catch((err: unknown) => {
+        // In the background: the objects go at once, their pods drain on their own (the runtime's SIGTERM).
+        await this.objects.delete({ apiVersion, kind, metadata: { name: item.metadata!.name!, namespace } }, undefined, undefined, undefined, undefined, 'Background').catch((err: unknown) => {
           if (statusCode(err) !== 404) throw err;
         });
         removed.push(`${kind}/${item.metadata!.name}`);
