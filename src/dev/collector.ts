@@ -2,7 +2,7 @@
 // pane, a per-api minute of traffic for the latency pane, and the in-flight samples the
 // autoscaler averages over its window.
 import type { ReplicaInfo } from './backend.js';
-import { fetchMetrics } from './replica-client.js';
+import { fetchMetrics } from '../../runtime/client.js';
 import { isServing } from './state.js';
 import { addBuckets, delta, quantileMs, readScrape, TrafficWindow, type Delta, type Scrape } from './traffic.js';
 

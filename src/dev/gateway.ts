@@ -4,6 +4,7 @@
 import { createServer, request as httpRequest, Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
+import { isDrainRefusal } from '../../runtime/protocol.js';
 import type { ReplicaInfo } from './backend.js';
 import { isServing } from './state.js';
 
@@ -135,7 +136,7 @@ export class Gateway {
       const onAnswer = (answer: IncomingMessage) => {
         // A draining replica refuses new work with a 503 and no Retry-After (an overloaded one
         // sends Retry-After): the request has not run, so another replica can take it.
-        if (answer.statusCode === 503 && !answer.headers['retry-after']) {
+        if (isDrainRefusal(answer.statusCode, answer.headers)) {
           answer.resume();
           done();
           return resolve(false);

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { parseLogLine } from '../../../runtime/log-format.js';
 import type { ApiSpec, Spec } from '../../spec/index.js';
 import type { Backend, BackendEvents, PredictorBundle, ReloadOutcome, ReplicaInfo } from '../backend.js';
-import { pushBundle, readiness } from '../replica-client.js';
+import { pushBundle, readiness } from '../../../runtime/client.js';
 import type { LaunchedReplica, ReplicaLauncher } from './launcher.js';
 
 export interface LocalBackendOptions {
