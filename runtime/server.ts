@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { readableLogStream } from './log-format.js';
+import { logLevelFrom } from './settings.js';
 
 export interface ServerOptions {
   logLevel?: string;
@@ -9,7 +10,7 @@ export interface ServerOptions {
 }
 
 /** The Fastify server every replica runs in. */
-export function createServer({ logLevel = process.env.CORTEX_LOG_LEVEL ?? 'info', logFormat = 'json' }: ServerOptions = {}): FastifyInstance {
+export function createServer({ logLevel = logLevelFrom(process.env), logFormat = 'json' }: ServerOptions = {}): FastifyInstance {
   return Fastify({
     logger: logFormat === 'text' ? { level: logLevel, stream: readableLogStream() } : { level: logLevel },
     logController: new LogController({ disableRequestLogging: true }),

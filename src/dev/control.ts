@@ -3,11 +3,11 @@
 // written, with the address, to a session file only this user can read.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { LogLine } from './backend.js';
 import { sameToken } from '../../runtime/plugins/admin.js';
+import { cortexHomeFrom } from '../../runtime/settings.js';
 import { UserError } from '../user-error.js';
 import type { DevSession } from './session.js';
 
@@ -22,7 +22,7 @@ export interface SessionFile {
 const logBufferSize = 1000;
 
 export function sessionFilePath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.CORTEX_HOME || join(homedir(), '.cortex'), 'dev-session.json');
+  return join(cortexHomeFrom(env), 'dev-session.json');
 }
 
 /** A session that has claimed the file but is still starting has only its pid there. */
