@@ -5,8 +5,8 @@ import { createServer, request as httpRequest, Agent, type ClientRequest, type I
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { isDrainRefusal } from '../../runtime/protocol.js';
-import type { ReplicaInfo } from './backend.js';
-import { isServing } from './state.js';
+import type { ReplicaInfo } from '../model/backend.js';
+import { isServing } from '../model/status.js';
 
 export interface Route {
   api: string;

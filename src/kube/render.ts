@@ -18,10 +18,10 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { ApiSpec, Spec } from '../spec/index.js';
-import { runtimeEnv } from '../dev/runtime-env.js';
+import { runtimeEnv } from '../backends/runtime-env.js';
 import { containerPort } from '../image/index.js';
 import { paths } from '../../runtime/protocol.js';
-import type { PredictorBundle } from '../dev/backend.js';
+import type { PredictorBundle } from '../model/backend.js';
 import { annotations, apiLabels, apiObjectName, bundleConfigMapName, componentLabels, defaultNamespace, labels } from './names.js';
 
 export type KubeObject = V1Namespace | V1Secret | V1ServiceAccount | V1Role | V1RoleBinding | V1ConfigMap | V1Deployment | V1Service;

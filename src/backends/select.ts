@@ -2,9 +2,9 @@
 // load this machine's native modules (the same image the clusters run), child processes
 // otherwise; --backend decides instead.
 import Docker from 'dockerode';
-import { daemonPlatformProblem, dockerUnavailableReason, type ImageEvent } from '../../image/index.js';
-import { UserError } from '../../user-error.js';
-import type { BackendName } from '../backend.js';
+import { daemonPlatformProblem, dockerUnavailableReason, type ImageEvent } from '../image/index.js';
+import { UserError } from '../user-error.js';
+import type { BackendName } from '../model/backend.js';
 import { DockerLauncher } from './docker.js';
 import type { ReplicaLauncher } from './launcher.js';
 import { ProcessLauncher } from './process.js';

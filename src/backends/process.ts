@@ -2,10 +2,10 @@
 import { fork } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { hostEnv, runtimeEnv } from '../runtime-env.js';
+import { hostEnv, runtimeEnv } from './runtime-env.js';
 import type { LaunchedReplica, LaunchRequest, ReplicaLauncher } from './launcher.js';
 
-const runtimeMain = fileURLToPath(new URL('../../../runtime/main.js', import.meta.url));
+const runtimeMain = fileURLToPath(new URL('../../runtime/main.js', import.meta.url));
 
 export class ProcessLauncher implements ReplicaLauncher {
   readonly name = 'process' as const;

@@ -1,7 +1,7 @@
 // Turning replicas' cumulative Prometheus counters into what people look at: requests a
 // second, p50/p99 over the last minute, 2XX/4XX/5XX. Pure: the collector feeds scrapes in.
 import { metricNames, type MetricFamily } from '../../runtime/protocol.js';
-import type { TrafficSnapshot } from './state.js';
+import type { TrafficSnapshot } from '../model/status.js';
 
 /** The numbers of one scrape of one replica, all cumulative since the replica started. */
 export interface Scrape {
