@@ -3,7 +3,7 @@
 import { removeOrphanedBundleDirs } from './bundle-dir.js';
 import { readBundleFile } from './bundle-file.js';
 import { guardProcess } from './crash-guard.js';
-import { closeServer, exitOnSignals } from './drain.js';
+import { closeServer, exitOnSignals, idleGraceMs } from './drain.js';
 import { createReplica } from './replica.js';
 import { createServer } from './server.js';
 import { settingsFromEnv, type RuntimeSettings } from './settings.js';
@@ -18,7 +18,7 @@ try {
   process.exit(2);
 }
 
-const app = createServer();
+const app = createServer({ bodyTimeoutMs: settings.bodyTimeoutMs });
 guardProcess(app.log);
 void removeOrphanedBundleDirs();
 const replica = createReplica(settings);
@@ -34,7 +34,7 @@ const drain = exitOnSignals({
   log: app.log,
   deadlineMs: settings.drainTimeoutMs,
   stop: async () => {
-    await closeServer(app);
+    await closeServer(app, idleGraceMs(settings.drainTimeoutMs));
     await replica.close();
   },
 });

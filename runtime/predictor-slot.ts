@@ -64,6 +64,8 @@ export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor]; lost:
   lastError: BundleError | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Replaced predictors still finishing their requests. */
+  private readonly retiring = new Set<PredictorHost>();
 
   constructor(private readonly ctx: SlotContext) {
     super();
@@ -93,7 +95,7 @@ export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor]; lost:
     await this.queue;
     const current = this.current;
     this.current = undefined;
-    await current?.host.terminate();
+    await Promise.all([current?.host, ...this.retiring].map((host) => host?.terminate()));
   }
 
   private async loadNow(bundle: Bundle): Promise<LoadedPredictor> {
@@ -128,7 +130,10 @@ export class PredictorSlot extends EventEmitter<{ swap: [LoadedPredictor]; lost:
       this.load(bundle).catch(() => undefined);
     });
     this.emit('swap', loaded);
-    void previous?.host.retire(this.ctx.retireMs);
+    if (previous) {
+      this.retiring.add(previous.host);
+      void previous.host.retire(this.ctx.retireMs).finally(() => this.retiring.delete(previous.host));
+    }
     return loaded;
   }
 }

@@ -44,6 +44,8 @@ export interface RuntimeSettings extends ReplicaSettings {
   config: Record<string, JsonValue>;
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   drainTimeoutMs: number;
+  /** How long a request (headers and body) may take to arrive before it is answered 408. */
+  bodyTimeoutMs: number;
   /** Read here so a bad value stops the replica at start; the helpers read them in their own thread. */
   images: ImageLimits;
   fetch: FetchPolicy;
@@ -72,7 +74,7 @@ export interface FetchPolicy {
 /**
  * The variables a backend passes from the environment cortex runs in to every replica it
  * starts (child process, container, pod), unchanged. The others are set by the backend itself
- * from the spec and the replica's placement (src/dev/runtime-env.ts), or describe the machine
+ * from the spec and the replica's placement (src/backends/runtime-env.ts), or describe the machine
  * cortex runs on (CORTEX_HOME, CORTEX_FETCH_ADDRESSES, read there).
  */
 export const passedThrough = [
@@ -83,6 +85,7 @@ export const passedThrough = [
   'CORTEX_THREAD_BLOCKED_MS',
   'CORTEX_DRAIN_TIMEOUT_MS',
   'CORTEX_BODY_LIMIT',
+  'CORTEX_BODY_TIMEOUT_MS',
   'CORTEX_LOG_LEVEL',
   'CORTEX_DOWNLOAD_TIMEOUT_MS',
   'CORTEX_MAX_IMAGE_PIXELS',
@@ -170,6 +173,16 @@ export function cortexHomeFrom(env: NodeJS.ProcessEnv): string {
   return env.CORTEX_HOME || join(homedir(), '.cortex');
 }
 
+/** Read by the replica's server and by the dev gateway in front of it. */
+export function bodyTimeoutFrom(env: NodeJS.ProcessEnv): number {
+  return int(env, 'CORTEX_BODY_TIMEOUT_MS', 10_000, 1);
+}
+
+/** The largest prediction body: the replica refuses more, and the dev gateway buffers no more. */
+export function bodyLimitFrom(env: NodeJS.ProcessEnv): number {
+  return int(env, 'CORTEX_BODY_LIMIT', replicaDefaults.bodyLimit, 1);
+}
+
 export function cacheDirFrom(env: NodeJS.ProcessEnv): string {
   return env.CORTEX_CACHE_DIR || join(homedir(), '.cache', 'cortex');
 }
@@ -192,6 +205,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     bundlePath: env.CORTEX_PREDICTOR_BUNDLE || undefined,
     config,
     drainTimeoutMs: drainTimeoutFrom(env),
+    bodyTimeoutMs: bodyTimeoutFrom(env),
     images: imageLimitsFrom(env),
     fetch: fetchPolicyFrom(env),
     api: { name: env.CORTEX_API || 'api', deployment: env.CORTEX_DEPLOYMENT || 'default' },
@@ -206,8 +220,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     predictTimeoutMs: int(env, 'CORTEX_PREDICT_TIMEOUT_MS', replicaDefaults.predictTimeoutMs, 1),
     initTimeoutMs: initTimeoutFrom(env),
     blockedThreadMs: int(env, 'CORTEX_THREAD_BLOCKED_MS', replicaDefaults.blockedThreadMs, 1),
-    bodyLimit: int(env, 'CORTEX_BODY_LIMIT', replicaDefaults.bodyLimit, 1),
+    bodyLimit: bodyLimitFrom(env),
     inferenceThreads: int(env, 'CORTEX_INFERENCE_THREADS', replicaDefaults.inferenceThreads, 1),
     processMetrics: true,
   };
+}
+
+/** The cluster components (gateway, autoscaler): which namespace they serve, and the gateway's port. */
+export function clusterSettingsFrom(env: NodeJS.ProcessEnv): { namespace: string; port: number } {
+  return { namespace: env.CORTEX_NAMESPACE || 'cortex', port: int(env, 'PORT', 8888) };
 }

@@ -436,6 +436,17 @@ test('a failed build names the step and shows its last output, not the builder b
   t.is(buildFailure(log, 'do this'), 'the runtime image build failed at "Step 2/3 : RUN ["node"]": The command returned a non-zero code: 1; do this\n  Error: cannot load sharp');
 });
 
+test('the image ships the cluster entry points and what they import, and nothing of the CLI', (t) => {
+  const context = runtimeContext(repoRoot);
+  const shipped = context.files.map((f) => f.path).filter((p) => p.includes('/dist/src/') || p.startsWith('dist/src/'));
+  t.true(shipped.some((p) => p.endsWith('dist/src/cluster/gateway.js')), shipped.join(' '));
+  t.true(shipped.some((p) => p.endsWith('dist/src/dev/gateway.js')));
+  for (const p of shipped) t.notRegex(p, /\/(tui|cli)\/|bundler|session|backends\//, p);
+  const modules = new Set(context.files.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f.path)?.[1]).filter(Boolean));
+  for (const dev of ['ink', 'esbuild', 'chokidar', 'dockerode', 'react', 'commander']) t.false(modules.has(dev), dev);
+  t.true(modules.has('@kubernetes/client-node'));
+});
+
 test('every package the compiled runtime imports is a runtime dependency of the image', async (t) => {
   const dir = join(repoRoot, 'dist/runtime');
   const bare = new Set<string>();

@@ -3,22 +3,26 @@
 import { createServer, type Server } from 'node:http';
 import test from 'ava';
 import type { ReplicaInfo } from '../src/model/backend.js';
-import { Gateway } from '../src/dev/gateway.js';
+import { Agent, request as httpRequest } from 'node:http';
+import { Gateway, gatewayLimitsFrom, type GatewayLimits } from '../src/dev/gateway.js';
 import { closedPort, listen, post } from './helpers/http.js';
+import { sendRaw, stalledRequests } from './helpers/raw.js';
 
-function upstream(name: string, delayMs = 0): Promise<{ server: Server; url: string }> {
+function upstream(name: string, delayMs = 0): Promise<{ server: Server; url: string; seen: () => number }> {
+  let seen = 0;
   const server = createServer((req, res) => {
+    seen++;
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name, path: req.url, body })), delayMs));
   });
-  return listen(server).then((url) => ({ server, url }));
+  return listen(server).then((url) => ({ server, url, seen: () => seen }));
 }
 
 const replica = (id: string, url: string, status: ReplicaInfo['status'] = 'ready'): ReplicaInfo => ({ id, api: 'a', status, url, version: 'v', startedAt: new Date(), restarts: 0, error: undefined });
 
-async function gatewayFor(replicas: ReplicaInfo[]) {
-  const gateway = new Gateway({ routes: () => [{ api: 'a', endpoint: '/d/a' }], replicas: () => replicas });
+async function gatewayFor(replicas: ReplicaInfo[], limits: Partial<GatewayLimits> = {}) {
+  const gateway = new Gateway({ routes: () => [{ api: 'a', endpoint: '/d/a' }], replicas: () => replicas }, { ...gatewayLimitsFrom({}), ...limits });
   const url = await gateway.listen(0);
   return { gateway, url };
 }
@@ -141,4 +145,94 @@ test('a draining replica\'s 503 is retried on another replica; an overloaded one
   const busy = await post(`${b.url}/d/a`, {});
   t.is(busy.status, 503);
   t.is(busy.headers.get('retry-after'), '1');
+});
+
+test('requests that never finish arriving never reach a replica and are answered 408; others go through', async (t) => {
+  const timeoutMs = 1500;
+  const up = await upstream('one');
+  const { gateway, url } = await gatewayFor([replica('a-1', up.url)], { bodyTimeoutMs: timeoutMs });
+  t.teardown(async () => {
+    await gateway.close();
+    up.server.close();
+  });
+  // More than the gateway's 256 connections to a replica, had it forwarded them.
+  const hangers = Object.entries(stalledRequests('/d/a')).flatMap(([kind, request]) => Array.from({ length: 70 }, () => ({ kind, ...sendRaw(url, request, timeoutMs + 8000) })));
+  await Promise.all(hangers.map((h) => h.written));
+  t.like((await post(`${url}/d/a`, { x: 1 })).body, { name: 'one', body: '{"x":1}' });
+  for (const { kind, reply } of hangers) {
+    const { status, headers, body, ms } = await reply;
+    t.is(status, 408, kind);
+    t.regex(headers, /\r\nconnection: close$/im, kind);
+    t.regex((body as { error: string }).error, /did not arrive within 1500 ms \(CORTEX_BODY_TIMEOUT_MS\)/, kind);
+    t.true(ms >= timeoutMs - 20 && ms < timeoutMs + 5000, `${kind}: answered after ${Math.round(ms)} ms`);
+  }
+  t.is(up.seen(), 1);
+});
+
+test('a body over the limit is a 413 the client reads, with or without Content-Length, however much it sends', async (t) => {
+  const up = await upstream('one');
+  const { gateway, url } = await gatewayFor([replica('a-1', up.url)], { bodyLimit: 1024 * 1024 });
+  t.teardown(async () => {
+    await gateway.close();
+    up.server.close();
+  });
+  // 100 MiB is past what the gateway reads and drops after refusing: it closes while the client sends.
+  for (const mib of [2, 100]) {
+    const bytes = Buffer.alloc(mib * 1024 * 1024, 0x20);
+    const chunked = () => new ReadableStream({ start: (c) => { for (let at = 0; at < bytes.length; at += 1 << 20) c.enqueue(bytes.subarray(at, at + (1 << 20))); c.close(); } });
+    for (const [how, body] of [['sized', bytes], ['chunked', chunked()]] as const) {
+      const res = await fetch(`${url}/d/a`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' }, duplex: 'half' } as RequestInit);
+      t.is(res.status, 413, `${mib} MiB ${how}`);
+      t.deepEqual(await res.json(), { error: 'request body is larger than the limit of 1048576 bytes (CORTEX_BODY_LIMIT)' });
+    }
+  }
+  t.is(up.seen(), 0);
+  t.like((await post(`${url}/d/a`, { x: 1 })).body, { name: 'one' });
+});
+
+test('the bytes held for all requests at once are bounded: past it a body is a 503 with Retry-After', async (t) => {
+  const up = await upstream('one');
+  const { gateway, url } = await gatewayFor([replica('a-1', up.url)], { bodyTimeoutMs: 1500, bodyLimit: 64 * 1024, bufferedLimit: 100 * 1024 });
+  t.teardown(async () => {
+    await gateway.close();
+    up.server.close();
+  });
+  const part = (n: number) => ({ head: `POST /d/a HTTP/1.1\r\nHost: x\r\nContent-Length: ${64 * 1024}\r\n\r\n${'x'.repeat(n)}` });
+  const first = sendRaw(url, part(60 * 1024), 5000);
+  await first.written;
+  await new Promise((r) => setTimeout(r, 100));
+  const second = sendRaw(url, part(60 * 1024), 5000);
+  const { status, headers, body } = await second.reply;
+  t.is(status, 503);
+  t.regex(headers, /^retry-after: 1\r?$/im);
+  t.regex((body as { error: string }).error, /the gateway is holding 102400 bytes of request bodies, its limit; retry shortly/);
+  t.is((await first.reply).status, 408);
+  // The first body's bytes are given back with its answer.
+  t.like((await post(`${url}/d/a`, 'y'.repeat(60 * 1024), 'text/plain')).body, { name: 'one' });
+});
+
+test('stopping answers a request sent on an idle keep-alive connection, with Connection: close, instead of resetting it', async (t) => {
+  const up = await upstream('one');
+  const { gateway, url } = await gatewayFor([replica('a-1', up.url)]);
+  t.teardown(async () => {
+    await gateway.close();
+    up.server.close();
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  t.teardown(() => agent.destroy());
+  const send = () =>
+    new Promise<string>((resolve) => {
+      const req = httpRequest(`${url}/d/a`, { method: 'POST', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(`${res.statusCode} ${res.headers.connection}`));
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      req.end('{}');
+    });
+  t.deepEqual(await Promise.all(Array.from({ length: 8 }, send)), Array(8).fill('200 keep-alive'));
+  // Eight idle connections in the pool; the client reuses them in the instant the gateway stops.
+  const stopped = gateway.stopAccepting();
+  t.deepEqual(await Promise.all(Array.from({ length: 8 }, send)), Array(8).fill('200 close'));
+  await stopped;
+  t.is((await send()).split(' ')[0], 'ECONNREFUSED');
 });

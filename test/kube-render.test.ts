@@ -90,15 +90,16 @@ test('the runtime settings: bundle file from the ConfigMap, token from the Secre
   t.deepEqual(env.CORTEX_ADMIN_TOKEN, { secretKeyRef: { name: 'cortex-admin', key: 'token' } });
   t.false('CORTEX_PREDICTOR_CONFIG' in env, 'the config travels in the bundle file');
   t.false('CORTEX_EXECUTION_PROVIDERS' in env);
+  t.false('CORTEX_FETCH_ADDRESSES' in env, 'pods keep the runtime\'s safe default: public addresses only');
   t.deepEqual((find(objects, 'Secret', 'cortex-admin') as { stringData?: object }).stringData, { token: 't0ken' });
   const map = find<V1ConfigMap>(objects, 'ConfigMap', 'image-classifier-bundle');
   t.is(map.metadata!.annotations!['cortex.dev/predictor-version'], 'abc123');
   t.deepEqual(JSON.parse(gunzipSync(Buffer.from(map.binaryData!['bundle.json.gz']!, 'base64')).toString()), { code: bundle.code, config: bundle.config });
 });
 
-test('predictor.env reaches the pod', (t) => {
-  const s = parseSpec(yaml('').replace('config: { model: m.onnx }', 'config: { model: m.onnx }\n    env: { LOG_STYLE: short }'), '/project/cortex.yaml');
-  t.is(rendered(s, profiles.kind()).env.LOG_STYLE, 'short');
+test('predictor.env reaches the pod, a fetch policy the api sets included', (t) => {
+  const s = parseSpec(yaml('').replace('config: { model: m.onnx }', 'config: { model: m.onnx }\n    env: { LOG_STYLE: short, CORTEX_FETCH_ADDRESSES: any }'), '/project/cortex.yaml');
+  t.like(rendered(s, profiles.kind()).env, { LOG_STYLE: 'short', CORTEX_FETCH_ADDRESSES: 'any' });
 });
 
 test('kind: the gateway is the NodePort the cluster maps to :8888; mirror and cache are node folders', (t) => {

@@ -69,6 +69,29 @@ test('an empty body is a 400', async (t) => {
   const res = await post(`${replica.url}/`, '', 'application/json');
   t.is(res.status, 400);
   t.truthy(errorOf(res.body));
+  const none = await fetch(`${replica.url}/`, { method: 'POST' });
+  t.is(none.status, 400);
+  t.regex(errorOf(await none.json()), /^the request has no body/);
+});
+
+test('a JSON null is a body: the predictor gets null', async (t) => {
+  const res = await post(`${replica.url}/`, 'null', 'application/json');
+  t.is(res.status, 200);
+  t.deepEqual(res.body, { label: 'v1', requestId: res.headers.get('x-request-id'), sample: null });
+});
+
+test('a client\'s X-Request-Id is kept only when it is at most 128 plain characters; otherwise one is made', async (t) => {
+  for (const id of ['a', 'req.1:2_3-x', 'x'.repeat(128)]) {
+    const res = await post(`${replica.url}/`, {}, 'application/json', { 'x-request-id': id });
+    t.is(res.headers.get('x-request-id'), id);
+    t.like(res.body, { requestId: id });
+  }
+  for (const id of ['x'.repeat(129), 'two words', 'a/b', 'é', '<script>', '']) {
+    const res = await post(`${replica.url}/`, {}, 'application/json', { 'x-request-id': id });
+    const made = res.headers.get('x-request-id') ?? '';
+    t.regex(made, /^[0-9a-f-]{36}$/, JSON.stringify(id));
+    t.like(res.body, { requestId: made });
+  }
 });
 
 test('a body over the limit is a 413 that names the limit', async (t) => {

@@ -2,6 +2,7 @@
 // and on SIGTERM it finishes what is in flight before exiting.
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +24,55 @@ test('SIGTERM drains in-flight requests, then the process exits 0', async (t) =>
   const res = await inFlight;
   t.is(res.status, 200);
   t.like(res.body, { label: 'proc' });
+  // Answered during the drain, so the client does not send another request on the connection.
+  t.is(res.headers.get('connection'), 'close');
   t.is(await rt.exited, 0);
   t.regex(rt.logs(), /SIGTERM: draining/);
+});
+
+test('SIGTERM under keep-alive load: every request sent before the drain began is answered', async (t) => {
+  const rt = await startRuntime(behaviour, { label: 'load' });
+  t.teardown(() => rt.child.kill('SIGKILL'));
+  await waitReady(rt.url);
+  // The moment the replica says it drains, as this process sees it: everything sent before
+  // was on the wire when the signal arrived, or sent in the instant after.
+  let drainingSince = Infinity;
+  rt.child.stdout!.on('data', (d) => {
+    if (/SIGTERM: draining/.test(String(d))) drainingSince = Math.min(drainingSince, performance.now());
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  t.teardown(() => agent.destroy());
+  const outcomes: Array<{ sentAt: number; outcome: string }> = [];
+  const one = () =>
+    new Promise<boolean>((resolve) => {
+      const sentAt = performance.now();
+      const settle = (outcome: string) => {
+        outcomes.push({ sentAt, outcome });
+        resolve(outcome === '200');
+      };
+      const req = httpRequest(`${rt.url}/`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => settle(String(res.statusCode)));
+        res.on('error', (err: NodeJS.ErrnoException) => settle(err.code ?? err.message));
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => settle(err.code ?? err.message));
+      req.end(JSON.stringify({ sleep: Math.floor(Math.random() * 5) }));
+    });
+  let exited = false;
+  const clients = Array.from({ length: 32 }, async () => {
+    while (!exited) if (!(await one())) await new Promise((r) => setTimeout(r, 5));
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  rt.child.kill('SIGTERM');
+  t.is(await rt.exited, 0);
+  exited = true;
+  await Promise.all(clients);
+
+  const before = outcomes.filter((o) => o.sentAt < drainingSince);
+  const failed = before.filter((o) => o.outcome !== '200').map((o) => o.outcome);
+  t.true(before.length > 100, `only ${before.length} requests before the drain`);
+  t.deepEqual(failed, [], `${failed.length} of ${before.length} requests sent before the drain failed`);
+  t.log(`${before.length} requests sent before the drain, all answered 200; after it: ${JSON.stringify(tally(outcomes.filter((o) => o.sentAt >= drainingSince)))}`);
 });
 
 test('a request that outlasts the drain deadline does not keep the process up', async (t) => {
@@ -40,6 +88,12 @@ test('a request that outlasts the drain deadline does not keep the process up', 
   t.regex(rt.logs(), /still in flight after 500 ms \(CORTEX_DRAIN_TIMEOUT_MS\); exiting anyway/);
   await stuck;
 });
+
+function tally(outcomes: Array<{ outcome: string }>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { outcome } of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
+  return counts;
+}
 
 for (const [env, message] of [
   [{ PORT: 'eighty' }, 'PORT must be an integer ≥ 0, got "eighty"'],

@@ -17,6 +17,10 @@ export default fp(async function errors(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err instanceof HttpError ? err.status : clientStatus(err) ?? (typeof err.statusCode === 'number' && err.statusCode >= 500 ? err.statusCode : 500);
     if (status >= 500) request.log.error({ err: err.cause ?? err, reqId: request.id }, errorMessage(err));
+    // Fastify closes a connection whose body it stopped reading, and a client still sending it
+    // would get a reset instead of this answer: Node reads on and drops the rest instead (for
+    // CORTEX_BODY_TIMEOUT_MS at most), so the client reads the 413.
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') reply.removeHeader('connection');
     reply.code(status).send({ error: describe(err, request), request_id: request.id });
   });
   app.setNotFoundHandler((request, reply) => {

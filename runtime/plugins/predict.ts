@@ -43,7 +43,12 @@ export default async function predict(app: FastifyInstance, opts: PredictOptions
     void work.then(settled, settled);
   }
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Admitted once the body is in, not when the headers are: a client that never finishes its
+  // body (Node's parser answers it 408 after CORTEX_BODY_TIMEOUT_MS) never holds a slot.
+  // Bodies still arriving are not bounded in number on purpose: that bound would be a wall
+  // slow clients could hold again, while each is at most bodyLimit and lives at most the body
+  // timeout, so together they hold only what clients really send in that time.
+  app.addHook('preValidation', async (request, reply) => {
     if (inFlight >= maxConcurrency) {
       reply.header('retry-after', '1');
       throw new HttpError(503, `the replica is at max_replica_concurrency (${maxConcurrency} in flight); retry shortly`);
@@ -66,7 +71,8 @@ export default async function predict(app: FastifyInstance, opts: PredictOptions
       reply.header('retry-after', '1');
       throw new HttpError(503, slot.lastError ? `no predictor is serving: ${slot.lastError.message}` : 'the predictor is still loading');
     }
-    if (request.body === undefined || request.body === null) {
+    // A JSON `null` is a body like any other; only no body at all is refused.
+    if (request.body === undefined) {
       throw new HttpError(400, 'the request has no body; send JSON, text, or image bytes');
     }
     const metadata: Metadata = {

@@ -11,6 +11,7 @@ const sessionCommands = async (): Promise<Register> => (await import('./commands
 /** Every command, in the order help lists them, and the module that registers it. */
 const commands: Record<string, () => Promise<Register>> = {
   build: async () => (await import('./commands/build.js')).registerBuild,
+  cluster: async () => (await import('./commands/cluster.js')).registerCluster,
   dev: async () => (await import('./commands/dev.js')).registerDev,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   get: sessionCommands,

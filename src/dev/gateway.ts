@@ -1,10 +1,16 @@
 // The local front door: http://localhost:PORT/<deployment>/<api> → a serving replica of that
 // api, least outstanding requests first. A replica that refuses the connection (it just died,
 // or is draining) is skipped and the request tried on the next one, so the client never sees it.
+// A body is read whole before any replica sees it (a retry needs it, and a slow client then
+// holds no replica connection), within the same limits a replica sets: CORTEX_BODY_LIMIT and
+// CORTEX_BODY_TIMEOUT_MS.
 import { createServer, request as httpRequest, Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
+import { answerAndClose, arrivalTimeouts, refusal } from '../../runtime/client-errors.js';
+import { noConnectionsOrAfter } from '../../runtime/drain.js';
 import { isDrainRefusal } from '../../runtime/protocol.js';
+import { bodyLimitFrom, bodyTimeoutFrom } from '../../runtime/settings.js';
 import type { ReplicaInfo } from '../model/backend.js';
 import { isServing } from '../model/status.js';
 
@@ -19,7 +25,26 @@ export interface GatewaySource {
   replicas(api: string): ReplicaInfo[];
 }
 
-const maxBody = 64 * 1024 * 1024;
+export interface GatewayLimits {
+  /** The largest body buffered for a replica; a larger one is answered 413, as the replica would. */
+  bodyLimit: number;
+  /** How long a request's headers and body may take to arrive before it is answered 408. */
+  bodyTimeoutMs: number;
+  /** The bytes of every body being held at once; a body that would go past it is answered 503. */
+  bufferedLimit: number;
+}
+
+export function gatewayLimitsFrom(env: NodeJS.ProcessEnv): GatewayLimits {
+  const bodyLimit = bodyLimitFrom(env);
+  return { bodyLimit, bodyTimeoutMs: bodyTimeoutFrom(env), bufferedLimit: 32 * bodyLimit };
+}
+
+// After refusing a body the gateway reads on, dropping the bytes, so that the client (still
+// sending) can read the refusal instead of a reset; this much, then it closes.
+const discardLimit = 64 * 1024 * 1024;
+// As in runtime/drain.ts: connections idle when the gateway stops stay open this long, so a
+// request sent on one just before is answered.
+const idleGraceMs = 1000;
 const retriable = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 export class Gateway {
@@ -27,13 +52,36 @@ export class Gateway {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   private readonly outstanding = new Map<string, number>();
   private turn = 0;
+  /** Bytes of request bodies held now, read or being read. */
+  private buffered = 0;
+  /** The response each connection is carrying, for the answer to a request Node gives up on. */
+  private readonly carrying = new WeakMap<Socket, ServerResponse>();
+  private readonly inFlight = new Set<ServerResponse>();
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+  private closed = false;
+  private sweep: NodeJS.Timeout | undefined;
 
-  constructor(private readonly source: GatewaySource) {
-    this.server = createServer((req, res) => {
+  constructor(
+    private readonly source: GatewaySource,
+    private readonly limits: GatewayLimits = gatewayLimitsFrom(process.env),
+  ) {
+    const { bodyTimeoutMs } = limits;
+    this.server = createServer(arrivalTimeouts(bodyTimeoutMs), (req, res) => {
+      this.carrying.set(req.socket, res);
+      this.inFlight.add(res);
+      res.once('close', () => this.inFlight.delete(res));
+      if (this.stopping) res.setHeader('connection', 'close');
       this.handle(req, res).catch((err: Error) => {
         if (!res.headersSent) json(res, 400, { error: `bad request: ${err.message}` });
         else res.destroy();
       });
+    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const { status, error } = refusal(err.code, bodyTimeoutMs);
+      const res = this.carrying.get(socket);
+      answerAndClose(socket, res && !res.writableFinished ? res : undefined, status, { error });
     });
   }
 
@@ -46,14 +94,33 @@ export class Gateway {
     return `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${actual}`;
   }
 
-  /** Refuses new connections and closes idle ones; requests under way go on. */
-  stopAccepting(): void {
-    this.server.close();
-    this.server.closeIdleConnections();
+  /**
+   * Stops taking requests without resetting one a client has sent: from now on every answer
+   * says `Connection: close`; connections idle now get a short grace for a request already on
+   * its way, then the gateway stops listening (resolved then) and closes connections as they
+   * go idle.
+   */
+  stopAccepting(): Promise<void> {
+    this.stopped ??= this.stop();
+    return this.stopped;
   }
 
-  /** Ends every connection, in flight or not; after stopAccepting the server is closed already. */
+  private async stop(): Promise<void> {
+    this.stopping = true;
+    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    // Closing an idle connection is safe from the client's side: replicas draining now need not
+    // wait out their own grace for the gateway's pooled connections.
+    for (const sockets of Object.values(this.agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+    await noConnectionsOrAfter(this.server, idleGraceMs);
+    if (this.closed) return;
+    this.server.close();
+    this.sweep = setInterval(() => this.server.closeIdleConnections(), 50);
+  }
+
+  /** Ends every connection, in flight or not. */
   async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweep);
     const closed = this.server.listening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : undefined;
     this.server.closeAllConnections();
     await closed;
@@ -97,12 +164,8 @@ export class Gateway {
       return json(res, 404, { error: `no api at ${url.split('?')[0]}; ${where}` });
     }
 
-    let body: Buffer;
-    try {
-      body = await readBody(req);
-    } catch (err) {
-      return json(res, 413, { error: (err as Error).message });
-    }
+    const body = await this.readBody(req, res);
+    if (!body) return;
     const tried = new Set<string>();
     for (;;) {
       const replica = this.pick(match.route.api, tried);
@@ -113,6 +176,41 @@ export class Gateway {
       const sent = await this.forward(replica, match.rest, req, body, res);
       if (sent) return;
     }
+  }
+
+  /**
+   * The whole body, or undefined when there is none to forward: it was refused (413 over the
+   * limit, 503 past the bytes held for all requests), or the client went away. Its bytes count
+   * against bufferedLimit until the response is over.
+   */
+  private readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+    const { bodyLimit, bufferedLimit } = this.limits;
+    const tooLarge = `request body is larger than the limit of ${bodyLimit} bytes (CORTEX_BODY_LIMIT)`;
+    if (Number(req.headers['content-length']) > bodyLimit) {
+      refuseBody(req, res, 413, tooLarge);
+      return Promise.resolve(undefined);
+    }
+    let held = 0;
+    res.once('close', () => (this.buffered -= held));
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => {
+        if (held + chunk.length > bodyLimit) {
+          refuseBody(req, res, 413, tooLarge);
+          return resolve(undefined);
+        }
+        if (this.buffered + chunk.length > bufferedLimit) {
+          refuseBody(req, res, 503, `the gateway is holding ${bufferedLimit} bytes of request bodies, its limit; retry shortly`, { 'retry-after': '1' });
+          return resolve(undefined);
+        }
+        held += chunk.length;
+        this.buffered += chunk.length;
+        chunks.push(chunk);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      // A client gone, or a request Node timed out (answered 408 by the clientError handler).
+      req.on('close', () => resolve(undefined));
+    });
   }
 
   /** True once the replica answered (and the answer went to the client). */
@@ -182,20 +280,24 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body));
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBody) {
-        reject(new Error(`request body is larger than the gateway's limit of ${maxBody} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/**
+ * Answers a request whose body is still arriving so that the client can read the answer:
+ * closing the socket while it sends would reset the connection, often before it reads. The
+ * answer goes at once with `Connection: close`; the body is read on and dropped, and the
+ * connection closes when it ends, past discardLimit bytes, or at the request timeout.
+ */
+function refuseBody(req: IncomingMessage, res: ServerResponse, status: number, error: string, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify({ error });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close', ...headers });
+  res.write(text);
+  let dropped = 0;
+  req.removeAllListeners('data');
+  const drop = (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped <= discardLimit) return;
+    req.off('data', drop);
+    res.end();
+  };
+  req.on('data', drop);
+  req.once('end', () => res.end());
 }

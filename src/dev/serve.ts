@@ -3,10 +3,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { removeOrphanedBundleDirs } from '../../runtime/bundle-dir.js';
 import { guardProcess } from '../../runtime/crash-guard.js';
-import { closeServer } from '../../runtime/drain.js';
+import { closeServer, idleGraceMs } from '../../runtime/drain.js';
 import { createReplica, type Replica } from '../../runtime/replica.js';
 import { createServer } from '../../runtime/server.js';
-import { drainTimeoutFrom, replicaDefaults, SettingsError, settingsFromEnv, type ReplicaSettings } from '../../runtime/settings.js';
+import { bodyTimeoutFrom, drainTimeoutFrom, replicaDefaults, SettingsError, settingsFromEnv, type ReplicaSettings } from '../../runtime/settings.js';
 import { BundleError } from '../../runtime/predictor-slot.js';
 import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
 import { UserError } from '../user-error.js';
@@ -42,9 +42,11 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const apis = selectApis(spec, options.api);
   // Every setting is checked before anything starts, so a mistake costs no init.
   let drainTimeoutMs: number;
+  let bodyTimeoutMs: number;
   let settings: ReplicaSettings[];
   try {
     drainTimeoutMs = drainTimeoutFrom(process.env);
+    bodyTimeoutMs = bodyTimeoutFrom(process.env);
     // One replica in this process: it may use every core, whatever compute.cpu says.
     settings = apis.map((api) => ({ ...settingsFromEnv(runtimeEnv(spec, api, { inferenceThreads: replicaDefaults.inferenceThreads })), processMetrics: false }));
   } catch (err) {
@@ -55,7 +57,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   // so do the helpers their fetch policy, whichever thread they run in.
   Object.assign(process.env, sharedPredictorEnv(spec, apis), { CORTEX_FETCH_ADDRESSES: localFetchAddresses() });
 
-  const app = createServer({ logFormat: 'text' });
+  const app = createServer({ logFormat: 'text', bodyTimeoutMs });
   guardProcess(app.log);
   void removeOrphanedBundleDirs();
   app.setNotFoundHandler((request, reply) => {
@@ -65,7 +67,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const replicas: Replica[] = [];
   const endpoints: Serving['endpoints'] = [];
   const close = async () => {
-    await closeServer(app);
+    await closeServer(app, idleGraceMs(drainTimeoutMs));
     await Promise.all(replicas.map((r) => r.close()));
   };
 

@@ -4,15 +4,16 @@
 // the snapshot every view reads (src/model/snapshot.ts).
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { SettingsError } from '../../runtime/settings.js';
 import type { Backend, PredictorBundle, ReplicaLogLine } from '../model/backend.js';
 import { buildSnapshot } from '../model/snapshot.js';
 import type { SessionEvents, SessionSnapshot, SessionView } from '../model/status.js';
 import { Collector } from '../scaling/collector.js';
 import { AutoscalerLoop, tickMs } from '../scaling/loop.js';
 import { loadSpec, type Spec } from '../spec/index.js';
-import { portInUse } from '../user-error.js';
+import { portInUse, UserError } from '../user-error.js';
 import { ApiLoop, type ApiLoopHost } from './api-loop.js';
-import { Gateway } from './gateway.js';
+import { Gateway, gatewayLimitsFrom, type GatewayLimits } from './gateway.js';
 import { specChanges } from './spec-changes.js';
 import { ProjectWatcher, settleMs } from './watcher.js';
 
@@ -47,10 +48,19 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     super();
     const backend = options.backend;
     this.autoscaler = new AutoscalerLoop(backend, this.collector);
-    this.gateway = new Gateway({
-      routes: () => [...this.loops.values()].map((l) => ({ api: l.spec.name, endpoint: l.spec.networking.endpoint })),
-      replicas: (api) => backend.replicas(api),
-    });
+    let limits: GatewayLimits;
+    try {
+      limits = gatewayLimitsFrom(process.env);
+    } catch (err) {
+      throw err instanceof SettingsError ? new UserError(err.message) : err;
+    }
+    this.gateway = new Gateway(
+      {
+        routes: () => [...this.loops.values()].map((l) => ({ api: l.spec.name, endpoint: l.spec.networking.endpoint })),
+        replicas: (api) => backend.replicas(api),
+      },
+      limits,
+    );
     this.loopHost = { backend, inputs: (paths) => this.watcher?.watchOutside(paths), changed: () => this.emit('change') };
     backend.on('replica', () => this.emit('change'));
     backend.on('log', (line) => this.emit('log', line));
@@ -148,8 +158,9 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       for (const loop of this.loops.values()) loop.cancelTimers();
       await this.watcher?.close();
       // No new clients, but requests already through the gateway finish while replicas drain.
-      this.gateway.stopAccepting();
+      const gatewayStopped = this.gateway.stopAccepting();
       await this.options.backend.stop();
+      await gatewayStopped;
       await this.gateway.close().catch(() => undefined);
       await Promise.all([...this.loops.values()].map((l) => l.dispose()));
     })();

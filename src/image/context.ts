@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { UserError } from '../user-error.js';
-import { dependencyClosure, installedPackage, runtimeDependencies, type InstalledPackage } from './dependencies.js';
+import { importClosure } from './closure.js';
+import { clusterDependencies, dependencyClosure, installedPackage, runtimeDependencies, type InstalledPackage } from './dependencies.js';
 
 /** The port the runtime listens on inside a container. */
 export const containerPort = 8080;
@@ -73,7 +74,7 @@ export function layoutRoot(dirs: readonly string[]): string {
 /** The runtime's package.json in the image: ESM, and the dependency versions it was built with. */
 export function runtimePackageJson(packages: readonly InstalledPackage[]): string {
   const dependencies: Record<string, string> = {};
-  for (const name of runtimeDependencies) {
+  for (const name of [...runtimeDependencies, ...clusterDependencies]) {
     const pkg = packages.find((p) => p.name === name);
     if (pkg) dependencies[name] = pkg.version;
   }
@@ -114,12 +115,16 @@ export function dockerfile(base: string, context: Parameters<typeof dockerfileBo
 export function runtimeContext(packageRoot: string, target: Target = hostTarget): RuntimeContext {
   const runtimeDir = join(packageRoot, 'dist', 'runtime');
   if (!existsSync(join(runtimeDir, 'main.js'))) throw new UserError(`${join(runtimeDir, 'main.js')} is missing: run npm run build`);
-  const packages = dependencyClosure(packageRoot, runtimeDependencies, installedPackage);
+  const packages = dependencyClosure(packageRoot, [...runtimeDependencies, ...clusterDependencies], installedPackage);
   const root = layoutRoot([packageRoot, ...packages.map((p) => p.dir)]);
   const toPosix = (path: string) => relative(root, path).split(sep).join('/');
 
   const files: ContextFile[] = [];
   for (const file of filesUnder(runtimeDir)) if (file.source.endsWith('.js')) files.push({ ...file, path: toPosix(file.source) });
+  // The cluster's entry points and what they import from the rest of dist (dist/runtime is there already).
+  const clusterDir = join(packageRoot, 'dist', 'src', 'cluster');
+  const entries = existsSync(clusterDir) ? readdirSync(clusterDir).filter((f) => f.endsWith('.js')).map((f) => join(clusterDir, f)) : [];
+  for (const source of importClosure(entries)) if (!source.startsWith(runtimeDir + sep)) files.push({ source, size: statSync(source).size, path: toPosix(source) });
   for (const pkg of packages) {
     for (const file of filesUnder(pkg.dir)) {
       if (shipsInImage(relative(pkg.dir, file.source).split(sep).join('/'), target)) files.push({ ...file, path: toPosix(file.source) });

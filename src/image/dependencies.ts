@@ -7,6 +7,9 @@ import { UserError } from '../user-error.js';
 /** The packages dist/runtime imports; the rest of package.json serves the CLI. */
 export const runtimeDependencies = ['fastify', 'fastify-plugin', 'prom-client', 'onnxruntime-node', 'sharp'] as const;
 
+/** The packages the cluster's own components (dist/src/cluster: gateway, autoscaler) import besides. */
+export const clusterDependencies = ['@kubernetes/client-node'] as const;
+
 export interface Manifest {
   name?: string;
   version?: string;

@@ -66,7 +66,7 @@ export class RenderError extends Error {
 }
 
 /** The gateway's and the autoscaler's entry points inside the runtime image (relative to its working directory). */
-export const entryPoints = { gateway: 'dist/runtime/cluster/gateway.js', autoscaler: 'dist/runtime/cluster/autoscaler.js' };
+export const entryPoints = { gateway: 'dist/src/cluster/gateway.js', autoscaler: 'dist/src/cluster/autoscaler.js' };
 
 export const gatewayPort = 8888;
 export const adminSecretName = 'cortex-admin';
@@ -125,7 +125,7 @@ export function renderCluster({ image, profile, namespace = defaultNamespace, ad
               image,
               command: ['node', entryPoints[component]],
               env: [{ name: 'CORTEX_NAMESPACE', value: namespace }, ...(port ? [{ name: 'PORT', value: String(port) }] : [])],
-              ...(port ? { ports: [{ name: 'http', containerPort: port }], readinessProbe: { httpGet: { path: '/-/healthz', port: 'http' }, periodSeconds: 2 } } : {}),
+              ...(port ? { ports: [{ name: 'http', containerPort: port }], readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 2 } } : {}),
               resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
             },
           ],
@@ -186,6 +186,11 @@ export function renderApi(input: RenderInput, api: ApiSpec): KubeObject[] {
   const volumes: V1Volume[] = [{ name: 'bundle', configMap: { name: configMap.metadata!.name! } }];
   const settings: Record<string, string> = runtimeEnv(spec, api, { port: containerPort, bundlePath: `${bundleMount}/${bundleFile}`, apiDir: '/cortex/api' }, {});
   delete settings.CORTEX_PREDICTOR_CONFIG; // the bundle file carries the config, so a reload updates both
+  // A pod fetches only public addresses unless the api itself says otherwise (predictor.env):
+  // the local backends' "any" must not reach a cluster's network or the cloud's metadata service.
+  delete settings.CORTEX_FETCH_ADDRESSES;
+  const fetchAddresses = api.predictor.env.CORTEX_FETCH_ADDRESSES;
+  if (fetchAddresses) settings.CORTEX_FETCH_ADDRESSES = fetchAddresses;
   if (profile.mirrorPath) {
     volumes.push({ name: 'mirror', hostPath: { path: profile.mirrorPath, type: 'Directory' } });
     mounts.push({ name: 'mirror', mountPath: '/cortex/mirror', readOnly: true });

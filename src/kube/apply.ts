@@ -1,0 +1,72 @@
+// Rendered objects into a cluster: server-side apply under one field manager, so cortex owns
+// exactly the fields it renders (replicas stay the autoscaler's), and apis no longer in
+// cortex.yaml are pruned by label. kind and EKS go through this same code.
+import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { fieldManager, labels } from './names.js';
+import type { KubeObject } from './render.js';
+
+export interface ApplyOptions {
+  /** Ask the API server to check everything (admission included) and persist nothing. */
+  dryRun?: boolean;
+}
+
+// The kinds rendered per api, in the order pruning looks for them.
+const apiKinds: Array<[apiVersion: string, kind: string]> = [
+  ['apps/v1', 'Deployment'],
+  ['v1', 'Service'],
+  ['v1', 'ConfigMap'],
+];
+
+export class ClusterClient {
+  private readonly objects: KubernetesObjectApi;
+
+  constructor(readonly kubeConfig: KubeConfig) {
+    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  }
+
+  /** Applies `objects` in order (a namespace before what lives in it); forced, since cortex is the only owner of what it renders. */
+  async apply(objects: readonly KubeObject[], { dryRun = false }: ApplyOptions = {}): Promise<KubernetesObject[]> {
+    const applied: KubernetesObject[] = [];
+    for (const object of objects) {
+      try {
+        applied.push(await this.objects.patch(object as KubernetesObject, undefined, dryRun ? 'All' : undefined, fieldManager, true, PatchStrategy.ServerSideApply));
+      } catch (err) {
+        throw new Error(`applying ${object.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name}: ${apiMessage(err)}`);
+      }
+    }
+    return applied;
+  }
+
+  /** Deletes the objects of `deployment`'s apis that are not in `keep`; returns what went, as kind/name. */
+  async pruneApis(namespace: string, deployment: string, keep: readonly string[]): Promise<string[]> {
+    const selector = `${labels.deployment}=${deployment}${keep.length ? `,${labels.api} notin (${keep.join(',')})` : ''}`;
+    const removed: string[] = [];
+    for (const [apiVersion, kind] of apiKinds) {
+      const { items } = await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector);
+      for (const item of items) {
+        await this.objects.delete({ apiVersion, kind, metadata: { name: item.metadata!.name!, namespace } }, undefined, undefined, undefined, undefined, 'Foreground').catch((err: unknown) => {
+          if (statusCode(err) !== 404) throw err;
+        });
+        removed.push(`${kind}/${item.metadata!.name}`);
+      }
+    }
+    return removed;
+  }
+}
+
+function statusCode(err: unknown): number | undefined {
+  return (err as { code?: number }).code;
+}
+
+/** The API server's own reason, not the client library's wrapping of it. */
+function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  return (err as Error).message;
+}

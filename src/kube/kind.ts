@@ -1,0 +1,105 @@
+// The local cluster for `cortex dev --backend kind`: a kind cluster named for cortex, whose node
+// publishes the gateway's NodePort on the host (so http://localhost:8888 works as with the local
+// backends) and mounts the model cache and mirror for pods to share. kind and Docker do the work;
+// this module only writes kind's config and reads what kind reports.
+import { existsSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { UserError } from '../user-error.js';
+import { kindGatewayNodePort } from './render.js';
+
+export const defaultClusterName = 'cortex';
+/** Where the node holds what the kind profile mounts into pods (see render.ts profiles.kind). */
+export const nodePaths = { mirror: '/cortex/models', cache: '/cortex/cache' } as const;
+
+export interface KindClusterOptions {
+  name: string;
+  /** The host port the gateway answers on. */
+  hostPort: number;
+  /** The model cache on this machine (CORTEX_CACHE_DIR), shared with the pods. */
+  cacheDir: string;
+  /** The offline model mirror (CORTEX_MODEL_MIRROR), when one is set. */
+  mirrorDir?: string;
+}
+
+/** kind's cluster config for cortex: one node, the gateway's port mapping, the model folders. */
+export function kindConfig({ hostPort, cacheDir, mirrorDir }: KindClusterOptions): string {
+  const extraMounts = [{ hostPath: cacheDir, containerPath: nodePaths.cache }, ...(mirrorDir ? [{ hostPath: mirrorDir, containerPath: nodePaths.mirror, readOnly: true }] : [])];
+  return stringify({
+    kind: 'Cluster',
+    apiVersion: 'kind.x-k8s.io/v1alpha4',
+    nodes: [{ role: 'control-plane', extraPortMappings: [{ containerPort: kindGatewayNodePort, hostPort, listenAddress: '127.0.0.1' }], extraMounts }],
+  });
+}
+
+const installKind = 'install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, or go install sigs.k8s.io/kind@v0.30.0) and make sure it is on PATH';
+
+async function kind(args: string[], onLine?: (line: string) => void): Promise<string> {
+  try {
+    const run = execa('kind', args, { all: true });
+    if (onLine) run.all?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => onLine(l.trim())));
+    return (await run).stdout;
+  } catch (err) {
+    const e = err as { code?: string; all?: string; shortMessage?: string };
+    if (e.code === 'ENOENT') throw new UserError(`kind is not installed: ${installKind}`);
+    const why = (e.all ?? e.shortMessage ?? '').trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+    if (/Cannot connect to the Docker daemon|docker.*not found|failed to list nodes/i.test(why)) throw new UserError(`kind needs a running Docker daemon: ${why}`);
+    throw new UserError(`kind ${args[0]} failed: ${why}`);
+  }
+}
+
+export async function kindClusters(): Promise<string[]> {
+  return (await kind(['get', 'clusters'])).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('No kind clusters'));
+}
+
+/** The host port the cluster's node publishes the gateway's NodePort on, if it does. */
+export async function gatewayHostPort(name: string): Promise<number | undefined> {
+  const { stdout } = await execa('docker', ['inspect', '--format', '{{json .HostConfig.PortBindings}}', `${name}-control-plane`]).catch(() => ({ stdout: '{}' }));
+  const bindings = JSON.parse(stdout || '{}') as Record<string, Array<{ HostPort: string }> | null>;
+  const port = bindings[`${kindGatewayNodePort}/tcp`]?.[0]?.HostPort;
+  return port ? Number(port) : undefined;
+}
+
+export interface ClusterUp {
+  created: boolean;
+  /** Where the gateway answers on this machine. */
+  endpoint: string;
+}
+
+/** Creates the cluster, or reuses one of that name that publishes the gateway; `image` overrides kind's node image. */
+export async function clusterUp(options: KindClusterOptions & { image?: string; onLine?: (line: string) => void }): Promise<ClusterUp> {
+  if ((await kindClusters()).includes(options.name)) {
+    const port = await gatewayHostPort(options.name);
+    if (port === undefined) {
+      throw new UserError(`the kind cluster "${options.name}" exists but does not publish port ${kindGatewayNodePort}, where cortex's gateway listens; run cortex cluster down, then cortex cluster up`);
+    }
+    return { created: false, endpoint: `http://localhost:${port}` };
+  }
+  if (!existsSync(options.cacheDir)) throw new UserError(`the model cache ${options.cacheDir} does not exist; create it, or set CORTEX_CACHE_DIR`);
+  const args = ['create', 'cluster', '--name', options.name, '--config', '-', '--wait', '5m', ...(options.image ? ['--image', options.image] : [])];
+  try {
+    const run = execa('kind', args, { input: kindConfig(options), all: true });
+    run.all?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter((l) => l.trim()).forEach((l) => options.onLine?.(l.trim())));
+    await run;
+  } catch (err) {
+    const e = err as { code?: string; all?: string; shortMessage?: string };
+    if (e.code === 'ENOENT') throw new UserError(`kind is not installed: ${installKind}`);
+    throw new UserError(`kind could not create the cluster "${options.name}": ${(e.all ?? e.shortMessage ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  return { created: true, endpoint: `http://localhost:${options.hostPort}` };
+}
+
+export async function clusterDown(name: string): Promise<boolean> {
+  if (!(await kindClusters()).includes(name)) return false;
+  await kind(['delete', 'cluster', '--name', name]);
+  return true;
+}
+
+/** The cluster's kubeconfig as kind reports it, without touching ~/.kube/config. */
+export async function kindKubeConfig(name: string): Promise<KubeConfig> {
+  if (!(await kindClusters()).includes(name)) throw new UserError(`no kind cluster named "${name}"; run cortex cluster up`);
+  const kc = new KubeConfig();
+  kc.loadFromString(await kind(['get', 'kubeconfig', '--name', name]));
+  return kc;
+}

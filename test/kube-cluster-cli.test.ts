@@ -1,0 +1,68 @@
+// `cortex cluster up|down|info` for the local kind cluster: kind's config is a pure function;
+// info and the reuse path run against the real cluster test/cluster/up.sh made (its node
+// publishes :8888 and mounts the mirror, as cortex's own config does).
+import { dirname, join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { parse } from 'yaml';
+import { kindConfig } from '../src/kube/kind.js';
+import { cortex } from './helpers/cli.js';
+import { clusterDir, clusterName, kindTest } from './helpers/kind.js';
+
+/** PATH with the harness's kind binary and its docker shim (test/cluster/README.md) first. */
+async function kindPath(): Promise<string> {
+  const { stdout } = await execa(join(clusterDir, 'build-kind.sh'));
+  return `${dirname(stdout.trim())}:${join(clusterDir, 'bin')}:${process.env.PATH}`;
+}
+
+test("kind's config: the gateway's NodePort on the host port, the cache shared, the mirror read-only", (t) => {
+  const config = parse(kindConfig({ name: 'cortex', hostPort: 9999, cacheDir: '/home/me/.cache/cortex', mirrorDir: '/data/models' }));
+  t.deepEqual(config.nodes, [
+    {
+      role: 'control-plane',
+      extraPortMappings: [{ containerPort: 30888, hostPort: 9999, listenAddress: '127.0.0.1' }],
+      extraMounts: [
+        { hostPath: '/home/me/.cache/cortex', containerPath: '/cortex/cache' },
+        { hostPath: '/data/models', containerPath: '/cortex/models', readOnly: true },
+      ],
+    },
+  ]);
+  // Without a mirror, pods download into the shared cache.
+  t.deepEqual(parse(kindConfig({ name: 'c', hostPort: 8888, cacheDir: '/c' })).nodes[0].extraMounts, [{ hostPath: '/c', containerPath: '/cortex/cache' }]);
+});
+
+test('without kind on PATH, cluster up and info say what to install, in one line, exit code 2', async (t) => {
+  for (const command of ['up', 'info', 'down']) {
+    const r = await cortex(['cluster', command], { env: { PATH: dirname(process.execPath) } });
+    t.is(r.exitCode, 2, command);
+    t.regex(r.stderr, /^cortex: kind is not installed: install kind \(https:\/\/kind\.sigs\.k8s\.io\/\S+, or go install sigs\.k8s\.io\/kind@v\d+\.\d+\.\d+\) and make sure it is on PATH$/);
+  }
+});
+
+test('--cloud says EKS is not available yet, rather than "unknown option"', async (t) => {
+  const r = await cortex(['cluster', 'up', '--cloud']);
+  t.is(r.exitCode, 2);
+  t.regex(r.stderr, /not available yet/);
+});
+
+kindTest('cluster info shows the node, the version and the gateway of the real cluster', async (t) => {
+  const r = await cortex(['cluster', 'info', '--name', clusterName], { env: { PATH: await kindPath() } });
+  t.is(r.exitCode, 0, r.all);
+  t.regex(r.stdout, new RegExp(`^kind cluster "${clusterName}": Kubernetes v1\\.34\\.\\d+, API server https://127\\.0\\.0\\.1:\\d+$`, 'm'));
+  t.regex(r.stdout, /^gateway: http:\/\/localhost:8888$/m);
+  t.regex(r.stdout, new RegExp(`^node ${clusterName}-control-plane: Ready, kubelet v1\\.34\\.\\d+$`, 'm'));
+});
+
+kindTest('cluster up reuses a cluster that publishes the gateway, and says so', async (t) => {
+  const started = Date.now();
+  const r = await cortex(['cluster', 'up', '--name', clusterName], { env: { PATH: await kindPath() } });
+  t.is(r.exitCode, 0, r.all);
+  t.is(r.stdout.trim(), `kind cluster "${clusterName}" is up (reused); the gateway answers on http://localhost:8888`);
+  t.log(`reuse checked in ${Date.now() - started} ms`);
+});
+
+kindTest('cluster down of a cluster that does not exist deletes nothing and says so', async (t) => {
+  const r = await cortex(['cluster', 'down', '--name', 'cortex-never-made'], { env: { PATH: await kindPath() } });
+  t.is(r.exitCode, 0, r.all);
+  t.is(r.stdout.trim(), 'no kind cluster named "cortex-never-made"; nothing to delete');
+});
