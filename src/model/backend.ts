@@ -7,7 +7,7 @@ import type { ApiSpec, Spec } from '../spec/index.js';
 
 /**
  * The backends that exist. `kind` and `eks` (DESIGN.md, Backends) join this list when their
- * implementations land; the registry in src/dev/backends/select.ts holds exactly these.
+ * implementations land; the registry in src/backends/select.ts holds exactly these (checked by its type).
  */
 export const backendNames = ['process', 'docker'] as const;
 export type BackendName = (typeof backendNames)[number];

@@ -2,7 +2,7 @@
 // in; the one status model every view reads, out. No I/O and no clock of its own, so the same
 // function serves the dev session, and later `cortex get --cloud` and the in-cluster autoscaler.
 import type { ApiSpec } from '../spec/index.js';
-import type { BackendName, ReplicaInfo } from './backend.js';
+import type { ReplicaInfo } from './backend.js';
 import {
   apiRuntimeOf,
   apiStatus,
@@ -36,13 +36,9 @@ export interface ApiFacts {
   traffic: TrafficSnapshot;
 }
 
-export interface SessionFacts {
-  pid: number;
-  dir: string;
-  backend: { name: BackendName; description: string };
-  gateway: string;
+/** The session's own fields as the snapshot has them, but its start as a Date, and its apis as facts. */
+export interface SessionFacts extends Omit<SessionSnapshot, 'startedAt' | 'apis'> {
   startedAt: Date;
-  specError: { message: string; at: string } | null;
   apis: ApiFacts[];
   figures(replica: string): ReplicaFigures;
 }
