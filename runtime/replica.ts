@@ -13,7 +13,7 @@ import metricsRoute from './plugins/metrics.js';
 import predict from './plugins/predict.js';
 import wrongMethod from './plugins/wrong-method.js';
 import { PredictorSlot } from './predictor-slot.js';
-import type { ReplicaSettings } from './settings.js';
+import { executionProvidersFrom, type ReplicaSettings } from './settings.js';
 
 export interface Replica {
   slot: PredictorSlot;
@@ -25,7 +25,7 @@ export interface Replica {
 export function createReplica(settings: ReplicaSettings): Replica {
   const pool = new InferencePool(settings.inferenceThreads, {
     intraOpThreads: 1,
-    executionProviders: (process.env.CORTEX_EXECUTION_PROVIDERS ?? 'cpu').split(','),
+    executionProviders: executionProvidersFrom(process.env),
   });
   const bundleDir = replicaBundleDir(settings.api);
   // Errors a predictor leaves unhandled are logged where the replica logs, once it is mounted.

@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { arrivalTimeouts, clientErrorHandler, trackRequests } from './client-errors.js';
 import { closeKeepAliveOnDrain } from './drain.js';
 import { readableLogStream } from './log-format.js';
-import { bodyTimeoutFrom } from './settings.js';
+import { bodyTimeoutFrom, logLevelFrom } from './settings.js';
 
 export interface ServerOptions {
   logLevel?: string;
@@ -17,7 +17,7 @@ export interface ServerOptions {
 const saneRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The Fastify server every replica runs in. */
-export function createServer({ logLevel = process.env.CORTEX_LOG_LEVEL ?? 'info', logFormat = 'json', bodyTimeoutMs = bodyTimeoutFrom(process.env) }: ServerOptions = {}): FastifyInstance {
+export function createServer({ logLevel = logLevelFrom(process.env), logFormat = 'json', bodyTimeoutMs = bodyTimeoutFrom(process.env) }: ServerOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: logFormat === 'text' ? { level: logLevel, stream: readableLogStream() } : { level: logLevel },
     logController: new LogController({ disableRequestLogging: true }),

@@ -1,5 +1,7 @@
 // The standalone runtime is configured by environment variables, the same way in a child
-// process, a container and a Kubernetes pod.
+// process, a container and a Kubernetes pod. This file is the one place a CORTEX_* variable is
+// read (by a function of `env`, so tests and threads pass their own) and the one list of those
+// that the person running cortex may set and every backend passes on to replicas.
 import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { BlockList, isIP } from 'node:net';
@@ -69,6 +71,29 @@ export interface FetchPolicy {
   allow: BlockList;
 }
 
+/**
+ * The variables a backend passes from the environment cortex runs in to every replica it
+ * starts (child process, container, pod), unchanged. The others are set by the backend itself
+ * from the spec and the replica's placement (src/backends/runtime-env.ts), or describe the machine
+ * cortex runs on (CORTEX_HOME, CORTEX_FETCH_ADDRESSES, read there).
+ */
+export const passedThrough = [
+  'CORTEX_MODEL_MIRROR',
+  'CORTEX_CACHE_DIR',
+  'CORTEX_PREDICT_TIMEOUT_MS',
+  'CORTEX_INIT_TIMEOUT_MS',
+  'CORTEX_THREAD_BLOCKED_MS',
+  'CORTEX_DRAIN_TIMEOUT_MS',
+  'CORTEX_BODY_LIMIT',
+  'CORTEX_BODY_TIMEOUT_MS',
+  'CORTEX_LOG_LEVEL',
+  'CORTEX_DOWNLOAD_TIMEOUT_MS',
+  'CORTEX_MAX_IMAGE_PIXELS',
+  'CORTEX_DECODE_BUDGET_MIB',
+  'CORTEX_FETCH_ALLOW',
+  'CORTEX_EXECUTION_PROVIDERS',
+] as const;
+
 /** A setting the person running the replica can fix: its message names the variable and what it allows. */
 export class SettingsError extends Error {
   override name = 'SettingsError';
@@ -117,6 +142,35 @@ export function fetchPolicyFrom(env: NodeJS.ProcessEnv): FetchPolicy {
     allow.addSubnet(address, bits, family === 6 ? 'ipv6' : 'ipv4');
   }
   return { addresses, allow };
+}
+
+/** onnxruntime execution providers, in order of preference: `cpu` unless told (`cuda,cpu` on a GPU node). */
+export function executionProvidersFrom(env: NodeJS.ProcessEnv): string[] {
+  return (env.CORTEX_EXECUTION_PROVIDERS ?? 'cpu').split(',');
+}
+
+/** The name a container reaches the machine it runs on by (set by the docker backend), for error messages. */
+export function hostGatewayFrom(env: NodeJS.ProcessEnv): string | undefined {
+  return env.CORTEX_HOST_GATEWAY || undefined;
+}
+
+/** pino's level for the replica's log. */
+export function logLevelFrom(env: NodeJS.ProcessEnv): string {
+  return env.CORTEX_LOG_LEVEL ?? 'info';
+}
+
+/**
+ * The runtime alone fetches only public addresses; on the developer's machine the photos are
+ * often on localhost or the LAN, and a container reaches the host at a private address
+ * (host.docker.internal), so `cortex dev` and `serve` allow any unless told otherwise.
+ */
+export function localFetchAddressesFrom(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CORTEX_FETCH_ADDRESSES || 'any';
+}
+
+/** Where the dev session's file lives (`cortex dev` and the commands that talk to it). */
+export function cortexHomeFrom(env: NodeJS.ProcessEnv): string {
+  return env.CORTEX_HOME || join(homedir(), '.cortex');
 }
 
 /** Read by the replica's server and by the dev gateway in front of it. */

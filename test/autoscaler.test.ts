@@ -1,6 +1,6 @@
 // Cortex's autoscaling algorithm, checked against cases worked out by hand.
 import test from 'ava';
-import { autoscale, averageInFlight, type Recommendation } from '../src/dev/autoscaler.js';
+import { autoscale, averageInFlight, type Recommendation } from '../src/scaling/policy.js';
 import type { AutoscalingSpec } from '../src/spec/index.js';
 
 const SEC = 1000;

@@ -5,8 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ReplicaMetrics } from '../runtime/metrics.js';
 import type { PredictorSlot } from '../runtime/predictor-slot.js';
-import type { ReplicaInfo } from '../src/dev/backend.js';
-import { Collector } from '../src/dev/collector.js';
+import type { ReplicaInfo } from '../src/model/backend.js';
+import { Collector } from '../src/scaling/collector.js';
 
 /** A replica process as far as its metrics go: a fresh registry, served as the runtime serves it. */
 async function metricsServer(): Promise<{ metrics: ReplicaMetrics; url: string; server: Server }> {

@@ -9,7 +9,7 @@ import { isPublic } from '../runtime/helpers/address-policy.js';
 import { fetchImage } from '../runtime/helpers/fetch-image.js';
 import { HttpError } from '../runtime/http-error.js';
 import { fetchPolicyFrom, SettingsError } from '../runtime/settings.js';
-import { runtimeEnv } from '../src/dev/runtime-env.js';
+import { runtimeEnv } from '../src/backends/runtime-env.js';
 import { loadSpec } from '../src/spec/index.js';
 import { closedPort } from './helpers/http.js';
 import { exampleDir } from './helpers/shared.js';

@@ -2,7 +2,7 @@
 // that refuse connections skipped without the client noticing.
 import { createServer, type Server } from 'node:http';
 import test from 'ava';
-import type { ReplicaInfo } from '../src/dev/backend.js';
+import type { ReplicaInfo } from '../src/model/backend.js';
 import { Agent, request as httpRequest } from 'node:http';
 import { Gateway, gatewayLimitsFrom, type GatewayLimits } from '../src/dev/gateway.js';
 import { closedPort, listen, post } from './helpers/http.js';

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { bundleVersion } from '../runtime/predictor-slot.js';
-import type { PredictorBundle } from '../src/dev/backend.js';
+import type { PredictorBundle } from '../src/model/backend.js';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { ClusterClient } from '../src/kube/apply.js';
 import { profiles, render, type RenderInput } from '../src/kube/render.js';

@@ -2,7 +2,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-node';
 import test from 'ava';
-import type { PredictorBundle } from '../src/dev/backend.js';
+import type { PredictorBundle } from '../src/model/backend.js';
 import { apiObjectName, bundleConfigMapName } from '../src/kube/names.js';
 import { profiles, render, RenderError, type KubeObject, type Profile } from '../src/kube/render.js';
 import { parseSpec, type Spec } from '../src/spec/index.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { bundleOnce } from '../src/dev/bundler.js';
-import { pushBundle } from '../src/dev/replica-client.js';
+import { pushBundle } from '../runtime/client.js';
 import { post } from './helpers/http.js';
 import { startRuntime, waitReady } from './helpers/runtime-process.js';
 import { fixtures, repoRoot } from './helpers/shared.js';

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import test from 'ava';
 import { bundleOnce } from '../src/dev/bundler.js';
-import { pushBundle as pushFromDevLoop } from '../src/dev/replica-client.js';
+import { pushBundle as pushFromDevLoop } from '../runtime/client.js';
 import { listen, post } from './helpers/http.js';
 import { pushBundle, pushCode, startReplica } from './helpers/replica.js';
 import { fixtures } from './helpers/shared.js';

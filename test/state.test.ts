@@ -1,7 +1,7 @@
 // The api status every view shows, from replica states (Cortex's getStatusCode order).
 import test from 'ava';
-import type { ReplicaStatus } from '../src/dev/backend.js';
-import { apiStatus, type ApiStatus } from '../src/dev/state.js';
+import type { ReplicaStatus } from '../src/model/backend.js';
+import { apiStatus, type ApiStatus } from '../src/model/status.js';
 
 const r = (status: ReplicaStatus, version = 'v2') => ({ status, version });
 

@@ -1,6 +1,6 @@
 // From cumulative Prometheus counters to rates and percentiles.
 import test from 'ava';
-import { delta, quantileMs, TrafficWindow, type Scrape } from '../src/dev/traffic.js';
+import { delta, quantileMs, TrafficWindow, type Scrape } from '../src/scaling/traffic.js';
 
 const scrape = (count: number, buckets: number[], byStatus: Record<string, number> = { '200': count }): Scrape => ({
   inFlight: 0,

@@ -12,7 +12,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { FetchImageOptions } from '../contract.js';
 import { HttpError } from '../http-error.js';
-import { fetchPolicyFrom, type FetchPolicy } from '../settings.js';
+import { fetchPolicyFrom, hostGatewayFrom, type FetchPolicy } from '../settings.js';
 import { allowed, isPublic } from './address-policy.js';
 
 export const fetchImageDefaults = { maxBytes: 16 * 1024 * 1024, timeoutMs: 10_000 } satisfies Required<FetchImageOptions>;
@@ -155,7 +155,7 @@ function explain(err: unknown, timeoutMs: number, policy: FetchPolicy, address: 
  * called from inside (CORTEX_HOST_GATEWAY); the error passes that on.
  */
 function containerHint(url: URL, err: unknown): string {
-  const gateway = process.env.CORTEX_HOST_GATEWAY;
+  const gateway = hostGatewayFrom(process.env);
   if (err instanceof PolicyRefusal || !gateway || !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|0\.0\.0\.0)$/.test(url.hostname)) return '';
   const there = new URL(url.href);
   there.hostname = gateway;

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../http-error.js';
 import type { ReplicaMetrics } from '../metrics.js';
 import { BundleError, type Bundle, type PredictorSlot } from '../predictor-slot.js';
+import { paths, reloadRefusedStatus, type PredictorState, type ReloadAccepted, type ReloadRefused } from '../protocol.js';
 
 export interface AdminOptions {
   slot: PredictorSlot;
@@ -27,12 +28,12 @@ export default async function admin(app: FastifyInstance, { slot, metrics, token
     if (!given || !sameToken(given, token)) throw new HttpError(401, 'a valid "Authorization: Bearer <token>" header is required');
   });
 
-  app.get('/-/predictor', async () => {
+  app.get(paths.predictor, async (): Promise<PredictorState> => {
     const current = slot.current;
     return current ? { version: current.version, loaded_at: current.loadedAt.toISOString(), init_ms: current.initMs } : { version: null };
   });
 
-  app.put<{ Body: Partial<Bundle> }>('/-/predictor', { bodyLimit: bundleLimit }, async (request, reply) => {
+  app.put<{ Body: Partial<Bundle> }>(paths.predictor, { bodyLimit: bundleLimit }, async (request, reply) => {
     const { code, config = {} } = request.body ?? {};
     if (typeof code !== 'string' || typeof config !== 'object' || config === null || Array.isArray(config)) {
       throw new HttpError(400, 'the body must be JSON {"code": "<esm bundle>", "config": {…}}');
@@ -41,12 +42,12 @@ export default async function admin(app: FastifyInstance, { slot, metrics, token
       const loaded = await slot.load({ code, config });
       metrics.reloads.inc({ result: 'ok' });
       request.log.info({ version: loaded.version, initMs: loaded.initMs }, 'predictor swapped');
-      return { version: loaded.version, init_ms: loaded.initMs };
+      return { version: loaded.version, init_ms: loaded.initMs } satisfies ReloadAccepted;
     } catch (err) {
       if (!(err instanceof BundleError)) throw err;
       metrics.reloads.inc({ result: 'error' });
       request.log.warn({ version: err.version }, err.message);
-      return reply.code(422).send({ error: err.message, version: err.version, location: err.location ?? null, request_id: request.id });
+      return reply.code(reloadRefusedStatus).send({ error: err.message, version: err.version, location: err.location ?? null, request_id: request.id } satisfies ReloadRefused);
     }
   });
 }

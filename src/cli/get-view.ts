@@ -1,15 +1,9 @@
 // `cortex get`: the seed's status table, from the session snapshot.
-import type { ApiSnapshot, SessionSnapshot } from '../dev/state.js';
-import { located } from '../tui/format.js';
+import type { ApiSnapshot, SessionSnapshot } from '../model/status.js';
+import { formatAgeCoarse, formatMsPlain, located } from '../tui/format.js';
 
-export function ago(iso: string, now: number): string {
-  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
-}
-
-const ms = (v: number | null) => (v === null ? '-' : `${Math.round(v)}ms`);
+const ago = (iso: string, now: number): string => formatAgeCoarse(now - Date.parse(iso));
+const ms = formatMsPlain;
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -1,13 +1,29 @@
 // The `cortex` binary. Commands only parse flags and call into src/dev (and friends); a
 // mistake the user can fix is one line on stderr and exit code 2, stack traces only with --debug.
+// Each command's module is loaded only when that command runs (all of them for help): `cortex
+// get` has no business loading Ink, esbuild, dockerode or sharp.
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../user-error.js';
-import { registerBuild } from './commands/build.js';
-import { registerCluster } from './commands/cluster.js';
-import { registerDev } from './commands/dev.js';
-import { registerServe } from './commands/serve.js';
-import { registerSessionCommands } from './commands/session.js';
+
+type Register = (program: Command) => void;
+const sessionCommands = async (): Promise<Register> => (await import('./commands/session.js')).registerSessionCommands;
+/** Every command, in the order help lists them, and the module that registers it. */
+const commands: Record<string, () => Promise<Register>> = {
+  build: async () => (await import('./commands/build.js')).registerBuild,
+  cluster: async () => (await import('./commands/cluster.js')).registerCluster,
+  dev: async () => (await import('./commands/dev.js')).registerDev,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  get: sessionCommands,
+  logs: sessionCommands,
+  predict: sessionCommands,
+  delete: sessionCommands,
+};
+
+/** The command named on the command line: the first word that is not an option (the only global options take no value). */
+function commandNamed(args: readonly string[]): string | undefined {
+  return args.find((a) => !a.startsWith('-'));
+}
 
 process.setSourceMapsEnabled(true);
 // The reader went away (`cortex get --watch | head`) or the terminal closed under the live
@@ -32,11 +48,9 @@ const program = new Command('cortex')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerBuild(program);
-registerCluster(program);
-registerDev(program);
-registerServe(program);
-registerSessionCommands(program);
+const named = commandNamed(process.argv.slice(2));
+const loaders = named !== undefined && Object.hasOwn(commands, named) ? [commands[named]!] : [...new Set(Object.values(commands))];
+for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
 
 function isUserError(err: unknown): err is Error {
   return err instanceof UserError || (err as { exitCode?: unknown })?.exitCode === 2;

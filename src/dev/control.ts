@@ -2,42 +2,16 @@
 // in another terminal can read and steer it. Loopback only, guarded by a token that is
 // written, with the address, to a session file only this user can read.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { LogLine } from './backend.js';
+import type { ReplicaLogLine } from '../model/backend.js';
 import { sameToken } from '../../runtime/plugins/admin.js';
 import { UserError } from '../user-error.js';
 import type { DevSession } from './session.js';
-
-export interface SessionFile {
-  pid: number;
-  control: string;
-  token: string;
-  gateway: string;
-  dir: string;
-}
+import { readSessionFile, sessionFilePath, type SessionFile } from './session-file.js';
 
 const logBufferSize = 1000;
-
-export function sessionFilePath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.CORTEX_HOME || join(homedir(), '.cortex'), 'dev-session.json');
-}
-
-/** A session that has claimed the file but is still starting has only its pid there. */
-type SessionRecord = SessionFile | { pid: number; control?: undefined };
-
-/** The session file of a live session, or undefined (none, or its process is gone). */
-export async function readSessionFile(path = sessionFilePath()): Promise<SessionRecord | undefined> {
-  try {
-    const file = JSON.parse(await readFile(path, 'utf8')) as SessionRecord;
-    process.kill(file.pid, 0); // throws when that process is gone
-    return file;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Makes this process the one dev session, before it starts anything: the file is created
@@ -68,8 +42,8 @@ export class ControlServer {
   private readonly app: FastifyInstance = Fastify({ logger: false });
   private readonly token = randomBytes(16).toString('hex');
   /** Per api, so a chatty one cannot push the others' lines out. */
-  private readonly lines = new Map<string, LogLine[]>();
-  private readonly followers = new Map<(line: LogLine) => void, () => void>();
+  private readonly lines = new Map<string, ReplicaLogLine[]>();
+  private readonly followers = new Map<(line: ReplicaLogLine) => void, () => void>();
 
   constructor(private readonly session: DevSession) {
     session.on('log', (line) => {
@@ -94,10 +68,10 @@ export class ControlServer {
     });
     this.app.get<{ Querystring: { api?: string; follow?: string } }>('/v1/logs', (request, reply) => {
       const { api, follow } = request.query;
-      const wanted = (line: LogLine) => !api || line.api === api;
+      const wanted = (line: ReplicaLogLine) => !api || line.api === api;
       reply.hijack();
       reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      const write = (line: LogLine) => wanted(line) && reply.raw.write(`${JSON.stringify(line)}\n`);
+      const write = (line: ReplicaLogLine) => wanted(line) && reply.raw.write(`${JSON.stringify(line)}\n`);
       const buffered = api ? (this.lines.get(api) ?? []) : [...this.lines.values()].flat().sort((a, b) => a.time.getTime() - b.time.getTime());
       buffered.forEach(write);
       if (follow !== '1') return reply.raw.end();
@@ -119,20 +93,4 @@ export class ControlServer {
     await releaseSessionFile();
     await this.app.close();
   }
-}
-
-/** A call from another terminal to the running session. */
-export async function callSession<T>(file: SessionFile, method: string, path: string): Promise<T> {
-  const res = await fetch(`${file.control}${path}`, { method, headers: { authorization: `Bearer ${file.token}` } });
-  const body = (await res.json()) as T & { error?: string };
-  if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
-  return body;
-}
-
-/** The running session, or the one line that says there is none. */
-export async function connectSession(): Promise<SessionFile> {
-  const file = await readSessionFile();
-  if (!file) throw new UserError('no cortex dev session is running; start one with `cortex dev DIR`');
-  if (!file.control) throw new UserError(`the dev session (pid ${file.pid}) is still starting; try again in a moment`);
-  return file;
 }

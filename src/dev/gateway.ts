@@ -9,9 +9,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { answerAndClose, arrivalTimeouts, refusal } from '../../runtime/client-errors.js';
 import { noConnectionsOrAfter } from '../../runtime/drain.js';
+import { isDrainRefusal } from '../../runtime/protocol.js';
 import { bodyLimitFrom, bodyTimeoutFrom } from '../../runtime/settings.js';
-import type { ReplicaInfo } from './backend.js';
-import { isServing } from './state.js';
+import type { ReplicaInfo } from '../model/backend.js';
+import { isServing } from '../model/status.js';
 
 export interface Route {
   api: string;
@@ -233,7 +234,7 @@ export class Gateway {
       const onAnswer = (answer: IncomingMessage) => {
         // A draining replica refuses new work with a 503 and no Retry-After (an overloaded one
         // sends Retry-After): the request has not run, so another replica can take it.
-        if (answer.statusCode === 503 && !answer.headers['retry-after']) {
+        if (isDrainRefusal(answer.statusCode, answer.headers)) {
           answer.resume();
           done();
           return resolve(false);

@@ -11,7 +11,7 @@ import { BundleError } from '../../runtime/predictor-slot.js';
 import { loadSpec, type ApiSpec, type Spec } from '../spec/index.js';
 import { UserError } from '../user-error.js';
 import { BuildError, bundleOnce } from './bundler.js';
-import { localFetchAddresses, runtimeEnv } from './runtime-env.js';
+import { localFetchAddresses, runtimeEnv } from '../backends/runtime-env.js';
 
 export interface ServeOptions {
   dir: string;

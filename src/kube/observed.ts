@@ -1,7 +1,7 @@
 // What the cluster says, in the status model's terms: a pod is a replica, an api Deployment is
 // a route. Pure functions over API objects, so the gateway, the backend and their tests agree.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import type { ReplicaInfo } from '../dev/backend.js';
+import type { ReplicaInfo } from '../model/backend.js';
 import { containerPort } from '../image/context.js';
 import { annotations, labels } from './names.js';
 

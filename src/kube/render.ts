@@ -18,9 +18,10 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { ApiSpec, Spec } from '../spec/index.js';
-import { runtimeEnv } from '../dev/runtime-env.js';
+import { runtimeEnv } from '../backends/runtime-env.js';
 import { containerPort } from '../image/index.js';
-import type { PredictorBundle } from '../dev/backend.js';
+import { paths } from '../../runtime/protocol.js';
+import type { PredictorBundle } from '../model/backend.js';
 import { annotations, apiLabels, apiObjectName, bundleConfigMapName, componentLabels, defaultNamespace, labels } from './names.js';
 
 export type KubeObject = V1Namespace | V1Secret | V1ServiceAccount | V1Role | V1RoleBinding | V1ConfigMap | V1Deployment | V1Service;
@@ -218,9 +219,9 @@ export function renderApi(input: RenderInput, api: ApiSpec): KubeObject[] {
     env,
     ports: [{ name: 'http', containerPort }],
     resources: { requests, ...(Object.keys(limits).length ? { limits } : {}) },
-    readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 2 },
+    readinessProbe: { httpGet: { path: paths.ready, port: 'http' }, periodSeconds: 1, failureThreshold: 2 },
     // Live as long as the event loop turns: init (maybe a model download) never fails it.
-    livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+    livenessProbe: { httpGet: { path: paths.live, port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
     volumeMounts: mounts,
   };
   const deployment: V1Deployment = {

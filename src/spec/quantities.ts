@@ -34,6 +34,14 @@ export function readDuration(value: unknown): number | undefined {
   return total;
 }
 
+/** readDuration's inverse, as cortex.yaml writes periods: 300000 → "5m", 90000 → "1m30s", 1500 → "1.5s". */
+export function formatDuration(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = (ms % 60_000) / 1000;
+  if (minutes === 0) return `${seconds}s`;
+  return seconds === 0 ? `${minutes}m` : `${minutes}m${seconds}s`;
+}
+
 /** Cores, or undefined when `value` is not a positive CPU quantity. */
 export function readCpu(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? value : undefined;

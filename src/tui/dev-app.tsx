@@ -3,7 +3,7 @@
 import { Box, render, Text, useApp, useInput, useStdin } from 'ink';
 import isInCi from 'is-in-ci';
 import { useEffect, useRef, useState } from 'react';
-import type { SessionView } from '../dev/state.js';
+import type { SessionView } from '../model/status.js';
 import { firstLine } from './format.js';
 import { Header } from './header.js';
 import { Help } from './help.js';

@@ -1,4 +1,4 @@
-// Figures as every view prints them: the TUI panes and the plain line printer alike.
+// Figures as every view prints them: the TUI panes, the plain line printer and `cortex get`.
 
 /** Local wall-clock time, HH:MM:SS. */
 export function clock(time: Date | string): string {
@@ -32,6 +32,19 @@ export function formatAge(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor(s / 60) % 60)}m`;
   return `${Math.floor(s / 86_400)}d${pad(Math.floor(s / 3600) % 24)}h`;
+}
+
+/** A table cell's age, kubectl's way (`cortex get`): 45s, 3m, 2h5m. */
+export function formatAgeCoarse(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+/** A table cell's latency, whole milliseconds or "-" (`cortex get`, plain text for scripts). */
+export function formatMsPlain(ms: number | null): string {
+  return ms === null ? '-' : `${Math.round(ms)}ms`;
 }
 
 /** A multi-line message (a stack, a code frame) cut to the line that says what went wrong. */

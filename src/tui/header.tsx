@@ -1,7 +1,7 @@
 // Who is serving what, where, and whether the last save made it: the lines a user glances at
 // after each save.
 import { Box, Text } from 'ink';
-import type { ApiSnapshot } from '../dev/state.js';
+import type { ApiSnapshot } from '../model/status.js';
 import { clock, firstLine, formatMs, located } from './format.js';
 import type { HeaderDetail } from './layout.js';
 import { palette, statusColor } from './palette.js';

@@ -1,8 +1,8 @@
 // The TUI's subscriptions to the session and the terminal; components below get plain props.
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useStdout } from 'ink';
-import type { LogLine } from '../dev/backend.js';
-import type { SessionSnapshot, SessionView } from '../dev/state.js';
+import type { ReplicaLogLine } from '../model/backend.js';
+import type { SessionSnapshot, SessionView } from '../model/status.js';
 import { sessionEvents } from './lines.js';
 import { throttle } from './throttle.js';
 
@@ -50,7 +50,7 @@ export function useTerminalSize(): TerminalSize {
 export interface LogFeed {
   /** Bumped to remount <Static> with a fresh list; see the roll-over below. */
   generation: number;
-  lines: LogLine[];
+  lines: ReplicaLogLine[];
   visible: boolean;
   /** Lines that came while the logs were hidden. */
   hidden: number;
@@ -67,13 +67,13 @@ const ROLL_OVER = 500;
 
 /** Log lines for <Static>, batched to at most ten renders a second under a flood of requests. */
 export function useLogFeed(session: SessionView): LogFeed {
-  const [state, setState] = useState({ generation: 0, lines: [] as LogLine[], visible: true, hidden: 0 });
+  const [state, setState] = useState({ generation: 0, lines: [] as ReplicaLogLine[], visible: true, hidden: 0 });
   // The listener outlives renders; it reads visibility from here, not from a stale closure.
   const visible = useRef(true);
-  const held = useRef<{ lines: LogLine[]; dropped: number }>({ lines: [], dropped: 0 });
+  const held = useRef<{ lines: ReplicaLogLine[]; dropped: number }>({ lines: [], dropped: 0 });
 
   useEffect(() => {
-    let batch: LogLine[] = [];
+    let batch: ReplicaLogLine[] = [];
     let dropped = 0;
     const flush = throttle(() => {
       const lines = batch;
@@ -82,7 +82,7 @@ export function useLogFeed(session: SessionView): LogFeed {
       dropped = 0;
       setState((s) => ({ ...s, lines: lines.length > 0 ? [...s.lines, ...lines] : s.lines, hidden: s.hidden + hidden }));
     }, 100);
-    const onLog = (line: LogLine): void => {
+    const onLog = (line: ReplicaLogLine): void => {
       if (visible.current) batch.push(line);
       else {
         dropped += 1;
@@ -124,7 +124,7 @@ export function useLogFeed(session: SessionView): LogFeed {
       visible.current = !visible.current;
       const { lines, dropped } = held.current;
       held.current = { lines: [], dropped: 0 };
-      const skipped: LogLine[] = dropped > 0 ? [{ api: '', replica: 'cortex', time: new Date(), level: 'INFO', message: `… ${dropped} earlier lines while hidden are not shown (cortex logs API has them)` }] : [];
+      const skipped: ReplicaLogLine[] = dropped > 0 ? [{ api: '', replica: 'cortex', time: new Date(), level: 'INFO', message: `… ${dropped} earlier lines while hidden are not shown (cortex logs API has them)` }] : [];
       setState((s) => ({ ...s, visible: visible.current, hidden: 0, lines: visible.current ? [...s.lines, ...skipped, ...lines] : s.lines }));
     },
   };

@@ -1,6 +1,6 @@
 // The last minute of one api's traffic: one bar per second, the current figure beside it.
 import { Box, Text } from 'ink';
-import type { TrafficSnapshot } from '../dev/state.js';
+import type { TrafficSnapshot } from '../model/status.js';
 import { formatCount, formatMs, formatRate } from './format.js';
 import { palette, type Tone } from './palette.js';
 import { sparkline } from './sparkline.js';

@@ -3,7 +3,7 @@
 // flickers and the top scrolls away. So detail gives way to height, least useful first: the
 // autoscaler's reasoning, then each api's second header line, then replica rows.
 import wrapAnsi from 'wrap-ansi';
-import type { ApiSnapshot, ReplicaSnapshot } from '../dev/state.js';
+import type { ApiSnapshot, ReplicaSnapshot } from '../model/status.js';
 
 /** How many lines each api's header takes: all of it, two lines, or one. */
 export type HeaderDetail = 'full' | 'compact' | 'line';

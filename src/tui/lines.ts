@@ -2,8 +2,8 @@
 // per change in the session's status model, with no colours or escape codes, fit for a file
 // or a CI log.
 import { stripVTControlCharacters } from 'node:util';
-import type { LogLine } from '../dev/backend.js';
-import type { ApiSnapshot, ReplicaSnapshot, SessionSnapshot, SessionView } from '../dev/state.js';
+import type { ReplicaLogLine } from '../model/backend.js';
+import type { ApiSnapshot, ReplicaSnapshot, SessionSnapshot, SessionView } from '../model/status.js';
 import { clock, formatMs, located } from './format.js';
 
 export interface SessionEvent {
@@ -78,7 +78,7 @@ export function printLines(session: SessionView, out: NodeJS.WritableStream): ()
     for (const e of sessionEvents(last, next)) print(e.time, '', e.text);
     last = next;
   };
-  const onLog = (line: LogLine): void => print(line.time, `${line.replica} ${line.level} `, line.message);
+  const onLog = (line: ReplicaLogLine): void => print(line.time, `${line.replica} ${line.level} `, line.message);
   session.on('change', onChange);
   session.on('log', onLog);
   return () => {

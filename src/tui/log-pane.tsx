@@ -2,11 +2,11 @@
 // writes them once and never redraws them, so the live area stays short and nothing flickers.
 import { Static, Text } from 'ink';
 import { useState } from 'react';
-import type { LogLine } from '../dev/backend.js';
+import type { ReplicaLogLine } from '../model/backend.js';
 import { levelColor, replicaColorRotation } from './palette.js';
 
 export interface LogPaneProps {
-  lines: LogLine[];
+  lines: ReplicaLogLine[];
   /** Remounts <Static> with a fresh list (see useLogFeed's roll-over). */
   generation: number;
   /** Replica ids are padded to this, so messages line up. */

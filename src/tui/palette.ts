@@ -1,7 +1,7 @@
 // One semantic palette (Gemini CLI) with k9s's status colours: components name what a colour
 // means, never which colour it is, so a status reads the same in every pane.
-import type { ReplicaStatus } from '../dev/backend.js';
-import type { ApiStatus } from '../dev/state.js';
+import type { ReplicaStatus } from '../model/backend.js';
+import type { ApiStatus } from '../model/status.js';
 
 export const palette = {
   ok: 'green',

@@ -1,7 +1,7 @@
 // The replicas table, k9s-style: one row per replica, the status word in its colour.
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import type { ApiSnapshot, ReplicaSnapshot } from '../dev/state.js';
+import type { ApiSnapshot, ReplicaSnapshot } from '../model/status.js';
 import { firstLine, formatAge, formatMs } from './format.js';
 import { isFailing, MAX_REPLICA_ROWS } from './layout.js';
 import { palette, statusColor } from './palette.js';

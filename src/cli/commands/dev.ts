@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { LocalBackend } from '../../dev/backends/local.js';
-import { selectLauncher } from '../../dev/backends/select.js';
+import { LocalBackend } from '../../backends/local.js';
+import { selectLauncher } from '../../backends/select.js';
 import { claimSessionFile, ControlServer, releaseSessionFile } from '../../dev/control.js';
 import { DevSession } from '../../dev/session.js';
 import { canDrawLive, renderDevTui } from '../../tui/dev-app.js';

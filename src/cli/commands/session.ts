@@ -2,9 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-import { callSession, connectSession, readSessionFile, type SessionFile } from '../../dev/control.js';
-import type { LogLine } from '../../dev/backend.js';
-import type { SessionSnapshot } from '../../dev/state.js';
+import { callSession, connectSession, readSessionFile, type SessionFile } from '../../dev/session-file.js';
+import type { ReplicaLogLine } from '../../model/backend.js';
+import type { SessionSnapshot } from '../../model/status.js';
 import { formatLogLine } from '../../../runtime/log-format.js';
 import { UserError } from '../../user-error.js';
 import { formatGet } from '../get-view.js';
@@ -63,7 +63,7 @@ export function registerSessionCommands(program: Command): void {
         const lines = rest.split('\n');
         rest = lines.pop() ?? '';
         for (const raw of lines) {
-          const line = JSON.parse(raw) as LogLine;
+          const line = JSON.parse(raw) as ReplicaLogLine;
           console.log(`${line.replica} ${formatLogLine({ ...line, time: new Date(line.time) })}`);
         }
       }

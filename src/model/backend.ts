@@ -1,9 +1,16 @@
 // The one interface every place replicas run behind: child processes, containers, pods. The
 // dev loop, gateway, autoscaler, TUI and `cortex get` talk only to this.
 import type { EventEmitter } from 'node:events';
+import { endpointAt, type Endpoint } from '../../runtime/client.js';
+import type { LogLine } from '../../runtime/log-format.js';
 import type { ApiSpec, Spec } from '../spec/index.js';
 
-export type BackendName = 'process' | 'docker' | 'kind' | 'eks';
+/**
+ * The backends that exist. `kind` and `eks` (DESIGN.md, Backends) join this list when their
+ * implementations land; the registry in src/backends/select.ts holds exactly these (checked by its type).
+ */
+export const backendNames = ['process', 'docker'] as const;
+export type BackendName = (typeof backendNames)[number];
 
 /** A bundled predictor and the config it is initialised with. */
 export interface PredictorBundle {
@@ -13,7 +20,10 @@ export interface PredictorBundle {
   version: string;
 }
 
-/** Tilt's split: how the replica's process is doing, and whether it serves. */
+/**
+ * The one word a replica's state is shown by (k9s's colours follow it). Tilt's split of it —
+ * runtime phase and readiness — is `runtimeOf` and `isServing` in status.ts.
+ */
 export type ReplicaStatus = 'starting' | 'ready' | 'reloading' | 'error' | 'stopping';
 
 export interface ReplicaInfo {
@@ -21,14 +31,24 @@ export interface ReplicaInfo {
   id: string;
   api: string;
   status: ReplicaStatus;
-  /** Where the gateway and the metrics collector reach the runtime, e.g. http://127.0.0.1:41234. */
+  /** Where the gateway sends predictions (the data plane), e.g. http://127.0.0.1:41234. */
   url: string | undefined;
+  /**
+   * Where the control plane (hot swap, readiness, metrics) reaches the runtime, when not at
+   * `url`: the API server's pod proxy, with its credentials, for a pod. See controlEndpoint.
+   */
+  endpoint?: Endpoint;
   /** The predictor version this replica serves, once it serves one. */
   version: string | undefined;
   startedAt: Date;
   restarts: number;
   /** Why it is in `error` (init failure, exit code, last log lines). */
   error: string | undefined;
+}
+
+/** Where to reach a replica's control plane, if it runs. */
+export function controlEndpoint(replica: Pick<ReplicaInfo, 'url' | 'endpoint'>): Endpoint | undefined {
+  return replica.endpoint ?? (replica.url ? endpointAt(replica.url) : undefined);
 }
 
 export interface ReloadOutcome {
@@ -38,17 +58,30 @@ export interface ReloadOutcome {
   failed: Array<{ replica: string; error: string; location?: string }>;
 }
 
-export interface LogLine {
+/**
+ * The one rollback rule: a bundle every replica it was pushed to refused is the code's fault,
+ * so the api goes on with the previous bundle (the backend starts new replicas with it, the
+ * session keeps calling it current). Refused by some only, the trouble is those replicas'.
+ */
+export function refusedEverywhere(outcome: ReloadOutcome): boolean {
+  return outcome.ok.length === 0 && outcome.failed.length > 0;
+}
+
+/** A line a replica (or the dev session itself, replica "cortex") wrote: runtime/log-format's line, placed. */
+export interface ReplicaLogLine extends LogLine {
   api: string;
   replica: string;
-  time: Date;
-  level: string;
-  message: string;
+}
+
+/** What happened to a replica, as a watch says it (client-go): it came, it changed, it is gone. */
+export interface ReplicaEvent {
+  type: 'added' | 'modified' | 'deleted';
+  replica: ReplicaInfo;
 }
 
 export interface BackendEvents {
-  replica: [ReplicaInfo];
-  log: [LogLine];
+  replica: [ReplicaEvent];
+  log: [ReplicaLogLine];
 }
 
 export interface Backend extends EventEmitter<BackendEvents> {

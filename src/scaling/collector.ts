@@ -1,16 +1,13 @@
 // Scrapes every serving replica's /metrics once a second: per-replica figures for the replicas
 // pane, a per-api minute of traffic for the latency pane, and the in-flight samples the
 // autoscaler averages over its window.
-import type { ReplicaInfo } from './backend.js';
-import { fetchMetrics } from './replica-client.js';
-import { isServing } from './state.js';
+import { controlEndpoint, type ReplicaInfo } from '../model/backend.js';
+import { fetchMetrics } from '../../runtime/client.js';
+import type { ReplicaFigures } from '../model/snapshot.js';
+import { isServing } from '../model/status.js';
 import { addBuckets, delta, quantileMs, readScrape, TrafficWindow, type Delta, type Scrape } from './traffic.js';
 
-export interface ReplicaFigures {
-  inFlight: number;
-  requests: number;
-  p50Ms: number | null;
-}
+export type { ReplicaFigures };
 
 interface ReplicaTrack {
   last: Scrape | undefined;
@@ -43,7 +40,8 @@ export class Collector {
         await Promise.all(
           replicas.map(async (r) => {
             seen.add(r.id);
-            if (!r.url) {
+            const endpoint = controlEndpoint(r);
+            if (!endpoint) {
               // Its process is gone, and its figures with it (a restart counts from zero).
               this.replicas.delete(r.id);
               return;
@@ -51,7 +49,7 @@ export class Collector {
             if (!isServing(r.status) && r.status !== 'stopping') return;
             let scrape: Scrape;
             try {
-              scrape = readScrape(await fetchMetrics(r.url));
+              scrape = readScrape(await fetchMetrics(endpoint));
             } catch {
               return; // gone or busy starting: it counts next time
             }

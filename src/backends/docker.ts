@@ -7,13 +7,13 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { cacheDirFrom } from '../../../runtime/settings.js';
-import { isRunning } from '../../../runtime/process-alive.js';
-import { containerPort, ensureRuntimeImage, type RuntimeImage, type RuntimeImageOptions } from '../../image/index.js';
-import { connectDocker, daemonMessage, daemonStatus } from '../../image/docker-client.js';
-import { UserError } from '../../user-error.js';
-import { formatMemory, type ApiSpec } from '../../spec/index.js';
-import { runtimeEnv } from '../runtime-env.js';
+import { cacheDirFrom } from '../../runtime/settings.js';
+import { isRunning } from '../../runtime/process-alive.js';
+import { containerPort, ensureRuntimeImage, type RuntimeImage, type RuntimeImageOptions } from '../image/index.js';
+import { connectDocker, daemonMessage, daemonStatus } from '../image/docker-client.js';
+import { UserError } from '../user-error.js';
+import { formatMemory, type ApiSpec } from '../spec/index.js';
+import { runtimeEnv } from './runtime-env.js';
 import type { LaunchedReplica, LaunchRequest, ReplicaLauncher } from './launcher.js';
 
 export const labels = {
@@ -34,7 +34,8 @@ export const containerPaths = { api: '/api', mirror: '/models', cache: '/cache' 
  */
 export const hostGateway = 'host.docker.internal';
 
-export interface Session {
+/** The dev session that started a container: its machine and pid (labels.session, labels.host). */
+export interface Owner {
   host: string;
   pid: number;
 }
@@ -49,12 +50,12 @@ export interface DockerLauncherOptions extends RuntimeImageOptions {
 const tailLines = 20;
 
 /** A Docker-valid container name, unique to the session and replica. */
-export function containerName(deployment: string, replicaId: string, session: Session): string {
+export function containerName(deployment: string, replicaId: string, session: Owner): string {
   return `cortex-${deployment}-${replicaId}-${session.pid}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
 }
 
 /** A container of a session that is gone: started on this machine by a process no longer alive. */
-export function isOrphan(containerLabels: Record<string, string>, self: Session, alive: (pid: number) => boolean): boolean {
+export function isOrphan(containerLabels: Record<string, string>, self: Owner, alive: (pid: number) => boolean): boolean {
   const pid = Number(containerLabels[labels.session]);
   if (!Number.isInteger(pid) || containerLabels[labels.host] !== self.host) return false;
   return pid !== self.pid && !alive(pid);
@@ -70,7 +71,7 @@ export function exitOf(statusCode: number | undefined): { code: number | null; s
 export interface ContainerPlan {
   image: string;
   name: string;
-  session: Session;
+  session: Owner;
   api: ApiSpec;
   replicaId: string;
   env: Record<string, string>;
@@ -141,14 +142,14 @@ export function containerOptions(plan: ContainerPlan): Docker.ContainerCreateOpt
 }
 
 /** Removes the containers of crashed sessions on this machine; returns their names. */
-export async function removeOrphanContainers(docker: Docker, self: Session = thisSession()): Promise<string[]> {
+export async function removeOrphanContainers(docker: Docker, self: Owner = thisSession()): Promise<string[]> {
   const containers = await docker.listContainers({ all: true, filters: { label: [labels.session] } });
   const orphans = containers.filter((c) => isOrphan(c.Labels, self, isRunning));
   await Promise.all(orphans.map((c) => removeContainer(docker.getContainer(c.Id))));
   return orphans.map((c) => c.Names[0]?.replace(/^\//, '') ?? c.Id);
 }
 
-function thisSession(): Session {
+function thisSession(): Owner {
   return { host: hostname(), pid: process.pid };
 }
 
@@ -175,7 +176,7 @@ export class DockerLauncher implements ReplicaLauncher {
     readonly removedOrphans: string[],
     private readonly hostCpus: number,
     private readonly options: DockerLauncherOptions,
-    private readonly session: Session,
+    private readonly session: Owner,
     private readonly mounts: HostMounts,
   ) {
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -3,10 +3,10 @@
 // (with backoff), scale, and hot-swap. Where a replica runs is the launcher's business.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { parseLogLine } from '../../../runtime/log-format.js';
-import type { ApiSpec, Spec } from '../../spec/index.js';
-import type { Backend, BackendEvents, PredictorBundle, ReloadOutcome, ReplicaInfo } from '../backend.js';
-import { pushBundle, readiness } from '../replica-client.js';
+import { parseLogLine } from '../../runtime/log-format.js';
+import type { ApiSpec, Spec } from '../spec/index.js';
+import { controlEndpoint, refusedEverywhere, type Backend, type BackendEvents, type PredictorBundle, type ReloadOutcome, type ReplicaInfo } from '../model/backend.js';
+import { pushBundle, readiness } from '../../runtime/client.js';
 import type { LaunchedReplica, ReplicaLauncher } from './launcher.js';
 
 export interface LocalBackendOptions {
@@ -17,7 +17,8 @@ export interface LocalBackendOptions {
   maxBackoffMs?: number;
 }
 
-interface Replica {
+/** One replica as the supervisor holds it (what it reports is `info`). */
+interface Supervised {
   info: ReplicaInfo;
   launched?: LaunchedReplica;
   /** False once the replica should go away: it is not restarted after that. */
@@ -35,7 +36,7 @@ interface ApiRuntime {
   api: ApiSpec;
   bundle: PredictorBundle;
   requested: number;
-  replicas: Map<string, Replica>;
+  replicas: Map<string, Supervised>;
   nextIndex: number;
   /** Reloads of one api run one after another, so an older bundle never lands last. */
   reloads: Promise<unknown>;
@@ -120,7 +121,7 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
       }),
     );
     // Refused everywhere: replicas started from now on get the code that works.
-    if (targets.length > 0 && outcome.ok.length === 0 && api.bundle === bundle) api.bundle = previous;
+    if (refusedEverywhere(outcome) && api.bundle === bundle) api.bundle = previous;
     // Refused by some only: the trouble is theirs, not the code's. Fresh replicas (which start
     // with the new code) replace them once they serve, like any rolling restart.
     const refused = outcome.ok.length > 0 ? outcome.failed.map((f) => f.replica) : [];
@@ -184,7 +185,7 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
 
   private startReplica(api: ApiRuntime): void {
     const id = `${api.api.name}-${api.nextIndex++}`;
-    const replica: Replica = {
+    const replica: Supervised = {
       info: { id, api: api.api.name, status: 'starting', url: undefined, version: undefined, startedAt: new Date(), restarts: 0, error: undefined },
       wanted: true,
       outdated: false,
@@ -193,15 +194,16 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
       done: Promise.resolve(),
     };
     api.replicas.set(id, replica);
+    // Added before supervise() reports its first change.
+    this.emit('replica', { type: 'added', replica: { ...replica.info } });
     replica.done = this.supervise(api, replica).finally(() => {
       api.replicas.delete(id);
-      this.emit('replica', { ...replica.info, status: 'stopping' });
+      this.emit('replica', { type: 'deleted', replica: { ...replica.info, status: 'stopping' } });
     });
-    this.emit('replica', { ...replica.info });
   }
 
   /** One replica's whole life: launch, become ready, and relaunch after a crash while wanted. */
-  private async supervise(api: ApiRuntime, replica: Replica): Promise<void> {
+  private async supervise(api: ApiRuntime, replica: Supervised): Promise<void> {
     let backoff = this.backoffMs;
     while (replica.wanted) {
       this.update(replica, { status: 'starting', url: undefined, version: undefined, startedAt: new Date() });
@@ -244,7 +246,7 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
   }
 
   /** Pushes the api's current bundle, again if it changed meanwhile, so no replica serves stale code. */
-  private async pushCurrent(api: ApiRuntime, replica: Replica): Promise<void> {
+  private async pushCurrent(api: ApiRuntime, replica: Supervised): Promise<void> {
     for (;;) {
       const bundle = api.bundle;
       const result = await this.push(replica, bundle);
@@ -256,8 +258,8 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     }
   }
 
-  private async push(replica: Replica, bundle: PredictorBundle) {
-    const url = replica.info.url;
+  private async push(replica: Supervised, bundle: PredictorBundle) {
+    const url = controlEndpoint(replica.info);
     if (!url) return { ok: false, version: bundle.version, error: 'replica is not running' };
     try {
       const result = await pushBundle(url, this.token, bundle);
@@ -275,7 +277,7 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     }
   }
 
-  private retire(replica: Replica): void {
+  private retire(replica: Supervised): void {
     if (!replica.wanted) return;
     replica.wanted = false;
     this.update(replica, { status: 'stopping' });
@@ -285,16 +287,16 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     replica.wake?.();
   }
 
-  private onLine(replica: Replica, raw: string): void {
+  private onLine(replica: Supervised, raw: string): void {
     const line = parseLogLine(raw);
     replica.recentLines.push(line.message);
     if (replica.recentLines.length > recentLineCount) replica.recentLines.shift();
     this.emit('log', { api: replica.info.api, replica: replica.info.id, ...line });
   }
 
-  private update(replica: Replica, change: Partial<ReplicaInfo>): void {
+  private update(replica: Supervised, change: Partial<ReplicaInfo>): void {
     Object.assign(replica.info, change);
-    this.emit('replica', { ...replica.info });
+    this.emit('replica', { type: 'modified', replica: { ...replica.info } });
     if (change.status === 'ready' && !replica.outdated) {
       const api = this.apis.get(replica.info.api);
       if (api) this.retireOutdated(api);

@@ -2,10 +2,10 @@
 import { fork } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { runtimeEnv } from '../runtime-env.js';
+import { hostEnv, runtimeEnv } from './runtime-env.js';
 import type { LaunchedReplica, LaunchRequest, ReplicaLauncher } from './launcher.js';
 
-const runtimeMain = fileURLToPath(new URL('../../../runtime/main.js', import.meta.url));
+const runtimeMain = fileURLToPath(new URL('../../runtime/main.js', import.meta.url));
 
 export class ProcessLauncher implements ReplicaLauncher {
   readonly name = 'process' as const;
@@ -14,7 +14,7 @@ export class ProcessLauncher implements ReplicaLauncher {
   async launch({ spec, api, replicaId, adminToken, onLine }: LaunchRequest): Promise<LaunchedReplica> {
     const env = runtimeEnv(spec, api, { host: '127.0.0.1', port: 0, adminToken });
     const child = fork(runtimeMain, [], {
-      env: { ...process.env, ...env, CORTEX_REPLICA: replicaId, CORTEX_SESSION: String(process.pid) },
+      env: { ...hostEnv(), ...env, CORTEX_REPLICA: replicaId, CORTEX_SESSION: String(process.pid) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     createInterface({ input: child.stdout! }).on('line', (l) => onLine(l, 'stdout'));

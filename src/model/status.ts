@@ -1,12 +1,25 @@
-// The one status model of a dev session (Tilt's idea): the TUI, the plain line printer,
-// `cortex get` and the control endpoint all read these snapshots; no view derives status on
-// its own. Everything here is JSON as is, so the control endpoint can send it unchanged.
+// The one status model (Tilt's idea): the TUI, the plain line printer, `cortex get`, the
+// control endpoint and the autoscaler all read these snapshots; no view derives status on its
+// own. Everything here is JSON as is, so the control endpoint can send it unchanged.
+//
+// Tilt's split: how a replica or api runs (`runtime`: pending/ok/error, and whether it is
+// ready) is kept apart from how its last code update went (`update`: none/pending/in_progress/
+// ok/error). The one word each shows (`status`) is derived from both.
 import type { EventEmitter } from 'node:events';
-import type { BackendName, LogLine, ReplicaInfo, ReplicaStatus } from './backend.js';
+import type { BackendName, ReplicaInfo, ReplicaLogLine, ReplicaStatus } from './backend.js';
+
+/** Tilt's runtimeStatus: is it running as it should. */
+export type RuntimeStatus = 'pending' | 'ok' | 'error';
+
+/** Tilt's updateStatus: the last change of code (a save, `r`, a new config) on its way to the replicas. */
+export type UpdateStatus = 'none' | 'pending' | 'in_progress' | 'ok' | 'error';
 
 export interface ReplicaSnapshot {
   id: string;
   status: ReplicaStatus;
+  runtime: RuntimeStatus;
+  /** It answers predictions. */
+  ready: boolean;
   url: string | null;
   version: string | null;
   startedAt: string;
@@ -46,6 +59,8 @@ export interface ApiSnapshot {
   deployment: string;
   endpoint: string;
   status: ApiStatus;
+  runtime: RuntimeStatus;
+  update: UpdateStatus;
   requested: number;
   /** Replicas that answer requests. */
   available: number;
@@ -75,6 +90,17 @@ export function isServing(status: ReplicaStatus): boolean {
   return status === 'ready' || status === 'reloading';
 }
 
+/** A replica's runtime phase: a stopping replica still runs (it drains) until it is deleted. */
+export function runtimeOf(status: ReplicaStatus): RuntimeStatus {
+  if (status === 'error') return 'error';
+  return status === 'starting' ? 'pending' : 'ok';
+}
+
+/** An api's runtime from its status word: live is ok, error is error, starting and updating wait. */
+export function apiRuntimeOf(status: ApiStatus): RuntimeStatus {
+  return status === 'live' ? 'ok' : status === 'error' ? 'error' : 'pending';
+}
+
 /**
  * The api's status from its replicas, in Cortex's order (getStatusCode): live once enough
  * up-to-date replicas serve; error when a replica fails; live again at min_replicas; else
@@ -92,7 +118,7 @@ export interface SessionEvents {
   /** Something in the snapshot changed. */
   change: [];
   /** A line from a replica (or from the session itself, replica "cortex"). */
-  log: [LogLine];
+  log: [ReplicaLogLine];
 }
 
 /** What views (TUI, line printer, control endpoint) hold of a running dev session. */

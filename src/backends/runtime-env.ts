@@ -1,6 +1,7 @@
 // How an api of the spec becomes a replica's configuration: the runtime reads environment
 // variables (runtime/settings.ts), whether it runs in this process, a child, a container or a pod.
 import { resolve } from 'node:path';
+import { localFetchAddressesFrom, passedThrough } from '../../runtime/settings.js';
 import type { ApiSpec, Spec } from '../spec/index.js';
 
 export interface ReplicaPlacement {
@@ -14,29 +15,32 @@ export interface ReplicaPlacement {
   apiDir?: string;
 }
 
-const passedThrough = [
-  'CORTEX_MODEL_MIRROR',
-  'CORTEX_CACHE_DIR',
-  'CORTEX_PREDICT_TIMEOUT_MS',
-  'CORTEX_INIT_TIMEOUT_MS',
-  'CORTEX_THREAD_BLOCKED_MS',
-  'CORTEX_DRAIN_TIMEOUT_MS',
-  'CORTEX_BODY_LIMIT',
-  'CORTEX_BODY_TIMEOUT_MS',
-  'CORTEX_LOG_LEVEL',
-  'CORTEX_DOWNLOAD_TIMEOUT_MS',
-  'CORTEX_MAX_IMAGE_PIXELS',
-  'CORTEX_DECODE_BUDGET_MIB',
-  'CORTEX_FETCH_ALLOW',
-];
+export { localFetchAddressesFrom as localFetchAddresses } from '../../runtime/settings.js';
 
 /**
- * The runtime alone fetches only public addresses; on the developer's machine the photos are
- * often on localhost or the LAN, and a container reaches the host at a private address
- * (host.docker.internal), so `cortex dev` and `serve` allow any unless told otherwise.
+ * What a replica started as a process on this machine inherits from cortex's own environment
+ * besides runtimeEnv: what any program needs to run here (the search path, home, locale, time
+ * zone, temp folder, proxies and certificates for model downloads, Node's own options, native
+ * library paths). The rest
+ * of the user's environment stays out, as it does for a container or a pod: a predictor gets
+ * its variables from `predictor.env`.
  */
-export function localFetchAddresses(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CORTEX_FETCH_ADDRESSES || 'any';
+export const hostBasics = [
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TMP', 'TEMP',
+  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+  'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'NODE_V8_COVERAGE', 'UV_THREADPOOL_SIZE',
+  // Native libraries: CUDA's, for onnxruntime's cuda provider, and which GPUs it may use.
+  'LD_LIBRARY_PATH', 'DYLD_LIBRARY_PATH', 'CUDA_VISIBLE_DEVICES',
+  'SYSTEMROOT', 'SystemRoot', 'WINDIR', 'COMSPEC', 'PATHEXT',
+] as const;
+
+/** hostBasics and LC_* from `env`: the base environment of a replica that is a local process. */
+export function hostEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && ((hostBasics as readonly string[]).includes(name) || name.startsWith('LC_'))) out[name] = value;
+  }
+  return out;
 }
 
 export function runtimeEnv(spec: Spec, api: ApiSpec, placement: ReplicaPlacement, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -48,7 +52,7 @@ export function runtimeEnv(spec: Spec, api: ApiSpec, placement: ReplicaPlacement
     CORTEX_API_DIR: placement.apiDir ?? spec.dir,
     CORTEX_PREDICTOR_CONFIG: JSON.stringify(api.predictor.config),
     CORTEX_MAX_CONCURRENCY: String(api.autoscaling.maxReplicaConcurrency),
-    CORTEX_FETCH_ADDRESSES: localFetchAddresses(env),
+    CORTEX_FETCH_ADDRESSES: localFetchAddressesFrom(env),
   });
   if (placement.host) out.HOST = placement.host;
   if (placement.port !== undefined) out.PORT = String(placement.port);

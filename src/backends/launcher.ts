@@ -1,8 +1,8 @@
 // What a local backend needs from the place replicas run: start one runtime, reach it by URL,
 // read its output, stop it. The process backend forks children; the docker backend runs
-// containers. Supervision (readiness, restarts, reloads, scaling) is shared: local-backend.ts.
-import type { ApiSpec, Spec } from '../../spec/index.js';
-import type { BackendName } from '../backend.js';
+// containers. Supervision (readiness, restarts, reloads, scaling) is shared: local.ts.
+import type { ApiSpec, Spec } from '../spec/index.js';
+import type { BackendName } from '../model/backend.js';
 
 export interface LaunchRequest {
   spec: Spec;

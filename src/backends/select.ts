@@ -2,9 +2,9 @@
 // load this machine's native modules (the same image the clusters run), child processes
 // otherwise; --backend decides instead.
 import Docker from 'dockerode';
-import { daemonPlatformProblem, dockerUnavailableReason, type ImageEvent } from '../../image/index.js';
-import { UserError } from '../../user-error.js';
-import type { BackendName } from '../backend.js';
+import { daemonPlatformProblem, dockerUnavailableReason, type ImageEvent } from '../image/index.js';
+import { UserError } from '../user-error.js';
+import type { BackendName } from '../model/backend.js';
 import { DockerLauncher } from './docker.js';
 import type { ReplicaLauncher } from './launcher.js';
 import { ProcessLauncher } from './process.js';
@@ -53,10 +53,15 @@ export async function probeDocker(docker: Docker = new Docker()): Promise<Docker
   return platform ? { usable: false, why: `Docker unusable: ${platform.problem}` } : { usable: true };
 }
 
-export async function selectLauncher({ backend, base, onImageEvent }: SelectOptions): Promise<Selected> {
-  const requested = requestedBackend(backend);
+/** The registry of backends: exactly the names src/model/backend.ts lists, each with how to start its launcher. */
+const launchers = {
+  docker: ({ base, onImageEvent }) => DockerLauncher.create({ base, onEvent: onImageEvent, otherwise: 'use --backend process' }),
+  process: async () => new ProcessLauncher(),
+} satisfies Record<BackendName, (options: SelectOptions) => Promise<ReplicaLauncher>>;
+
+export async function selectLauncher(options: SelectOptions): Promise<Selected> {
+  const requested = requestedBackend(options.backend);
   const choice = requested ? { backend: requested, why: `--backend ${requested}` } : autoBackend(await probeDocker());
-  const launcher: ReplicaLauncher =
-    choice.backend === 'docker' ? await DockerLauncher.create({ base, onEvent: onImageEvent, otherwise: 'use --backend process' }) : new ProcessLauncher();
+  const launcher: ReplicaLauncher = await launchers[choice.backend](options);
   return { launcher, reason: `${launcher.description} (${choice.why})` };
 }

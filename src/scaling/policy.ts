@@ -1,7 +1,8 @@
 // Cortex's autoscaling decision as a pure function, so the dev loop and the in-cluster
 // autoscaler make the same choice from the same numbers, and tests need no clock.
 // Follows cortexlabs/cortex pkg/operator/resources/realtimeapi/autoscaler.go.
-import type { AutoscalingSpec } from '../spec/index.js';
+import { formatDuration } from '../spec/quantities.js';
+import type { AutoscalingSpec } from '../spec/types.js';
 
 export interface Recommendation {
   /** ms since the epoch */
@@ -106,11 +107,3 @@ export function averageInFlight(samples: readonly { at: number; inFlight: number
 }
 
 const round = (n: number): number => Math.round(n * 100) / 100;
-
-/** 300000 → "5m", 90000 → "1m30s", 1500 → "1.5s": how cortex.yaml writes periods. */
-function formatDuration(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = (ms % 60_000) / 1000;
-  if (minutes === 0) return `${seconds}s`;
-  return seconds === 0 ? `${minutes}m` : `${minutes}m${seconds}s`;
-}

@@ -1,7 +1,7 @@
 // Turning replicas' cumulative Prometheus counters into what people look at: requests a
 // second, p50/p99 over the last minute, 2XX/4XX/5XX. Pure: the collector feeds scrapes in.
-import type { MetricFamily } from './replica-client.js';
-import type { TrafficSnapshot } from './state.js';
+import { metricNames, type MetricFamily } from '../../runtime/protocol.js';
+import type { TrafficSnapshot } from '../model/status.js';
 
 /** The numbers of one scrape of one replica, all cumulative since the replica started. */
 export interface Scrape {
@@ -24,14 +24,14 @@ export interface Delta {
 export function readScrape(families: MetricFamily[]): Scrape {
   const family = (name: string) => families.find((f) => f.name === name)?.values ?? [];
   const byStatus: Record<string, number> = {};
-  for (const v of family('cortex_requests_total')) byStatus[String(v.labels.status)] = v.value;
-  const histogram = family('cortex_request_duration_seconds');
+  for (const v of family(metricNames.requests)) byStatus[String(v.labels.status)] = v.value;
+  const histogram = family(metricNames.duration);
   const buckets = histogram
     .filter((v) => v.metricName?.endsWith('_bucket'))
     .map((v): [number, number] => [v.labels.le === '+Inf' ? Infinity : Number(v.labels.le), v.value])
     .sort((a, b) => a[0] - b[0]);
   const pick = (suffix: string) => histogram.find((v) => v.metricName?.endsWith(suffix))?.value ?? 0;
-  return { inFlight: family('cortex_in_flight_requests')[0]?.value ?? 0, byStatus, buckets, count: pick('_count'), sum: pick('_sum') };
+  return { inFlight: family(metricNames.inFlight)[0]?.value ?? 0, byStatus, buckets, count: pick('_count'), sum: pick('_sum') };
 }
 
 /** `next` minus `prev`; a replica that restarted (counters went down) counts from zero. */
