@@ -28,6 +28,22 @@ apiVersion: kind.x-k8s.io/v1alpha4
 networking:
   # kindnet cannot be pulled here; the node image ships a bridge CNI config instead.
   disableDefaultCNI: true
+# One control plane on a machine shared with other builds: etcd's fsyncs stall for seconds, the
+# scheduler and controller-manager then lose their leader lease and restart. A test cluster needs
+# neither the durability nor the election.
+kubeadmConfigPatches:
+- |
+  kind: ClusterConfiguration
+  etcd:
+    local:
+      extraArgs:
+        unsafe-no-fsync: "true"
+  controllerManager:
+    extraArgs:
+      leader-elect: "false"
+  scheduler:
+    extraArgs:
+      leader-elect: "false"
 nodes:
 - role: control-plane
   extraPortMappings:
