@@ -57,6 +57,8 @@ for image in "${wanted[@]}"; do
 done
 docker save -o "$out.tmp" "${tags[@]}"
 mv "$out.tmp" "$out"
+# The tarball is the artifact; the registry.k8s.io names need not linger in this host's docker.
+docker rmi "${tags[@]}" >/dev/null
 printf '%s\n' "${tags[@]}" >"$out.list"
 prune_others "$CACHE/images" "$key.tar"
 echo "$out"

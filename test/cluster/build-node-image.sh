@@ -3,8 +3,8 @@
 #   1. base: our Debian rootfs plus the node files in ./node (units, containerd and CNI config,
 #      entrypoint), with systemd trimmed to what a node in a container needs;
 #   2. Kubernetes: kubelet/kubeadm/kubectl in /usr/bin and /kind/version, which kind reads;
-#   3. images: the control-plane images imported into containerd's k8s.io namespace, pinned, so
-#      kubeadm never pulls (these machines cannot).
+#   3. images: the control-plane images imported into containerd's k8s.io namespace (pinned where
+#      containerd can pin), so kubeadm never pulls (these machines cannot).
 # Prints the image tag, cortex-kind/node:<key>, and reuses it when its inputs have not changed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

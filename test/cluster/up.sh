@@ -18,20 +18,9 @@ export PATH="$CLUSTER_DIR/bin:$PATH"
 kubeconfig="$CACHE/kubeconfig-$CLUSTER_NAME"
 node="$CLUSTER_NAME-control-plane"
 
-if "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
-  running="$(docker inspect -f '{{.State.Running}} {{.Config.Image}}' "$node" 2>/dev/null || true)"
-  if [ "$running" = "true $image" ] && [ -s "$kubeconfig" ] &&
-    docker exec "$node" kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw /readyz >/dev/null 2>&1; then
-    log "reusing cluster $CLUSTER_NAME"
-    echo "$kubeconfig"; exit 0
-  fi
-  log "cluster $CLUSTER_NAME is stale or down (${running:-no node}); recreating"
-  "$kind" delete cluster --name "$CLUSTER_NAME" --kubeconfig "$kubeconfig" >&2
-fi
-
+# The cluster's kind config; a cluster made from another one (or another image) is recreated.
 shared="${CORTEX_SHARED_DIR:-/work/shared}"
-config="$CACHE/kind-config-$CLUSTER_NAME.yaml"
-{
+wanted="$(
   cat <<YAML
 # Written by test/cluster/up.sh.
 kind: Cluster
@@ -39,12 +28,29 @@ apiVersion: kind.x-k8s.io/v1alpha4
 networking:
   # kindnet cannot be pulled here; the node image ships a bridge CNI config instead.
   disableDefaultCNI: true
+# One control plane on a machine shared with other builds: etcd's fsyncs stall for seconds, the
+# scheduler and controller-manager then lose their leader lease and restart. A test cluster needs
+# neither the durability nor the election.
+kubeadmConfigPatches:
+- |
+  kind: ClusterConfiguration
+  etcd:
+    local:
+      extraArgs:
+        unsafe-no-fsync: "true"
+  controllerManager:
+    extraArgs:
+      leader-elect: "false"
+  scheduler:
+    extraArgs:
+      leader-elect: "false"
 nodes:
 - role: control-plane
   extraPortMappings:
-  # The product's gateway, exposed later as NodePort 30888.
+  # The gateway's NodePort (src/kube/render.ts) on the host's loopback, as `cortex cluster up` maps it.
   - containerPort: 30888
     hostPort: ${CORTEX_KIND_GATEWAY_PORT:-8888}
+    listenAddress: 127.0.0.1
 YAML
   if [ -d "$shared/models" ]; then
     cat <<YAML
@@ -55,8 +61,22 @@ YAML
     readOnly: true
 YAML
   fi
-} >"$config"
+)"
+config="$CACHE/kind-config-$CLUSTER_NAME.yaml"
 
+if "$kind" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+  running="$(docker inspect -f '{{.State.Running}} {{.Config.Image}}' "$node" 2>/dev/null || true)"
+  if [ "$running" = "true $image" ] && [ -s "$kubeconfig" ] && [ "$(cat "$config" 2>/dev/null)" = "$wanted" ] &&
+    docker exec "$node" kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw /readyz >/dev/null 2>&1; then
+    log "reusing cluster $CLUSTER_NAME"
+    echo "$kubeconfig"; exit 0
+  fi
+  log "cluster $CLUSTER_NAME is stale, down or made from another config (${running:-no node}); recreating"
+  "$kind" delete cluster --name "$CLUSTER_NAME" --kubeconfig "$kubeconfig" >&2
+fi
+
+
+printf '%s\n' "$wanted" >"$config"
 log "creating cluster $CLUSTER_NAME"
 create=$SECONDS
 "$kind" create cluster --name "$CLUSTER_NAME" --image "$image" --config "$config" \
