@@ -43,6 +43,9 @@ export class AwsError extends UserError {
 }
 
 export function awsClients(options: AwsOptions): AwsClients {
+  // The SDK warns on Node 20 that its releases from 2027 on need Node 22: a note for cortex's
+  // maintainers (who pin the SDK), not something a user of `--cloud` can act on.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = {
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
