@@ -130,25 +130,32 @@ function findGpu() {
 function runWorker(provider, ortPath, env) {
   const result = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', provider, ortPath], { env, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 });
   const line = result.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
-  return { ok: result.status === 0 && line !== undefined, result: line ? JSON.parse(line) : undefined, stderr: result.stderr ?? '', status: result.status };
+  const stderr = (result.stderr ?? '').replace(/\x1b\[[0-9;]*m/g, '');
+  return { ok: result.status === 0 && line !== undefined, result: line ? JSON.parse(line) : undefined, stderr, status: result.status };
 }
 
-/** A private copy of onnxruntime-node with the CUDA provider libraries from PyPI beside libonnxruntime. */
+/** A private copy of onnxruntime-node (and onnxruntime-common, which it imports) with the CUDA provider libraries from PyPI beside libonnxruntime. */
 function cudaOrt() {
   const target = path.join(cache, `ort-${ortVersion}`);
   const pyTarget = path.join(target, 'python');
-  const ortCopy = path.join(target, 'onnxruntime-node');
+  const modules = path.join(target, 'node_modules');
+  const ortCopy = path.join(modules, 'onnxruntime-node');
   const binDir = path.join(ortCopy, 'bin', 'napi-v6', 'linux', 'x64');
-  if (!existsSync(path.join(target, '.done'))) {
+  if (!existsSync(path.join(pyTarget, '.done'))) {
     // The [cuda,cudnn] extras bring the CUDA runtime, cuBLAS, cuFFT, cuRAND and cuDNN wheels that
     // this onnxruntime-gpu build links against (for 1.30.0 on PyPI: CUDA 13, cuDNN 9).
     say(`installing onnxruntime-gpu[cuda,cudnn]==${ortVersion} from PyPI into ${pyTarget}`);
     const pip = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', '--target', pyTarget, `onnxruntime-gpu[cuda,cudnn]==${ortVersion}`], { stdio: 'inherit' });
     if (pip.status !== 0) throw new Error(`pip install onnxruntime-gpu[cuda,cudnn]==${ortVersion} failed`);
+    cpSync(fileURLToPath(import.meta.url), path.join(pyTarget, '.done'));
+  }
+  if (!existsSync(path.join(binDir, 'libonnxruntime_providers_cuda.so'))) {
     cpSync(ortDir, ortCopy, { recursive: true, dereference: true });
+    const common = [path.join(ortDir, 'node_modules', 'onnxruntime-common'), path.join(path.dirname(ortDir), 'onnxruntime-common')].find((dir) => existsSync(dir));
+    if (!common) throw new Error(`onnxruntime-common is not installed beside ${ortDir}`);
+    cpSync(common, path.join(modules, 'onnxruntime-common'), { recursive: true, dereference: true });
     const capi = path.join(pyTarget, 'onnxruntime', 'capi');
-    for (const lib of ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so']) cpSync(path.join(capi, lib), path.join(binDir, lib));
-    cpSync(fileURLToPath(import.meta.url), path.join(target, '.done'));
+    for (const lib of ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so']) cpSync(path.join(capi, lib), path.join(binDir, lib));
   }
   // Every folder of the nvidia-* wheels that holds shared libraries (nvidia/<lib>/lib, or nvidia/cu13/lib), for the loader.
   const libDirs = [];
@@ -194,7 +201,9 @@ try {
 const placement = cuda.stderr.split('\n').find((l) => /placed on \[|Node placements|assigned to/i.test(l));
 summary.placement = placement ? placement.replace(/^.*\] /, '').trim() : null;
 if (!cuda.ok) {
-  const why = cuda.stderr.split('\n').filter((l) => /error|fail|cannot|not found|libcu|cudnn/i.test(l)).slice(-3).join(' | ') || cuda.stderr.trim().split('\n').slice(-2).join(' | ');
+  // The loader's own words say which library is missing (libcuda.so.1: no NVIDIA driver; libcudnn…: the wheels).
+  const loader = cuda.stderr.match(/Failed to load library \S+ with error: ([^\n]*)/);
+  const why = loader ? loader[1].trim() : cuda.stderr.split('\n').filter((l) => /error|fail|cannot|not found|libcu|cudnn/i.test(l)).slice(-3).join(' | ') || cuda.stderr.trim().split('\n').slice(-2).join(' | ');
   summary.problem = `the CUDA provider did not run: ${why}`;
   say(`CUDA FAILED (exit ${cuda.status}): ${why}`);
   console.log(`gpu-check: ${JSON.stringify(summary)}`);
