@@ -1,4 +1,4 @@
-// EKS from the command line. `registerCloud` adds `cortex cloud config|token|whoami`; the
+// EKS from the command line. `registerCloud` adds `cortex cloud config|token|kubeconfig|whoami`; the
 // `cloudCluster*` functions are what `cortex cluster up|down|info --cloud` dispatch to
 // (src/cli/commands/cluster.ts: `if (opts.cloud) return cloudClusterUp(file, opts)`).
 import { constants, existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { awsClients, callerIdentity, describeCluster, ensureRepository, registry
 import { CLUSTER_CONFIG_NAMES, defaultClusterConfig, loadClusterConfig, type ClusterConfig } from '../../cloud/cluster-config.js';
 import { describeNodeGroups, eksctlConfigYaml } from '../../cloud/eksctl-config.js';
 import { eksToken } from '../../cloud/eks-token.js';
+import { execKubeconfigYaml } from '../../cloud/kubeconfig.js';
 import { UserError } from '../../user-error.js';
 
 export interface CloudIo {
@@ -177,6 +178,20 @@ export function registerCloud(program: Command): void {
     .option('--region <region>', 'AWS region', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
     .action(async (opts: { cluster: string; region: string }) => {
       console.log(await execCredential(opts.cluster, opts.region));
+    });
+
+  cloud
+    .command('kubeconfig')
+    .description('print a kubeconfig for kubectl whose user runs `cortex cloud token` (no aws CLI)')
+    .argument('[CLUSTER_YAML]', 'the cluster config (default: ./cluster.yaml, else cortex defaults)')
+    .action(async (file: string | undefined) => {
+      const config = await resolveClusterConfig(file);
+      const clients = awsClients({ region: config.region });
+      try {
+        process.stdout.write(execKubeconfigYaml(await describeCluster(clients, config.clusterName), config.region));
+      } finally {
+        clients.destroy();
+      }
     });
 
   cloud
