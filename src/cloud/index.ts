@@ -9,3 +9,4 @@ export type { EksctlClusterConfig, EksctlManagedNodeGroup } from './eksctl-confi
 export { decodeEksToken, eksToken, type EksToken } from './eks-token.js';
 export { EksAccess, eksKubeConfig, execKubeconfigYaml } from './kubeconfig.js';
 export { describePush, pushImage, PushError, registryOf, type PushEvent, type PushOptions, type PushResult } from './push.js';
+export { CLUSTER_AUTOSCALER_VERSIONS, clusterAutoscalerImage, expanderPriorities, renderClusterAutoscaler } from './cluster-autoscaler.js';
