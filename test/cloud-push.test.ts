@@ -37,6 +37,7 @@ test('registryOf takes the host off a repository reference', (t) => {
 });
 
 registryTest('the runtime image is pushed with progress; pushed again, every layer is already there', async (t) => {
+  t.timeout(10 * 60_000, 'a cold runtime image build comes first where no earlier test made it');
   const image = await ensureRuntimeImage();
   const repository = `${reg().host}/cortex/runtime`;
   const contentTag = image.tag.slice(image.tag.lastIndexOf(':') + 1);
