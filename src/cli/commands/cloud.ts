@@ -1,0 +1,212 @@
+// EKS from the command line. `registerCloud` adds `cortex cloud config|token|kubeconfig|whoami`; the
+// `cloudCluster*` functions are what `cortex cluster up|down|info --cloud` dispatch to
+// (src/cli/commands/cluster.ts: `if (opts.cloud) return cloudClusterUp(file, opts)`).
+import { constants, existsSync } from 'node:fs';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { execa } from 'execa';
+import { awsClients, callerIdentity, describeCluster, ensureRepository, registryLogin } from '../../cloud/aws.js';
+import { CLUSTER_CONFIG_NAMES, defaultClusterConfig, loadClusterConfig, type ClusterConfig } from '../../cloud/cluster-config.js';
+import { describeNodeGroups, eksctlConfigYaml } from '../../cloud/eksctl-config.js';
+import { eksToken } from '../../cloud/eks-token.js';
+import { execKubeconfigYaml } from '../../cloud/kubeconfig.js';
+import { UserError } from '../../user-error.js';
+
+export interface CloudIo {
+  /** One line of output (stdout). */
+  print(line: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo = (): CloudIo => ({ print: (line) => console.log(line), env: process.env });
+
+const EKSCTL_INSTALL = 'eksctl is not installed: see https://eksctl.io/installation (or set CORTEX_EKSCTL to its path); `cortex cluster up --cloud --dry-run` shows what would be created without it';
+
+/** cluster.yaml as given, else ./cluster.yaml when there is one, else the defaults. */
+export async function resolveClusterConfig(file: string | undefined, cwd = process.cwd()): Promise<ClusterConfig> {
+  if (file !== undefined) return loadClusterConfig(file);
+  const found = CLUSTER_CONFIG_NAMES.map((name) => path.join(cwd, name)).find((candidate) => existsSync(candidate));
+  return found ? loadClusterConfig(found) : defaultClusterConfig();
+}
+
+/** The name of the ECR repository a cluster's runtime images go to. */
+export function runtimeRepositoryName(config: Pick<ClusterConfig, 'clusterName'>): string {
+  return `${config.clusterName}/cortex-runtime`;
+}
+
+/** Where `cluster up --cloud` keeps the eksctl file it ran, so `cluster down --cloud` deletes the same cluster. */
+export function eksctlFilePath(config: Pick<ClusterConfig, 'clusterName' | 'region'>, env: NodeJS.ProcessEnv = process.env): string {
+  const state = env.CORTEX_STATE_DIR ?? path.join(env.HOME ?? homedir(), '.cortex');
+  return path.join(state, 'eks', `${config.clusterName}.${config.region}.eksctl.yaml`);
+}
+
+async function eksctlPath(env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.CORTEX_EKSCTL) return env.CORTEX_EKSCTL;
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, 'eksctl');
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new UserError(EKSCTL_INSTALL);
+}
+
+/** Runs eksctl, each line of its output shown with the time since the start (creation takes 15–25 minutes). */
+async function runEksctl(args: string[], io: CloudIo): Promise<void> {
+  const binary = await eksctlPath(io.env);
+  const started = Date.now();
+  const stamp = () => {
+    const s = Math.round((Date.now() - started) / 1000);
+    return `[${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s]`;
+  };
+  const child = execa(binary, args, { env: io.env, reject: false, all: true, buffer: false });
+  let partial = '';
+  child.all?.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) io.print(`  ${stamp()} ${line}`);
+  });
+  const result = await child;
+  if (partial.trim()) io.print(`  ${stamp()} ${partial}`);
+  if (result.exitCode !== 0) throw new UserError(`eksctl ${args.slice(0, 2).join(' ')} failed (exit code ${result.exitCode}); its output is above`);
+}
+
+/** The plan: which cluster, which node groups; what `--dry-run` and the start of `up` print. */
+export function clusterPlan(config: ClusterConfig): string[] {
+  return [
+    `EKS cluster "${config.clusterName}" in ${config.region}, Kubernetes ${config.kubernetesVersion}${config.file ? ` (from ${config.file})` : ' (cortex defaults; pass a cluster.yaml to change them)'}`,
+    ...describeNodeGroups(config).map((line) => `  node group ${line}`),
+    `  ECR repository ${runtimeRepositoryName(config)}; the cluster autoscaler's IAM role through OIDC; the NVIDIA device plugin on GPU nodes`,
+  ];
+}
+
+export async function cloudClusterUp(file: string | undefined, opts: { dryRun?: boolean }, io: CloudIo = defaultIo()): Promise<void> {
+  const config = await resolveClusterConfig(file);
+  for (const line of clusterPlan(config)) io.print(line);
+  const yaml = eksctlConfigYaml(config);
+  if (opts.dryRun) {
+    io.print('');
+    io.print(`# eksctl create cluster -f ${eksctlFilePath(config, io.env)} would create:`);
+    for (const line of yaml.trimEnd().split('\n')) io.print(line);
+    return;
+  }
+  await eksctlPath(io.env); // say how to install it before anything else happens
+  const clients = awsClients({ region: config.region });
+  try {
+    const identity = await callerIdentity(clients);
+    io.print(`AWS account ${identity.account} as ${identity.arn}`);
+    const target = eksctlFilePath(config, io.env);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, yaml);
+    io.print(`creating the cluster with eksctl (15–25 minutes): eksctl create cluster -f ${target}`);
+    await runEksctl(['create', 'cluster', '-f', target], io);
+    const repository = await ensureRepository(clients, runtimeRepositoryName(config), { 'cortex.dev/cluster': config.clusterName });
+    io.print(`ECR repository ${repository.uri}${repository.created ? ' created' : ' (already there)'}`);
+    const cluster = await describeCluster(clients, config.clusterName);
+    io.print(`cluster "${config.clusterName}" is ${cluster.status}: ${cluster.endpoint}`);
+  } finally {
+    clients.destroy();
+  }
+}
+
+export async function cloudClusterDown(file: string | undefined, opts: { dryRun?: boolean }, io: CloudIo = defaultIo()): Promise<void> {
+  const config = await resolveClusterConfig(file);
+  const target = eksctlFilePath(config, io.env);
+  if (opts.dryRun) {
+    io.print(`would delete EKS cluster "${config.clusterName}" in ${config.region} and every node group: eksctl delete cluster --name ${config.clusterName} --region ${config.region} --wait`);
+    return;
+  }
+  const args = existsSync(target) ? ['delete', 'cluster', '-f', target, '--wait'] : ['delete', 'cluster', '--name', config.clusterName, '--region', config.region, '--wait'];
+  io.print(`deleting EKS cluster "${config.clusterName}" in ${config.region} (about 10 minutes)`);
+  await runEksctl(args, io);
+  io.print(`EKS cluster "${config.clusterName}" deleted; the ECR repository ${runtimeRepositoryName(config)} is kept (delete it in the console if you want)`);
+}
+
+export async function cloudClusterInfo(file: string | undefined, io: CloudIo = defaultIo()): Promise<void> {
+  const config = await resolveClusterConfig(file);
+  const clients = awsClients({ region: config.region });
+  try {
+    const [identity, cluster] = await Promise.all([callerIdentity(clients), describeCluster(clients, config.clusterName)]);
+    io.print(`EKS cluster "${cluster.name}" in ${config.region}: ${cluster.status}, Kubernetes ${cluster.version ?? '?'}`);
+    io.print(`API server: ${cluster.endpoint}`);
+    io.print(`AWS account ${identity.account} as ${identity.arn}`);
+    for (const line of describeNodeGroups(config)) io.print(`node group ${line}`);
+  } finally {
+    clients.destroy();
+  }
+}
+
+/** What a kubeconfig's exec plugin prints: `users[].user.exec: { command: cortex, args: [cloud, token, …] }`. */
+export async function execCredential(clusterName: string, region: string): Promise<string> {
+  const clients = awsClients({ region });
+  try {
+    const { token, expiresAt } = await eksToken({ clusterName, region, credentials: await clients.credentials() });
+    return JSON.stringify({
+      kind: 'ExecCredential',
+      apiVersion: 'client.authentication.k8s.io/v1beta1',
+      spec: {},
+      status: { expirationTimestamp: expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), token },
+    });
+  } finally {
+    clients.destroy();
+  }
+}
+
+export function registerCloud(program: Command): void {
+  const cloud = program.command('cloud').description('AWS EKS helpers: the eksctl config cortex would create, a Kubernetes token, the AWS identity');
+
+  cloud
+    .command('config')
+    .description('validate a cluster.yaml and print the eksctl ClusterConfig it becomes')
+    .argument('[CLUSTER_YAML]', 'the cluster config (default: ./cluster.yaml, else cortex defaults)')
+    .option('--plan', 'print the node groups only')
+    .action(async (file: string | undefined, opts: { plan?: boolean }) => {
+      const config = await resolveClusterConfig(file);
+      if (opts.plan) for (const line of clusterPlan(config)) console.log(line);
+      else process.stdout.write(eksctlConfigYaml(config));
+    });
+
+  cloud
+    .command('token')
+    .description('print an EKS bearer token as a kubeconfig exec credential (no aws CLI needed)')
+    .requiredOption('--cluster <name>', 'EKS cluster name')
+    .option('--region <region>', 'AWS region', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+    .action(async (opts: { cluster: string; region: string }) => {
+      console.log(await execCredential(opts.cluster, opts.region));
+    });
+
+  cloud
+    .command('kubeconfig')
+    .description('print a kubeconfig for kubectl whose user runs `cortex cloud token` (no aws CLI)')
+    .argument('[CLUSTER_YAML]', 'the cluster config (default: ./cluster.yaml, else cortex defaults)')
+    .action(async (file: string | undefined) => {
+      const config = await resolveClusterConfig(file);
+      const clients = awsClients({ region: config.region });
+      try {
+        process.stdout.write(execKubeconfigYaml(await describeCluster(clients, config.clusterName), config.region));
+      } finally {
+        clients.destroy();
+      }
+    });
+
+  cloud
+    .command('whoami')
+    .description('the AWS account and identity cortex would use, and its ECR registry')
+    .option('--region <region>', 'AWS region', process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1')
+    .action(async (opts: { region: string }) => {
+      const clients = awsClients({ region: opts.region });
+      try {
+        const identity = await callerIdentity(clients);
+        const login = await registryLogin(clients);
+        console.log(`AWS account ${identity.account} as ${identity.arn}`);
+        console.log(`ECR registry ${login.registry}`);
+      } finally {
+        clients.destroy();
+      }
+    });
+}

@@ -1,0 +1,102 @@
+// What `cortex cluster up|info --cloud` and `cortex cloud token` do, called as functions: the
+// dry run's plan and eksctl file, the one line when eksctl is missing, the exec credential, and
+// `cluster info --cloud` against moto (AWS_ENDPOINT_URL, as a user would point the SDK elsewhere).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import test from 'ava';
+import { parse } from 'yaml';
+import { cloudClusterInfo, cloudClusterUp, eksctlFilePath, execCredential, resolveClusterConfig, type CloudIo } from '../src/cli/commands/cloud.js';
+import { decodeEksToken } from '../src/cloud/eks-token.js';
+import { parseClusterConfig } from '../src/cloud/cluster-config.js';
+import { renderEksctlConfig } from '../src/cloud/eksctl-config.js';
+import { UserError } from '../src/user-error.js';
+import { MOTO_CREDENTIALS, motoTest, startMoto } from './helpers/moto.js';
+
+function capture(env: NodeJS.ProcessEnv = {}): CloudIo & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, print: (line) => lines.push(line), env: { PATH: '/usr/bin:/bin', HOME: '/nonexistent', ...env } };
+}
+
+test('cluster up --cloud --dry-run prints the plan and the eksctl file, and needs neither eksctl nor AWS', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cortex-cloud-cli-'));
+  try {
+    const file = path.join(dir, 'cluster.yaml');
+    await writeFile(file, 'cluster_name: vision\nregion: us-west-2\ngpu_instance_type: g4dn.xlarge\n');
+    const io = capture({ CORTEX_STATE_DIR: dir });
+    await cloudClusterUp(file, { dryRun: true }, io);
+    t.is(io.lines[0], `EKS cluster "vision" in us-west-2, Kubernetes 1.32 (from ${file})`);
+    t.deepEqual(io.lines.slice(1, 4), [
+      '  node group system: 1–2 × t3.medium, gateway, autoscaler',
+      '  node group cpu: 1–5 × m5.large, CPU apis',
+      '  node group gpu: 0–5 × g4dn.xlarge, GPU apis',
+    ]);
+    const start = io.lines.indexOf(`# eksctl create cluster -f ${path.join(dir, 'eks', 'vision.us-west-2.eksctl.yaml')} would create:`);
+    t.true(start > 0, io.lines.join('\n'));
+    t.deepEqual(parse(io.lines.slice(start + 1).join('\n')), renderEksctlConfig(parseClusterConfig('cluster_name: vision\nregion: us-west-2\ngpu_instance_type: g4dn.xlarge\n', file)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('cluster up --cloud without eksctl says how to install it, in one line, before any AWS call', async (t) => {
+  const io = capture({ AWS_ACCESS_KEY_ID: 'none', AWS_SECRET_ACCESS_KEY: 'none', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' });
+  const error = await t.throwsAsync(cloudClusterUp(undefined, {}, { ...io, env: { ...io.env, PATH: '/nonexistent' } }), { instanceOf: UserError });
+  t.regex(error.message, /^eksctl is not installed: see https:\/\/eksctl\.io\/installation/);
+  t.false(error.message.includes('\n'));
+});
+
+test('without a file, ./cluster.yaml is used when there is one, else the defaults', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cortex-cloud-cli-'));
+  try {
+    t.is((await resolveClusterConfig(undefined, dir)).clusterName, 'cortex');
+    await writeFile(path.join(dir, 'cluster.yaml'), 'cluster_name: here\n');
+    t.is((await resolveClusterConfig(undefined, dir)).clusterName, 'here');
+    t.is(eksctlFilePath({ clusterName: 'here', region: 'us-east-1' }, { HOME: '/home/u' }), '/home/u/.cortex/eks/here.us-east-1.eksctl.yaml');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('cortex cloud token prints a v1beta1 ExecCredential with an EKS token for the cluster', async (t) => {
+  const saved = { ...process.env };
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_PROFILE: '' });
+  delete process.env.AWS_PROFILE;
+  try {
+    const credential = JSON.parse(await execCredential('vision', 'us-west-2')) as { kind: string; apiVersion: string; status: { token: string; expirationTimestamp: string } };
+    t.is(credential.kind, 'ExecCredential');
+    t.is(credential.apiVersion, 'client.authentication.k8s.io/v1beta1');
+    t.regex(credential.status.expirationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const url = decodeEksToken(credential.status.token);
+    t.is(url.host, 'sts.us-west-2.amazonaws.com');
+    t.regex(url.searchParams.get('X-Amz-Credential') ?? '', /^AKIDEXAMPLE\//);
+  } finally {
+    process.env = saved;
+  }
+});
+
+motoTest('cluster info --cloud describes the EKS cluster (moto, through AWS_ENDPOINT_URL)', async (t) => {
+  const moto = await startMoto();
+  const saved = { ...process.env };
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey, AWS_ENDPOINT_URL: moto.endpoint });
+  const dir = await mkdtemp(path.join(tmpdir(), 'cortex-cloud-cli-'));
+  try {
+    const eks = new EKSClient({ region: 'eu-west-1', endpoint: moto.endpoint, credentials: MOTO_CREDENTIALS });
+    await eks.send(new CreateClusterCommand({ name: 'shop', roleArn: 'arn:aws:iam::123456789012:role/eks', resourcesVpcConfig: { subnetIds: [] } }));
+    eks.destroy();
+    const file = path.join(dir, 'cluster.yaml');
+    await writeFile(file, 'cluster_name: shop\nregion: eu-west-1\n');
+    const io = capture();
+    await cloudClusterInfo(file, io);
+    t.regex(io.lines[0] ?? '', /^EKS cluster "shop" in eu-west-1: ACTIVE, Kubernetes /);
+    t.regex(io.lines[1] ?? '', /^API server: https:\/\//);
+    t.is(io.lines[2], 'AWS account 123456789012 as arn:aws:sts::123456789012:user/moto');
+    const missing = await t.throwsAsync(cloudClusterInfo(path.join(dir, 'nope.yaml'), io), { instanceOf: UserError });
+    t.regex(missing.message, /nope\.yaml: no such file/);
+  } finally {
+    process.env = saved;
+    await rm(dir, { recursive: true, force: true });
+    await moto.stop();
+  }
+});
