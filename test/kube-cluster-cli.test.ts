@@ -39,10 +39,17 @@ test('without kind on PATH, cluster up and info say what to install, in one line
   }
 });
 
-test('--cloud says EKS is not available yet, rather than "unknown option"', async (t) => {
-  const r = await cortex(['cluster', 'up', '--cloud']);
+test('cluster up --cloud --dry-run prints the EKS plan and the eksctl config, with no credentials', async (t) => {
+  const r = await cortex(['cluster', 'up', '--cloud', '--dry-run'], { env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'cortex-none' } });
+  t.is(r.exitCode, 0, r.all);
+  t.regex(r.stdout, /^EKS cluster "\S+" in \S+, Kubernetes \d+\.\d+/m);
+  t.regex(r.stdout, /^apiVersion: eksctl\.io\/v1alpha5$/m);
+});
+
+test('a cluster.yaml without --cloud is one line saying to add it', async (t) => {
+  const r = await cortex(['cluster', 'up', 'cluster.yaml']);
   t.is(r.exitCode, 2);
-  t.regex(r.stderr, /not available yet/);
+  t.is(r.stderr.trim(), 'cortex: cluster.yaml: a cluster.yaml describes an EKS cluster; add --cloud (without it, cortex cluster manages a local kind cluster)');
 });
 
 kindTest('cluster info shows the node, the version and the gateway of the real cluster', async (t) => {

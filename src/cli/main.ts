@@ -12,6 +12,7 @@ const sessionCommands = async (): Promise<Register> => (await import('./commands
 const commands: Record<string, () => Promise<Register>> = {
   build: async () => (await import('./commands/build.js')).registerBuild,
   cluster: async () => (await import('./commands/cluster.js')).registerCluster,
+  cloud: async () => (await import('./commands/cloud.js')).registerCloud,
   dev: async () => (await import('./commands/dev.js')).registerDev,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   get: sessionCommands,

@@ -7,23 +7,28 @@ import { clusterInfo } from '../../kube/info.js';
 import { clusterDown, clusterUp, defaultClusterName, gatewayHostPort, kindKubeConfig } from '../../kube/kind.js';
 import { parsePort } from '../options.js';
 
-// EKS (--cloud) is the next step of this command; until it exists, asking for it says so.
-function refuseCloud(opts: { cloud?: boolean }): void {
-  if (opts.cloud) throw new UserError('cortex cluster --cloud (EKS) is not available yet; without --cloud, cortex cluster manages a local kind cluster');
+// With --cloud the same three verbs manage an EKS cluster (src/cloud), from Cortex's cluster.yaml.
+const cloud = () => import('./cloud.js');
+// kind takes no cluster.yaml: a file given without --cloud is a mistake worth one line.
+function kindOnly(file: string | undefined): void {
+  if (file) throw new UserError(`${file}: a cluster.yaml describes an EKS cluster; add --cloud (without it, cortex cluster manages a local kind cluster)`);
 }
 
 export function registerCluster(program: Command): void {
-  const cluster = program.command('cluster').description('the local kind cluster that cortex dev --backend kind runs on');
+  const cluster = program.command('cluster').description('the local kind cluster cortex runs on, or with --cloud an EKS cluster');
 
   cluster
     .command('up')
     .description('create a kind cluster for cortex (or reuse it): the gateway on localhost:PORT, the model cache and mirror shared with pods')
     .option('--name <name>', 'kind cluster name', defaultClusterName)
     .option('-p, --port <port>', 'host port of the gateway', parsePort, 8888)
+    .argument('[cluster.yaml]', 'with --cloud: the EKS cluster config (default ./cluster.yaml, else the defaults)')
     .option('--image <image>', "kind's node image (default: the one kind chooses)")
-    .option('--cloud', 'an EKS cluster (not available yet)')
-    .action(async (opts: { name: string; port: number; image?: string; cloud?: boolean }) => {
-      refuseCloud(opts);
+    .option('--cloud', 'an EKS cluster with CPU and GPU node groups, created with eksctl')
+    .option('--dry-run', 'with --cloud: print what would be created; needs no credentials')
+    .action(async (file: string | undefined, opts: { name: string; port: number; image?: string; cloud?: boolean; dryRun?: boolean }) => {
+      if (opts.cloud) return (await cloud()).cloudClusterUp(file, { dryRun: opts.dryRun });
+      kindOnly(file);
       const cacheDir = resolve(cacheDirFrom(process.env));
       mkdirSync(cacheDir, { recursive: true });
       const mirrorDir = process.env.CORTEX_MODEL_MIRROR ? resolve(process.env.CORTEX_MODEL_MIRROR) : undefined;
@@ -37,9 +42,12 @@ export function registerCluster(program: Command): void {
     .command('down')
     .description('delete the kind cluster (everything cortex ran there goes with it)')
     .option('--name <name>', 'kind cluster name', defaultClusterName)
-    .option('--cloud', 'an EKS cluster (not available yet)')
-    .action(async (opts: { name: string; cloud?: boolean }) => {
-      refuseCloud(opts);
+    .argument('[cluster.yaml]', 'with --cloud: the EKS cluster config')
+    .option('--cloud', 'the EKS cluster')
+    .option('--dry-run', 'with --cloud: print what would be deleted')
+    .action(async (file: string | undefined, opts: { name: string; cloud?: boolean; dryRun?: boolean }) => {
+      if (opts.cloud) return (await cloud()).cloudClusterDown(file, { dryRun: opts.dryRun });
+      kindOnly(file);
       console.log((await clusterDown(opts.name)) ? `kind cluster "${opts.name}" deleted` : `no kind cluster named "${opts.name}"; nothing to delete`);
     });
 
@@ -47,9 +55,11 @@ export function registerCluster(program: Command): void {
     .command('info')
     .description("the cluster's nodes, Kubernetes version, gateway endpoint and the apis cortex runs there")
     .option('--name <name>', 'kind cluster name', defaultClusterName)
-    .option('--cloud', 'an EKS cluster (not available yet)')
-    .action(async (opts: { name: string; cloud?: boolean }) => {
-      refuseCloud(opts);
+    .argument('[cluster.yaml]', 'with --cloud: the EKS cluster config')
+    .option('--cloud', 'the EKS cluster')
+    .action(async (file: string | undefined, opts: { name: string; cloud?: boolean }) => {
+      if (opts.cloud) return (await cloud()).cloudClusterInfo(file);
+      kindOnly(file);
       const info = await clusterInfo(await kindKubeConfig(opts.name));
       const port = await gatewayHostPort(opts.name);
       console.log(`kind cluster "${opts.name}": Kubernetes ${info.version}, API server ${info.server}`);
