@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { cortex } from './helpers/cli.js';
 import { copyProject, startDev, until } from './helpers/dev.js';
 import { post } from './helpers/http.js';
-import { startLoad } from './helpers/load.js';
+import { startLoad, type Load } from './helpers/load.js';
 import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
 import { dockerTest } from './helpers/docker.js';
 
@@ -45,14 +45,16 @@ dockerTest('the example on Docker: "hot dog" through the gateway, a hot reload w
 
 dockerTest('a load step on Docker scales to more containers and back to one', async (t) => {
   const dev = await startDev(await copyProject(join(fixtures, 'projects/slow')), ['--backend', 'docker']);
+  let load: Load | undefined;
   try {
-    const load = startLoad(`${dev.url}/test/slow`, ['{}'], 'application/json', 12);
+    load = startLoad(`${dev.url}/test/slow`, ['{}'], 'application/json', 12, { niced: false });
     await until('two ready containers', async () => ((await dev.get('slow')).available >= 2 ? true : undefined), 90_000);
     t.true((await containersOf(dev.pid)).length >= 2);
     t.deepEqual((await load.stop()).failed, []);
     await until('one replica', async () => ((await dev.get('slow')).replicas.length === 1 ? true : undefined), 90_000);
     await until('one container', async () => ((await containersOf(dev.pid)).length === 1 ? true : undefined));
   } finally {
+    await load?.stop();
     await dev.quit();
   }
   t.deepEqual(await containersOf(dev.pid), []);

@@ -26,7 +26,7 @@ test.serial('a second save inside the watcher’s 50 ms window is served, for th
     await writeFile(predictor, labelled(original, 'first'));
     await sleep(20);
     await writeFile(predictor, labelled(original, 'second'));
-    await until('the second save to serve', async () => ((await answer(dev.url)) === '"second: hot dog"' ? true : undefined), 10_000);
+    await until('the second save to serve', async () => ((await answer(dev.url)) === '"second: hot dog"' ? true : undefined));
     await sleep(300);
     t.is(await answer(dev.url), '"second: hot dog"', 'and it stays');
 
@@ -36,7 +36,7 @@ test.serial('a second save inside the watcher’s 50 ms window is served, for th
     await writeFile(specFile, '');
     await sleep(10);
     await writeFile(specFile, spec.replace('min_replicas: 1', 'min_replicas: 2'));
-    await until('two replicas', async () => ((await dev.get('classifier')).requested === 2 ? true : undefined), 10_000);
+    await until('two replicas', async () => ((await dev.get('classifier')).requested === 2 ? true : undefined));
     t.is((await dev.get()).specError, null);
     t.notRegex(dev.output(), /cortex\.yaml not applied/);
   } finally {
@@ -77,7 +77,7 @@ test.serial('a file the predictor imports from beside its folder is watched too'
   try {
     t.is(await answer(dev.url), '"one: hot dog"');
     await writeFile(tag, "export const tag = 'two';\n");
-    await until('the edit outside the folder to serve', async () => ((await answer(dev.url)) === '"two: hot dog"' ? true : undefined), 10_000);
+    await until('the edit outside the folder to serve', async () => ((await answer(dev.url)) === '"two: hot dog"' ? true : undefined));
     t.pass();
   } finally {
     await dev.quit();

@@ -149,12 +149,15 @@ test.serial('a replica that dies is restarted with backoff, and the status says 
   try {
     const [pid] = await processesWith({ CORTEX_SESSION: String(dev.pid), CORTEX_REPLICA: 'classifier-1' });
     t.truthy(pid);
+    const killed = Date.now();
     process.kill(pid!, 'SIGKILL');
     await until('the crash to show', async () => (/classifier-1 ready → error: exited \(SIGKILL\); restarting in 0\.5 s/.test(dev.output()) ? true : undefined));
+    const shown = Date.now();
     const back = await until('the restarted replica', async () => {
       const replica = (await dev.get('classifier')).replicas[0];
       return replica.status === 'ready' && replica.restarts === 1 ? replica : undefined;
     });
+    t.log(`crash shown after ${shown - killed} ms, serving again after ${Date.now() - killed} ms`);
     t.is(back.id, 'classifier-1');
     const res = await post(`${dev.url}/image/classifier`, await readFile(join(imagesDir, 'dog.jpg')), 'image/jpeg');
     t.is(res.text, '"Alaskan Malamute"');

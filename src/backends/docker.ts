@@ -220,7 +220,7 @@ export class DockerLauncher implements ReplicaLauncher {
       throw createFailure(err, name, this.image.tag);
     });
     // A created container that cannot be attached to is removed, or its name blocks every relaunch.
-    const { tail, exited } = await watch(this.docker, container, onLine, outOfMemory(api)).catch(async (err: unknown) => {
+    const { tail, exited } = await watch(this.docker, container, onLine, outOfMemory(api), api.compute.mem !== null).catch(async (err: unknown) => {
       await removeContainer(container).catch(() => {});
       throw new Error(`attaching to container ${name} failed: ${daemonMessage(err)}`);
     });
@@ -300,14 +300,55 @@ function startFailure(err: unknown, name: string): Error {
   return new Error(`starting container ${name} failed: ${message}`);
 }
 
+/** How long the rest of a container's output may take to arrive after its exit. */
+const drainOutputMs = 5_000;
+/** How long after a SIGKILL the daemon's "oom" event may still be on its way. */
+const oomEventMs = 5_000;
+
+/**
+ * The daemon's "oom" events for one container, subscribed to before it starts. Docker sets
+ * State.OOMKilled only when containerd reports the OOM before the exit; the two come from
+ * different goroutines of the shim, and on a busy machine the exit can win, leaving
+ * OOMKilled false for good. The "oom" event is sent either way.
+ */
+async function oomEvents(docker: Docker, id: string): Promise<{ seen(): boolean; within(ms: number): Promise<boolean>; close(): void }> {
+  let seen = false;
+  let wake: (() => void) | undefined;
+  const events = await docker.getEvents({ filters: { type: ['container'], container: [id], event: ['oom'] } });
+  events.on('data', () => {
+    seen = true;
+    wake?.();
+  });
+  events.on('error', () => undefined);
+  return {
+    seen: () => seen,
+    within: (ms) =>
+      seen
+        ? Promise.resolve(true)
+        : new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(seen), ms);
+            wake = () => {
+              clearTimeout(timer);
+              resolve(true);
+            };
+          }),
+    close: () => (events as unknown as { destroy(): void }).destroy(),
+  };
+}
+
 /**
  * Follows a created container: its output line by line (the last lines kept for errors), and its
  * exit, after which it is removed. Attached and waited on before start, so nothing is missed.
- * A kill for memory looks like any SIGKILL from outside, so it is told as `oomLine`.
+ * A kill for memory looks like any SIGKILL from outside, so it is told as `oomLine`, after the
+ * container's own last lines.
  */
-async function watch(docker: Docker, container: Docker.Container, onLine: LaunchRequest['onLine'], oomLine: string): Promise<{ tail: string[]; exited: Promise<ContainerExit> }> {
+async function watch(docker: Docker, container: Docker.Container, onLine: LaunchRequest['onLine'], oomLine: string, memoryLimited: boolean): Promise<{ tail: string[]; exited: Promise<ContainerExit> }> {
   const tail: string[] = [];
-  const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+  const oom = await oomEvents(docker, container.id);
+  const stream = await container.attach({ stream: true, stdout: true, stderr: true }).catch((err: unknown) => {
+    oom.close();
+    throw err;
+  });
   const out = new PassThrough();
   const err = new PassThrough();
   docker.modem.demuxStream(stream, out, err);
@@ -336,15 +377,21 @@ async function watch(docker: Docker, container: Docker.Container, onLine: Launch
   const exited = waited
     .then(
       async (result) => {
-        await Promise.race([linesDone, new Promise((resolve) => setTimeout(resolve, 1000))]);
-        // Only the container's state knows why; it goes with the container, so ask first.
-        const oomKilled = (await container.inspect().catch(() => undefined))?.State.OOMKilled === true;
+        // The output normally ends with the exit; the bound is for a stream the daemon never closes.
+        await Promise.race([linesDone, new Promise((resolve) => setTimeout(resolve, drainOutputMs))]);
+        const exit = exitOf(result.StatusCode);
+        // The container's state says why, when the daemon saw the OOM first; it goes with the
+        // container, so ask before removing it. Otherwise a SIGKILL under a memory limit waits
+        // for the daemon's "oom" event, which follows the exit at once when it was one.
+        let oomKilled = (await container.inspect().catch(() => undefined))?.State.OOMKilled === true || oom.seen();
+        if (!oomKilled && memoryLimited && exit.signal === 'SIGKILL') oomKilled = await oom.within(oomEventMs);
         if (oomKilled) onLine(oomLine, 'stderr');
-        return { ...exitOf(result.StatusCode), oomKilled };
+        return { ...exit, oomKilled };
       },
       () => ({ ...exitOf(undefined), oomKilled: false }),
     )
     .then(async (exit) => {
+      oom.close();
       await removeContainer(container).catch(() => {});
       return exit;
     });

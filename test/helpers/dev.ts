@@ -69,7 +69,12 @@ export function leftovers(sessionPid: number): Promise<number[]> {
   return processesWith({ CORTEX_SESSION: String(sessionPid) });
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+/**
+ * Polls `probe` until it gives a value. The timeout is there to end a wait for what will never
+ * come, not to say how fast it must come: a reload or a restart that takes seconds on an idle
+ * machine takes tens of seconds on a loaded one.
+ */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe().catch(() => undefined);

@@ -1,10 +1,10 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 
-// The load generator must not starve the process it measures: on Linux this lowers this thread only.
-setPriority(0, 10);
+const { url, bodies, type, concurrency, niced } = workerData as { url: string; bodies: Array<Uint8Array | string>; type: string; concurrency: number; niced: boolean };
 
-const { url, bodies, type, concurrency } = workerData as { url: string; bodies: Array<Uint8Array | string>; type: string; concurrency: number };
+// The load generator must not starve the process it measures: on Linux this lowers this thread only.
+if (niced) setPriority(0, 10);
 let sent = 0;
 let stopping = false;
 let ok = 0;
