@@ -1,18 +1,12 @@
 // One inference thread. ONNX Runtime's `run` is a synchronous native call, so it lives here,
 // off the main thread, where it cannot stall health checks or other requests.
-import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Tensor, ValueInfo } from '../contract.js';
 import type { ModelInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.js';
+import { yieldToTheServer } from '../thread-priority.js';
 
-// On Linux this lowers only the calling thread: when CPU is short, the event loop (HTTP,
-// health checks) runs first and inference takes what is left, which is most of it.
-try {
-  setPriority(0, 10);
-} catch {
-  // not permitted here: run at normal priority
-}
+yieldToTheServer();
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 

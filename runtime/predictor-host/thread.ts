@@ -7,10 +7,13 @@ import type { Metadata, Model, PredictorModule, Sample } from '../contract.js';
 import { createHelpers } from '../helpers/index.js';
 import { clientStatus, errorMessage } from '../http-error.js';
 import { takeBuffers } from '../inference/transfer.js';
+import { yieldToTheServer } from '../thread-priority.js';
 import { userFrame } from '../user-frame.js';
 import type { Answer, Failure, FromHost, HostData, ToHost } from './protocol.js';
 
 process.setSourceMapsEnabled(true);
+// A predictor's own work (decoding, the tensor loop) must not outrun the health checks either.
+yieldToTheServer();
 const data = workerData as HostData;
 const port = parentPort!;
 const send = (msg: FromHost, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
