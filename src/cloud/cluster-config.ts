@@ -4,9 +4,8 @@
 // rule, then rules across fields; a stage runs only when the one before found nothing.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { SpecError, describeValue, lineOf, problemsFromIssue, type Problem, type YamlPath } from '../spec/errors.js';
+import { SpecError, describeValue, lineOf, problemsFromIssue, readYaml, type Problem, type YamlPath } from '../spec/errors.js';
 
 export type VolumeType = 'gp2' | 'gp3' | 'io1' | 'io2' | 'sc1' | 'st1';
 export type NatGateway = 'none' | 'single' | 'highly_available';
@@ -244,16 +243,9 @@ function toConfig(fields: Fields, file: string | undefined): ClusterConfig {
  * defaults (a CPU-only cluster "cortex" in us-east-1), as `cortex cluster up` with no file is.
  */
 export function parseClusterConfig(text: string, file: string): ClusterConfig {
-  const absolute = path.resolve(file);
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  const syntax = doc.errors[0];
-  if (syntax) {
-    const { line } = counter.linePos(syntax.pos[0]);
-    const tabs = /^ *\t/.test(text.split('\n')[line - 1] ?? '') ? '; indent with spaces, YAML does not allow tabs' : '';
-    throw new SpecError({ file: absolute, line, problem: `YAML syntax error: ${syntax.message}${tabs}` });
-  }
-  const data: unknown = doc.toJS() ?? {};
+  const yaml = readYaml(text, file);
+  const { absolute, doc, counter } = yaml;
+  const data: unknown = yaml.data ?? {};
   if (!isRecord(data)) {
     throw new SpecError({ file: absolute, problem: `must be a mapping of settings such as "cluster_name: cortex" and "region: us-east-1", got ${describeValue(data)}` });
   }

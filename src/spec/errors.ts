@@ -1,7 +1,7 @@
 // A bad cortex.yaml is a user error: one line naming the file, line, api and field, what is
 // wrong and what is allowed. The CLI prints the message as is (exit code 2), without a stack.
 import path from 'node:path';
-import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../user-error.js';
 
@@ -113,4 +113,26 @@ export function lineOf(doc: Document, counter: LineCounter, fields: YamlPath): n
     node = next.node;
   }
   return offset === undefined ? undefined : counter.linePos(offset).line;
+}
+
+/** A YAML file parsed for checking: the document and its line counter locate fields for errors. */
+export interface YamlFile {
+  absolute: string;
+  doc: Document;
+  counter: LineCounter;
+  data: unknown;
+}
+
+/** Parses `text`; a syntax error is a SpecError at its line (with a hint for tabs, which YAML forbids). */
+export function readYaml(text: string, file: string): YamlFile {
+  const absolute = path.resolve(file);
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const { line } = counter.linePos(syntax.pos[0]);
+    const tabs = /^ *\t/.test(text.split('\n')[line - 1] ?? '') ? '; indent with spaces, YAML does not allow tabs' : '';
+    throw new SpecError({ file: absolute, line, problem: `YAML syntax error: ${syntax.message}${tabs}` });
+  }
+  return { absolute, doc, counter, data: doc.toJS() };
 }

@@ -2,9 +2,8 @@
 // then rules across fields and items. A stage runs only when the one before found nothing, so
 // the reported problem is never a consequence of an earlier one.
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { apiProblems, crossApiProblems, type PlacedApi } from './checks.js';
-import { SpecError, describeValue, dotted, lineOf, problemsFromIssue, type Problem, type YamlPath } from './errors.js';
+import { SpecError, describeValue, dotted, lineOf, problemsFromIssue, readYaml, type Problem, type YamlPath } from './errors.js';
 import { apiItem, deploymentItem } from './schema.js';
 import type { ApiSpec, Spec } from './types.js';
 
@@ -23,17 +22,7 @@ export function parseSpec(text: string, file: string): Spec {
 }
 
 export function analyse(text: string, file: string): Analysis {
-  const absolute = path.resolve(file);
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  const syntax = doc.errors[0];
-  if (syntax) {
-    const { line } = counter.linePos(syntax.pos[0]);
-    const tabs = /^ *\t/.test(text.split('\n')[line - 1] ?? '') ? '; indent with spaces, YAML does not allow tabs' : '';
-    throw new SpecError({ file: absolute, line, problem: `YAML syntax error: ${syntax.message}${tabs}` });
-  }
-
-  const data: unknown = doc.toJS();
+  const { absolute, doc, counter, data } = readYaml(text, file);
   if (!Array.isArray(data)) {
     const problem = data === null || data === undefined ? `is empty; ${LIST_HINT}` : `must be a list, got ${describeValue(data)}; ${LIST_HINT}`;
     throw new SpecError({ file: absolute, problem });
