@@ -19,7 +19,8 @@ const namespace = `cortex-render-test-${process.pid}`;
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = await probe().catch(() => undefined);
+    // Each probe is bounded too: a call that hangs is a failed probe, not a hung test.
+    const value = await Promise.race([probe().catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 1000));
@@ -104,7 +105,9 @@ kindTest('the kind profile runs the example: "hot dog" from a pod and through th
 
   // The README's curl, unchanged: through kind's port mapping to the gateway, to the pod.
   const viaGateway = await until('"hot dog" through localhost:8888', 120_000, async () => {
-    const res = await fetch('http://localhost:8888/image/classifier', { method: 'POST', body: photo, headers: { 'content-type': 'image/jpeg' } });
+    // Bounded: until the gateway's NodePort has a Ready endpoint, a connection through kind's port
+    // mapping may hang rather than be refused.
+    const res = await fetch('http://localhost:8888/image/classifier', { method: 'POST', body: photo, headers: { 'content-type': 'image/jpeg' }, signal: AbortSignal.timeout(10_000) });
     return res.status === 200 ? res.text() : undefined;
   });
   t.is(viaGateway, '"hot dog"');
