@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 
 export const defaultNamespace = 'cortex';
 export const fieldManager = 'cortex';
+/** The in-cluster autoscaler's field manager: it alone writes replicas and the decision annotation. */
+export const autoscalerFieldManager = 'cortex-autoscaler';
 
 export const labels = {
   managedBy: 'app.kubernetes.io/managed-by',
@@ -19,6 +21,12 @@ export const annotations = {
   autoscaling: 'cortex.dev/autoscaling',
   /** The gateway path of the api. */
   endpoint: 'cortex.dev/endpoint',
+  /**
+   * The in-cluster autoscaler's last decision on the api's Deployment, as JSON of src/scaling's
+   * Decision ({decision, at}); written by the autoscaler only, read by `cortex get` and the TUI.
+   * Its absence means the autoscaler has not yet set init_replicas.
+   */
+  decision: 'cortex.dev/autoscaler-decision',
 } as const;
 
 export type Component = 'api' | 'gateway' | 'autoscaler';
