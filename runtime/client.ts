@@ -14,6 +14,11 @@ export interface Endpoint {
   url: string;
   /** Sent with every request: e.g. the API server's bearer token for a pod proxy. */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * How to send the request, where the global fetch cannot: a pod proxy whose API server wants a
+   * client certificate (kind's kubeconfig) needs a fetch with its own TLS agent.
+   */
+  fetch?: typeof fetch;
 }
 
 /** A replica on a port this process can reach directly (a child process, a published container port). */
@@ -41,7 +46,7 @@ export const toEndpoint = (e: EndpointLike): Endpoint => (typeof e === 'string' 
 export function call(to: EndpointLike, path: string, init: RequestInit = {}): Promise<Response> {
   const endpoint = toEndpoint(to);
   const headers = { ...endpoint.headers, ...(init.headers as Record<string, string> | undefined) };
-  return fetch(`${endpoint.url}${path}`, { ...init, headers });
+  return (endpoint.fetch ?? fetch)(`${endpoint.url}${path}`, { ...init, headers });
 }
 
 export interface SwapResult {
