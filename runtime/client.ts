@@ -3,7 +3,7 @@
 // Endpoint, so the same calls work on a loopback port, a pod IP, or a pod behind the Kubernetes
 // API server's proxy (another base path, and the API server's credentials on every request).
 // fetch only: this runs in the CLI and in the runtime image alike.
-import { bearer, isDrainRefusal, paths, type MetricFamily, type PredictorPut, type Readiness, type ReloadAccepted, type ReloadRefused } from './protocol.js';
+import { adminTokenHeader, isDrainRefusal, paths, type MetricFamily, type PredictorPut, type Readiness, type ReloadAccepted, type ReloadRefused } from './protocol.js';
 import { initTimeoutFrom } from './settings.js';
 
 export { isDrainRefusal };
@@ -68,7 +68,7 @@ export async function pushBundle(to: EndpointLike, token: string, bundle: Predic
     const put: PredictorPut = { code: bundle.code, config: bundle.config };
     res = await call(endpoint, paths.predictor, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json', authorization: bearer(token) },
+      headers: { 'content-type': 'application/json', [adminTokenHeader]: token },
       body: JSON.stringify(put),
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -43,7 +43,12 @@ export const reloadRefusedStatus = 422;
 /** GET /-/predictor: what serves now. */
 export type PredictorState = { version: string; loaded_at: string; init_ms: number } | { version: null };
 
-export const bearer = (token: string): string => `Bearer ${token}`;
+/**
+ * The admin token's own header, accepted beside `Authorization: Bearer`: the Kubernetes API
+ * server takes the Authorization header for itself and drops it from what its pod proxy
+ * forwards, so a hot swap through the proxy carries the token here.
+ */
+export const adminTokenHeader = 'x-cortex-admin-token';
 
 // ---- health: GET /readyz -------------------------------------------------------------------
 

@@ -61,18 +61,23 @@ test('a bundle without predict() is refused with 422', async (t) => {
   t.like((await post(`${r.url}/`, {})).body, { label: 'v1' });
 });
 
-test('the hot swap endpoint wants the token', async (t) => {
+test('the hot swap endpoint wants the token, as a bearer token or in its own header (which a pod proxy forwards)', async (t) => {
   const r = await startReplica(behaviour, { label: 'v1' });
   t.teardown(() => r.close());
-  for (const authorization of [undefined, 'Bearer wrong']) {
-    const res = await fetch(`${r.url}/-/predictor`, {
+  const put = (headers: Record<string, string>, label: string) =>
+    fetch(`${r.url}/-/predictor`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-      body: JSON.stringify({ code: 'export const predict = () => "pwned"', config: {} }),
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ code: `export const predict = () => ({ label: ${JSON.stringify(label)} })`, config: {} }),
     });
-    t.is(res.status, 401);
+  for (const headers of [{}, { authorization: 'Bearer wrong' }, { 'x-cortex-admin-token': 'wrong' }, { authorization: `Basic ${r.token}` }] as Array<Record<string, string>>) {
+    t.is((await put(headers, 'pwned')).status, 401, JSON.stringify(headers));
   }
   t.like((await post(`${r.url}/`, {})).body, { label: 'v1' });
+  t.is((await put({ 'x-cortex-admin-token': r.token }, 'v2')).status, 200);
+  t.like((await post(`${r.url}/`, {})).body, { label: 'v2' });
+  t.is((await put({ authorization: `Bearer ${r.token}` }, 'v3')).status, 200);
+  t.like((await post(`${r.url}/`, {})).body, { label: 'v3' });
 });
 
 test('/metrics counts what was sent, by status, and names the predictor version', async (t) => {

@@ -1,11 +1,11 @@
-// PUT /-/predictor — the hot swap the dev loop pushes bundles through. Guarded by a bearer
-// token; a bundle that fails to load or init is refused with 422 and the old code keeps serving.
+// PUT /-/predictor — the hot swap the dev loop pushes bundles through. Guarded by the admin
+// token (a bearer token, or its own header through a pod proxy); a bundle that fails to load or init is refused with 422 and the old code keeps serving.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../http-error.js';
 import type { ReplicaMetrics } from '../metrics.js';
 import { BundleError, type Bundle, type PredictorSlot } from '../predictor-slot.js';
-import { paths, reloadRefusedStatus, type PredictorState, type ReloadAccepted, type ReloadRefused } from '../protocol.js';
+import { adminTokenHeader, paths, reloadRefusedStatus, type PredictorState, type ReloadAccepted, type ReloadRefused } from '../protocol.js';
 
 export interface AdminOptions {
   slot: PredictorSlot;
@@ -24,8 +24,9 @@ export function sameToken(given: string, expected: string): boolean {
 export default async function admin(app: FastifyInstance, { slot, metrics, token }: AdminOptions) {
   app.addHook('onRequest', async (request) => {
     if (!token) throw new HttpError(403, 'hot swap is disabled on this replica (no admin token configured)');
-    const given = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (!given || !sameToken(given, token)) throw new HttpError(401, 'a valid "Authorization: Bearer <token>" header is required');
+    const header = request.headers[adminTokenHeader];
+    const given = (typeof header === 'string' ? header : undefined) ?? /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (!given || !sameToken(given, token)) throw new HttpError(401, `a valid "Authorization: Bearer <token>" or "${adminTokenHeader}: <token>" header is required`);
   });
 
   app.get(paths.predictor, async (): Promise<PredictorState> => {
