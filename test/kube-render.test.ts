@@ -54,14 +54,19 @@ test('every object is labelled, namespaced in cortex, and the set is what DESIGN
   for (const o of objects.slice(-3)) t.like(o.metadata!.labels, { 'cortex.dev/deployment': 'image', 'cortex.dev/api': 'classifier' });
 });
 
-const computeCases: Array<[title: string, api: string, requests: Record<string, string>, limits: Record<string, string> | undefined]> = [
-  ['Cortex defaults', '', { cpu: '200m' }, undefined],
-  ['cpu and mem', '  compute: { cpu: 1, mem: 1Gi }\n', { cpu: '1000m', memory: String(2 ** 30) }, { memory: String(2 ** 30) }],
-  ['millicores', '  compute: { cpu: 250m, mem: 200Mi }\n', { cpu: '250m', memory: String(200 * 2 ** 20) }, { memory: String(200 * 2 ** 20) }],
+// EKS reserves compute.cpu on a node, as Cortex does; kind shares the machine's cores as the
+// docker backend does: the cpu is a limit, a tenth of it requested.
+const computeCases: Array<[title: string, api: string, profile: 'kind' | 'eks', requests: Record<string, string>, limits: Record<string, string> | undefined]> = [
+  ['Cortex defaults', '', 'eks', { cpu: '200m' }, undefined],
+  ['cpu and mem', '  compute: { cpu: 1, mem: 1Gi }\n', 'eks', { cpu: '1000m', memory: String(2 ** 30) }, { memory: String(2 ** 30) }],
+  ['millicores', '  compute: { cpu: 250m, mem: 200Mi }\n', 'eks', { cpu: '250m', memory: String(200 * 2 ** 20) }, { memory: String(200 * 2 ** 20) }],
+  ['Cortex defaults', '', 'kind', { cpu: '20m' }, { cpu: '200m' }],
+  ['cpu and mem', '  compute: { cpu: 1, mem: 1Gi }\n', 'kind', { cpu: '100m', memory: String(2 ** 30) }, { cpu: '1000m', memory: String(2 ** 30) }],
+  ['a sliver of a core', '  compute: { cpu: 5m }\n', 'kind', { cpu: '1m' }, { cpu: '5m' }],
 ];
-for (const [title, api, requests, limits] of computeCases) {
-  test(`compute → requests and limits: ${title}`, (t) => {
-    const { container } = rendered(spec(api), profiles.kind());
+for (const [title, api, profile, requests, limits] of computeCases) {
+  test(`compute → requests and limits on ${profile}: ${title}`, (t) => {
+    const { container } = rendered(spec(api), profiles[profile]());
     t.deepEqual(container.resources, { requests, ...(limits ? { limits } : {}) });
   });
 }
@@ -130,7 +135,7 @@ test('eks: a LoadBalancer gateway, and a GPU api gets its GPU, toleration, node 
 
 test('kind leaves compute.gpu out, as the docker backend does', (t) => {
   const { container, pod } = rendered(spec('  compute: { gpu: 1 }\n'), profiles.kind());
-  t.is(container.resources!.limits, undefined);
+  t.deepEqual(container.resources!.limits, { cpu: '200m' });
   t.is(pod.tolerations, undefined);
 });
 

@@ -34,6 +34,12 @@ export interface Profile {
   gateway: { type: 'NodePort'; nodePort: number } | { type: 'LoadBalancer' };
   /** Whether compute.gpu asks the scheduler for nvidia.com/gpu (EKS) or is left out (kind). */
   gpus: boolean;
+  /**
+   * Whether compute.cpu is reserved on a node (EKS: a request, as Cortex does) or shared, as the
+   * docker backend shares this machine's cores (kind: a limit, with a tenth of it requested, so
+   * that a laptop's cluster holds the replicas it would hold as containers).
+   */
+  reserveCpu: boolean;
   /** A folder on every node holding the offline model mirror, mounted read-only into api pods. */
   mirrorPath?: string;
   /** A folder on every node for the model cache, shared by the pods there; without one, each pod downloads into its own. */
@@ -44,8 +50,8 @@ export interface Profile {
 export const kindGatewayNodePort = 30888;
 
 export const profiles = {
-  kind: (options: Pick<Profile, 'mirrorPath' | 'cachePath'> = {}): Profile => ({ name: 'kind', gateway: { type: 'NodePort', nodePort: kindGatewayNodePort }, gpus: false, ...options }),
-  eks: (): Profile => ({ name: 'eks', gateway: { type: 'LoadBalancer' }, gpus: true }),
+  kind: (options: Pick<Profile, 'mirrorPath' | 'cachePath'> = {}): Profile => ({ name: 'kind', gateway: { type: 'NodePort', nodePort: kindGatewayNodePort }, gpus: false, reserveCpu: false, ...options }),
+  eks: (): Profile => ({ name: 'eks', gateway: { type: 'LoadBalancer' }, gpus: true, reserveCpu: true }),
 };
 
 export interface RenderInput {
@@ -205,8 +211,9 @@ export function renderApi(input: RenderInput, api: ApiSpec): KubeObject[] {
     { name: 'CORTEX_ADMIN_TOKEN', valueFrom: { secretKeyRef: { name: adminSecretName, key: 'token' } } },
   ];
 
-  const requests: Record<string, string> = { cpu: `${Math.round(api.compute.cpu * 1000)}m` };
-  const limits: Record<string, string> = {};
+  const millicores = Math.round(api.compute.cpu * 1000);
+  const requests: Record<string, string> = { cpu: `${profile.reserveCpu ? millicores : Math.max(1, Math.round(millicores / 10))}m` };
+  const limits: Record<string, string> = profile.reserveCpu ? {} : { cpu: `${millicores}m` };
   // Memory is a limit as well as a request, as on the docker backend: past it the kernel kills the replica.
   if (api.compute.mem !== null) requests.memory = limits.memory = String(api.compute.mem);
   if (gpu) limits['nvidia.com/gpu'] = String(api.compute.gpu);
