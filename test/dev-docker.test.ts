@@ -76,13 +76,15 @@ test('--backend docker without a daemon is one line naming the socket and the wa
   t.is(r.all, 'cortex: Docker is not running (nothing answers at /tmp/cortex-no-such.sock): start it (sudo systemctl start docker / dockerd) or use --backend process');
 });
 
-test('without --backend, Docker serves only where it can run this machine\'s replicas; otherwise processes, saying why', (t) => {
-  t.deepEqual(autoBackend({ usable: true }), { backend: 'docker', why: 'a Docker daemon answers' });
+test('without --backend: the cortex kind cluster when it is up, Docker where it can run this machine\'s replicas, otherwise processes, saying why', (t) => {
+  t.deepEqual(autoBackend({ docker: { usable: true }, kindCluster: false }), { backend: 'docker', why: 'a Docker daemon answers' });
+  t.deepEqual(autoBackend({ docker: { usable: true }, kindCluster: true }), { backend: 'kind', why: 'the kind cluster "cortex" is up' });
   const mac = "Docker unusable: Docker runs linux/arm64 containers, which cannot load this machine's darwin-arm64 node_modules";
-  t.deepEqual(autoBackend({ usable: false, why: mac }), { backend: 'process', why: mac });
+  t.deepEqual(autoBackend({ docker: { usable: false, why: mac }, kindCluster: false }), { backend: 'process', why: mac });
   t.is(requestedBackend(undefined), undefined);
   t.is(requestedBackend('docker'), 'docker');
-  t.throws(() => requestedBackend('kind'), { name: 'UserError', message: '--backend kind is not available for cortex dev; choose one of: docker, process' });
+  t.is(requestedBackend('kind'), 'kind');
+  t.throws(() => requestedBackend('eks'), { name: 'UserError', message: '--backend eks is not available for cortex dev; choose one of: process, docker, kind' });
 });
 
 test('the probe names the socket nobody answers on, whole', async (t) => {

@@ -29,8 +29,10 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   private spec!: Spec;
   private readonly loops = new Map<string, ApiLoop>();
   private readonly collector = new Collector(() => Math.max(...[...this.loops.values()].map((l) => l.spec.autoscaling.windowMs), 60_000));
-  private readonly autoscaler: AutoscalerLoop;
-  private readonly gateway: Gateway;
+  /** The session's own autoscaler, unless the backend's replicas are scaled in the cluster. */
+  private readonly autoscaler: AutoscalerLoop | undefined;
+  /** The session's own gateway, unless the backend serves the apis itself. */
+  private readonly gateway: Gateway | undefined;
   private readonly loopHost: ApiLoopHost;
   private gatewayUrl = '';
   private watcher: ProjectWatcher | undefined;
@@ -47,20 +49,23 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   private constructor(private readonly options: DevOptions) {
     super();
     const backend = options.backend;
-    this.autoscaler = new AutoscalerLoop(backend, this.collector);
-    let limits: GatewayLimits;
-    try {
-      limits = gatewayLimitsFrom(process.env);
-    } catch (err) {
-      throw err instanceof SettingsError ? new UserError(err.message) : err;
+    const scale = backend.scale?.bind(backend);
+    if (scale) this.autoscaler = new AutoscalerLoop({ requested: (api) => backend.requested(api), scale }, this.collector);
+    if (!backend.gateway) {
+      let limits: GatewayLimits;
+      try {
+        limits = gatewayLimitsFrom(process.env);
+      } catch (err) {
+        throw err instanceof SettingsError ? new UserError(err.message) : err;
+      }
+      this.gateway = new Gateway(
+        {
+          routes: () => [...this.loops.values()].map((l) => ({ api: l.spec.name, endpoint: l.spec.networking.endpoint })),
+          replicas: (api) => backend.replicas(api),
+        },
+        limits,
+      );
     }
-    this.gateway = new Gateway(
-      {
-        routes: () => [...this.loops.values()].map((l) => ({ api: l.spec.name, endpoint: l.spec.networking.endpoint })),
-        replicas: (api) => backend.replicas(api),
-      },
-      limits,
-    );
     this.loopHost = { backend, inputs: (paths) => this.watcher?.watchOutside(paths), changed: () => this.emit('change') };
     backend.on('replica', () => this.emit('change'));
     backend.on('log', (line) => this.emit('log', line));
@@ -84,12 +89,12 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     for (const api of this.spec.apis) {
       const loop = await ApiLoop.build(api, this.loopHost);
       this.loops.set(api.name, loop);
-      this.autoscaler.track(api);
+      this.autoscaler?.track(api);
       bundles.set(api.name, loop.current);
     }
     // The port first: a clash is one line before any replica has started (and loaded a model).
     try {
-      this.gatewayUrl = await this.gateway.listen(this.options.port);
+      this.gatewayUrl = this.gateway ? await this.gateway.listen(this.options.port) : this.options.backend.gateway!;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(this.options.port);
       throw err;
@@ -123,7 +128,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
         lastReload: loop.lastReload,
         update: loop.update,
         updatedAt: loop.updatedAt,
-        autoscaler: this.autoscaler.decision(loop.spec.name),
+        autoscaler: this.autoscaler ? this.autoscaler.decision(loop.spec.name) : (backend.decision?.(loop.spec.name) ?? null),
         replicas: backend.replicas(loop.spec.name),
         requested: backend.requested(loop.spec.name),
         traffic: this.collector.traffic(loop.spec.name),
@@ -144,7 +149,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     await this.options.backend.remove(name);
     await loop.dispose();
     this.collector.forget(name);
-    this.autoscaler.forget(name);
+    this.autoscaler?.forget(name);
     this.note(name, 'INFO', `deleted ${name}; it comes back when cortex.yaml changes or dev restarts`);
     this.emit('change');
     return true;
@@ -158,10 +163,10 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       for (const loop of this.loops.values()) loop.cancelTimers();
       await this.watcher?.close();
       // No new clients, but requests already through the gateway finish while replicas drain.
-      const gatewayStopped = this.gateway.stopAccepting();
+      const gatewayStopped = this.gateway?.stopAccepting();
       await this.options.backend.stop();
       await gatewayStopped;
-      await this.gateway.close().catch(() => undefined);
+      await this.gateway?.close().catch(() => undefined);
       await Promise.all([...this.loops.values()].map((l) => l.dispose()));
     })();
     return this.stopped;
@@ -210,7 +215,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       await this.loops.get(name)!.dispose();
       this.loops.delete(name);
       this.collector.forget(name);
-      this.autoscaler.forget(name);
+      this.autoscaler?.forget(name);
     }
     for (const [name, moved] of staged) {
       const old = this.loops.get(name);
@@ -226,7 +231,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
       const loop = staged.get(api.name) ?? this.loops.get(api.name)!;
       if (changes.reconfigured.includes(api.name)) reloads.push({ loop, force: false });
       // A new api, or one whose predictor moved, starts its stabilization periods afresh.
-      if (staged.has(api.name)) this.autoscaler.restart(api);
+      if (staged.has(api.name)) this.autoscaler?.restart(api);
       loop.spec = api;
       this.loops.set(api.name, loop);
       bundles.set(api.name, loop.current);
@@ -252,7 +257,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     const backend = this.options.backend;
     const replicas = new Map([...this.loops.keys()].map((name) => [name, backend.replicas(name)]));
     await this.collector.tick(replicas);
-    await this.autoscaler.tick([...this.loops.values()].map((l) => l.spec));
+    await this.autoscaler?.tick([...this.loops.values()].map((l) => l.spec));
     this.emit('change');
   }
 

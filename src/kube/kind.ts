@@ -103,3 +103,38 @@ export async function kindKubeConfig(name: string): Promise<KubeConfig> {
   kc.loadFromString(await kind(['get', 'kubeconfig', '--name', name]));
   return kc;
 }
+
+/**
+ * The image ID (config digest) the node's containerd holds for `tag`, if any. Read with ctr,
+ * which every kind node has (crictl, which `kind load` itself asks, is not in every node image).
+ */
+async function nodeImageId(node: string, tag: string): Promise<string | undefined> {
+  const ref = tag.includes('/') ? tag : `docker.io/library/${tag}`;
+  const ctr = (...args: string[]) => execa('docker', ['exec', node, 'ctr', '--namespace', 'k8s.io', ...args], { reject: false });
+  const listed = await ctr('images', 'ls', `name==${ref}`);
+  const manifest = listed.exitCode === 0 ? listed.stdout.split('\n')[1]?.trim().split(/\s+/)[2] : undefined;
+  if (!manifest) return undefined;
+  const content = await ctr('content', 'get', manifest);
+  if (content.exitCode !== 0) return undefined;
+  // An index (several platforms) is not what `kind load` leaves: treated as absent, so it is loaded.
+  return (JSON.parse(content.stdout) as { config?: { digest?: string } }).config?.digest;
+}
+
+/**
+ * Puts a local image on every node of the cluster, unless each already holds that image ID:
+ * a cached runtime image costs two lookups per start, not a `kind load` (tens of seconds).
+ */
+export async function loadImage(name: string, tag: string, onLine?: (line: string) => void): Promise<{ loaded: boolean }> {
+  const { stdout: localId } = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', tag]);
+  const nodes = (await kind(['get', 'nodes', '--name', name])).split('\n').map((l) => l.trim()).filter(Boolean);
+  const held = await Promise.all(nodes.map(async (node) => (await nodeImageId(node, tag)) === localId.trim()));
+  if (held.every(Boolean)) return { loaded: false };
+  await kind(['load', 'docker-image', tag, '--name', name], onLine);
+  return { loaded: true };
+}
+
+/** Whether the node has a folder (a mount the cluster was created with, like the model mirror). */
+export async function nodeHasDir(name: string, path: string): Promise<boolean> {
+  const { exitCode } = await execa('docker', ['exec', `${name}-control-plane`, 'test', '-d', path], { reject: false });
+  return exitCode === 0;
+}

@@ -1,7 +1,7 @@
 // What the cluster says, in the status model's terms: a pod is a replica, an api Deployment is
 // a route. Pure functions over API objects, so the gateway, the backend and their tests agree.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import type { ReplicaInfo } from '../model/backend.js';
+import type { ReplicaInfo, ScalingDecision } from '../model/backend.js';
 import { containerPort } from '../image/context.js';
 import { annotations, labels } from './names.js';
 
@@ -40,4 +40,16 @@ export function podReplica(pod: V1Pod): ReplicaInfo {
     restarts: container?.restartCount ?? 0,
     error: crashed ? `${waiting!.reason}${waiting!.message ? `: ${waiting!.message}` : ''}` : undefined,
   };
+}
+
+/** The in-cluster autoscaler's last decision on an api Deployment, if it has made one and it reads. */
+export function decisionOf(d: V1Deployment): ScalingDecision | null {
+  const text = d.metadata?.annotations?.[annotations.decision];
+  if (!text) return null;
+  try {
+    const value = JSON.parse(text) as Partial<ScalingDecision>;
+    return typeof value.decision === 'string' && typeof value.at === 'string' ? { decision: value.decision, at: value.at } : null;
+  } catch {
+    return null;
+  }
 }

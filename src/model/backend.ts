@@ -6,10 +6,10 @@ import type { LogLine } from '../../runtime/log-format.js';
 import type { ApiSpec, Spec } from '../spec/index.js';
 
 /**
- * The backends that exist. `kind` and `eks` (DESIGN.md, Backends) join this list when their
- * implementations land; the registry in src/backends/select.ts holds exactly these (checked by its type).
+ * The backends that exist (DESIGN.md, Backends); `eks` joins this list when `cortex deploy --cloud`
+ * drives it. The registry in src/backends/select.ts holds exactly these (checked by its type).
  */
-export const backendNames = ['process', 'docker'] as const;
+export const backendNames = ['process', 'docker', 'kind'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 /** A bundled predictor and the config it is initialised with. */
@@ -84,12 +84,28 @@ export interface BackendEvents {
   log: [ReplicaLogLine];
 }
 
+/** What an autoscaler decided, and when (src/scaling's Decision, as the views show it). */
+export interface ScalingDecision {
+  decision: string;
+  at: string;
+}
+
 export interface Backend extends EventEmitter<BackendEvents> {
   readonly name: BackendName;
+  /**
+   * Where the backend serves the apis itself (kind: the in-cluster gateway behind the cluster's
+   * port mapping); the session then runs no gateway of its own.
+   */
+  readonly gateway?: string;
   /** Makes the running apis match `spec` (adds, updates, removes), with these bundles. */
   apply(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>): Promise<void>;
-  /** Sets the number of replicas an api should have. */
-  scale(api: string, replicas: number): Promise<void>;
+  /**
+   * Sets the number of replicas an api should have. Absent where an autoscaler in the cluster is
+   * the only writer of replicas: the session then does not scale, and shows `decision` instead.
+   */
+  scale?(api: string, replicas: number): Promise<void>;
+  /** The in-cluster autoscaler's last decision on an api, where the backend scales itself. */
+  decision?(api: string): ScalingDecision | null;
   /** Pushes a new predictor to every replica of an api; new replicas start with it too. */
   reload(api: string, bundle: PredictorBundle): Promise<ReloadOutcome>;
   /** The replicas of one api, as they are now. */

@@ -39,7 +39,8 @@ export async function conformanceProject(): Promise<ConformanceProject> {
   };
 }
 
-export async function conformance(t: ExecutionContext, backend: Backend, project: ConformanceProject, timeoutMs = 60_000): Promise<void> {
+/** The local backends scale themselves (the session's autoscaler calls scale). */
+export async function conformance(t: ExecutionContext, backend: Backend & Required<Pick<Backend, 'scale'>>, project: ConformanceProject, timeoutMs = 60_000): Promise<void> {
   const events: ReplicaEvent[] = [];
   backend.on('replica', (e) => events.push(e));
   const ready = (version: string, count: number) =>

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { LocalBackend } from '../../backends/local.js';
-import { selectLauncher } from '../../backends/select.js';
+import { selectBackend } from '../../backends/select.js';
 import { claimSessionFile, ControlServer, releaseSessionFile } from '../../dev/control.js';
 import { DevSession } from '../../dev/session.js';
 import { canDrawLive, renderDevTui } from '../../tui/dev-app.js';
@@ -13,6 +12,7 @@ interface DevFlags {
   base?: string;
   port: number;
   tui: boolean;
+  keep?: boolean;
 }
 
 const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -43,16 +43,17 @@ export function registerDev(program: Command): void {
     .command('dev')
     .description('run every api in DIR locally with hot reload, a gateway, autoscaling and a live view')
     .argument('[dir]', 'folder with cortex.yaml', '.')
-    .option('--backend <name>', "where replicas run: docker (the default when a Docker daemon answers and can run this machine's node_modules) or process")
-    .option('--base <image>', 'base image for the runtime image (docker backend)')
+    .option('--backend <name>', "where replicas run: kind (the default when the cortex kind cluster is up: cortex cluster up), docker (the default when a Docker daemon answers and can run this machine's node_modules) or process")
+    .option('--base <image>', 'base image for the runtime image (docker and kind backends)')
+    .option('--keep', 'kind: leave the apis running in the cluster when dev stops (by default they are removed)')
     .option('-p, --port <port>', 'gateway port', parsePort, 8888)
     .option('--no-tui', 'print plain timestamped lines instead of the live view')
     .action(async (dir: string, flags: DevFlags) => {
       await claimSessionFile();
       let session: DevSession;
       try {
-        const { launcher, reason } = await selectLauncher({ backend: flags.backend, base: flags.base, onImageEvent: printImageProgress() });
-        session = await DevSession.start({ dir, port: flags.port, backend: new LocalBackend(launcher), backendReason: reason });
+        const { backend, reason } = await selectBackend({ backend: flags.backend, base: flags.base, keep: flags.keep, onImageEvent: printImageProgress(), onLine: (line) => console.log(line) });
+        session = await DevSession.start({ dir, port: flags.port, backend, backendReason: reason });
       } catch (err) {
         await releaseSessionFile();
         throw err;

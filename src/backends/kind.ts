@@ -1,0 +1,311 @@
+// Replicas as pods of a local kind cluster, behind the same Backend contract as processes and
+// containers. The cluster does the supervising: the objects src/kube renders are applied
+// server-side, Deployments restart pods, the in-cluster autoscaler is the only writer of replicas
+// and the in-cluster gateway serves the host's port. What stays here is what a dev loop needs:
+// the pods' state from informers, their logs from the log API, and hot reload — the bundle pushed
+// to every ready pod through the API server's pod proxy, then into the ConfigMap new pods start from.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { CoreV1Api, type KubeConfig, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { parseLogLine } from '../../runtime/log-format.js';
+import { pushBundle, readiness, type SwapResult } from '../../runtime/client.js';
+import { refusedEverywhere, type Backend, type BackendEvents, type PredictorBundle, type ReloadOutcome, type ReplicaInfo, type ScalingDecision } from '../model/backend.js';
+import type { ApiSpec, Spec } from '../spec/index.js';
+import { ClusterClient } from '../kube/apply.js';
+import { apiInformers, type ApiInformers } from '../kube/informers.js';
+import { apiObjectName, defaultNamespace, labels } from '../kube/names.js';
+import { decisionOf, podReplica } from '../kube/observed.js';
+import { followPodLog, type LogFollow } from '../kube/pod-logs.js';
+import { apiServer, kubeFetch, podProxy, type PodEndpoint } from '../kube/pod-proxy.js';
+import { adminSecretName, render, renderApi, renderCluster, type Profile, type RenderInput } from '../kube/render.js';
+
+export interface KindBackendOptions {
+  kc: KubeConfig;
+  /** The runtime image, already on the cluster's nodes. */
+  image: string;
+  profile: Profile;
+  /** Where the in-cluster gateway answers on this machine (the cluster's port mapping). */
+  gateway: string;
+  namespace?: string;
+  /** Leave the apis running when the session stops (--keep). */
+  keep?: boolean;
+}
+
+interface ApiState {
+  spec: Spec;
+  api: ApiSpec;
+  /** The bundle pods serve: pushed to every ready pod and held in the ConfigMap. */
+  bundle: PredictorBundle;
+  reloads: Promise<unknown>;
+}
+
+/** What this process knows of a pod beyond what the cluster says. */
+interface PodState {
+  version: string | undefined;
+  reloading: boolean;
+  error: string | undefined;
+  /** A version check or push in progress (one at a time per pod). */
+  syncing: Promise<void> | undefined;
+  logs: LogFollow | undefined;
+  /** Where a follow that ended (a container restart) picks up. */
+  resumeAt?: Date;
+}
+
+const container = 'api';
+
+export class KindBackend extends EventEmitter<BackendEvents> implements Backend {
+  readonly name = 'kind' as const;
+  readonly gateway: string;
+  private readonly namespace: string;
+  private readonly client: ClusterClient;
+  private readonly core: CoreV1Api;
+  private readonly informers: ApiInformers;
+  private readonly endpoint: PodEndpoint;
+  private readonly send: typeof fetch;
+  private readonly apis = new Map<string, ApiState>();
+  private readonly pods = new Map<string, PodState>();
+  private adminToken = '';
+  private clusterApplied = false;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly options: KindBackendOptions) {
+    super();
+    this.gateway = options.gateway;
+    this.namespace = options.namespace ?? defaultNamespace;
+    this.client = new ClusterClient(options.kc);
+    this.core = options.kc.makeApiClient(CoreV1Api);
+    this.informers = apiInformers(options.kc, this.namespace);
+    this.send = kubeFetch(options.kc);
+    this.endpoint = podProxy(options.kc, this.send);
+    const onPod = (type: 'added' | 'modified' | 'deleted') => (pod: V1Pod) => this.onPod(type, pod);
+    this.informers.pods.on('add', onPod('added'));
+    this.informers.pods.on('update', onPod('modified'));
+    this.informers.pods.on('delete', onPod('deleted'));
+    // The autoscaler's decisions and replica counts live on the Deployments.
+    for (const event of ['add', 'update', 'delete'] as const) this.informers.deployments.on(event, (d: V1Deployment) => this.onDeployment(d));
+  }
+
+  async apply(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>): Promise<void> {
+    if (!this.clusterApplied) {
+      // The token pods already run with stays (they read it from the Secret when they start).
+      this.adminToken = (await this.existingToken()) ?? randomBytes(16).toString('hex');
+      await this.client.apply(renderCluster(this.renderInput(spec, bundles)));
+      await this.informers.start();
+      this.clusterApplied = true;
+    }
+    for (const api of spec.apis) {
+      const bundle = bundles.get(api.name);
+      if (!bundle) throw new Error(`no bundle for api ${api.name}`);
+      const existing = this.apis.get(api.name);
+      // A reload in flight decides the bundle; apply changes only what cortex.yaml says.
+      const current = existing && existing.bundle.version !== bundle.version ? existing.bundle : bundle;
+      this.apis.set(api.name, { spec, api, bundle: current, reloads: existing?.reloads ?? Promise.resolve() });
+    }
+    const objects = render(this.renderInput(spec, new Map(spec.apis.map((a) => [a.name, this.apis.get(a.name)!.bundle]))));
+    await this.client.apply(objects.filter((o) => o.metadata?.labels?.[labels.component] === 'api'));
+    const wanted = new Set(spec.apis.map((a) => a.name));
+    for (const name of [...this.apis.keys()]) if (!wanted.has(name)) await this.remove(name);
+    for (const api of spec.apis) {
+      const bundle = bundles.get(api.name)!;
+      if (bundle.version !== this.apis.get(api.name)!.bundle.version) await this.reload(api.name, bundle);
+    }
+  }
+
+  reload(name: string, bundle: PredictorBundle): Promise<ReloadOutcome> {
+    const api = this.apis.get(name);
+    if (!api) return Promise.reject(new Error(`no api ${name}`));
+    const next = api.reloads.then(() => this.reloadNow(api, bundle));
+    api.reloads = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reloadNow(api: ApiState, bundle: PredictorBundle): Promise<ReloadOutcome> {
+    const outcome: ReloadOutcome = { version: bundle.version, ok: [], failed: [] };
+    const targets = this.podsOf(api.api.name).filter((p) => {
+      const r = podReplica(p);
+      return r.status === 'ready' || r.status === 'error';
+    });
+    await Promise.all(
+      targets.map(async (pod) => {
+        const id = pod.metadata!.name!;
+        const result = await this.push(id, bundle);
+        if (result.ok) outcome.ok.push(id);
+        else outcome.failed.push({ replica: id, error: result.error ?? 'refused', ...(result.location ? { location: result.location } : {}) });
+      }),
+    );
+    // Refused everywhere: the code's fault, so the ConfigMap keeps the bundle that works.
+    if (refusedEverywhere(outcome)) return outcome;
+    api.bundle = bundle;
+    const [configMap] = renderApi(this.renderInput(api.spec, new Map([[api.api.name, bundle]])), api.api);
+    await this.client.apply([configMap!]);
+    // Pods that became ready meanwhile started from the old ConfigMap: bring them up to date.
+    for (const pod of this.podsOf(api.api.name)) this.sync(pod);
+    return outcome;
+  }
+
+  replicas(name: string): ReplicaInfo[] {
+    return this.podsOf(name).map((pod) => this.replicaOf(pod));
+  }
+
+  requested(name: string): number {
+    const deployment = this.deploymentOf(name);
+    return deployment?.spec?.replicas ?? this.apis.get(name)?.api.autoscaling.initReplicas ?? 0;
+  }
+
+  decision(name: string): ScalingDecision | null {
+    const deployment = this.deploymentOf(name);
+    return deployment ? decisionOf(deployment) : null;
+  }
+
+  async remove(name: string): Promise<void> {
+    const api = this.apis.get(name);
+    if (!api) return;
+    this.apis.delete(name);
+    const others = [...this.apis.values()].filter((a) => a.api.deployment === api.api.deployment).map((a) => a.api.name);
+    await this.client.pruneApis(this.namespace, api.api.deployment, others);
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      for (const pod of this.pods.values()) pod.logs?.stop();
+      await this.informers.stop();
+      if (this.options.keep || !this.clusterApplied) return;
+      this.note(`removing cortex from the kind cluster: namespace ${this.namespace}, its apis, gateway and autoscaler (--keep keeps them)`);
+      await this.core.deleteNamespace({ name: this.namespace }).catch(() => undefined);
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline && (await this.core.readNamespace({ name: this.namespace }).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 500));
+    })();
+    return this.stopped;
+  }
+
+  private renderInput(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>): RenderInput {
+    return { spec, image: this.options.image, bundles, profile: this.options.profile, namespace: this.namespace, adminToken: this.adminToken };
+  }
+
+  private async existingToken(): Promise<string | undefined> {
+    const secret = await this.core.readNamespacedSecret({ name: adminSecretName, namespace: this.namespace }).catch(() => undefined);
+    const token = secret?.data?.token;
+    return token ? Buffer.from(token, 'base64').toString('utf8') : undefined;
+  }
+
+  private deploymentOf(name: string): V1Deployment | undefined {
+    const api = this.apis.get(name);
+    if (!api) return undefined;
+    const key = apiObjectName(api.api.deployment, api.api.name);
+    return this.informers.deployments.get(key, this.namespace);
+  }
+
+  private podsOf(name: string): V1Pod[] {
+    const deployment = this.deploymentOf(name);
+    return deployment ? this.informers.podsOf(deployment) : [];
+  }
+
+  private replicaOf(pod: V1Pod): ReplicaInfo {
+    const id = pod.metadata!.name!;
+    const replica = podReplica(pod);
+    const state = this.pods.get(id);
+    const status = state?.reloading && replica.status === 'ready' ? 'reloading' : state?.error && replica.status === 'ready' && !state.version ? 'error' : replica.status;
+    return { ...replica, status, endpoint: this.endpoint(this.namespace, id), version: state?.version, error: replica.error ?? state?.error };
+  }
+
+  private state(id: string): PodState {
+    let state = this.pods.get(id);
+    if (!state) this.pods.set(id, (state = { version: undefined, reloading: false, error: undefined, syncing: undefined, logs: undefined }));
+    return state;
+  }
+
+  private onPod(type: 'added' | 'modified' | 'deleted', pod: V1Pod): void {
+    const id = pod.metadata?.name;
+    if (!id) return;
+    if (type === 'deleted') {
+      this.pods.get(id)?.logs?.stop();
+      this.pods.delete(id);
+      this.emit('replica', { type, replica: { ...podReplica(pod), status: 'stopping' } });
+      return;
+    }
+    this.follow(pod);
+    this.sync(pod);
+    this.emit('replica', { type, replica: this.replicaOf(pod) });
+  }
+
+  private onDeployment(d: V1Deployment): void {
+    // A new replica count or decision: the views read them through requested() and decision().
+    const api = d.metadata?.labels?.[labels.api];
+    for (const pod of api ? this.podsOf(api) : []) this.emit('replica', { type: 'modified', replica: this.replicaOf(pod) });
+  }
+
+  /** A ready pod serving another version than the api's current one gets the current one. */
+  private sync(pod: V1Pod): void {
+    const id = pod.metadata!.name!;
+    const name = pod.metadata?.labels?.[labels.api];
+    const api = name ? this.apis.get(name) : undefined;
+    const state = this.state(id);
+    if (!api || state.syncing || podReplica(pod).status !== 'ready' || state.version === api.bundle.version) return;
+    state.syncing = (async () => {
+      const ready = await readiness(this.endpoint(this.namespace, id));
+      if (ready.ready && ready.version) state.version = ready.version;
+      if (ready.ready && ready.version !== api.bundle.version) await this.push(id, api.bundle);
+    })().finally(() => {
+      state.syncing = undefined;
+      this.emitPod(id);
+    });
+  }
+
+  private async push(id: string, bundle: PredictorBundle): Promise<SwapResult> {
+    const state = this.state(id);
+    const endpoint = this.endpoint(this.namespace, id);
+    state.reloading = true;
+    this.emitPod(id);
+    try {
+      const result = await pushBundle(endpoint, this.adminToken, bundle);
+      if (!result.ok) {
+        // A pod with no working predictor cannot serve: show why. One that serves keeps its old code.
+        if (!state.version) state.error = result.error;
+        return result;
+      }
+      const ready = await readiness(endpoint);
+      if (!ready.ready) {
+        state.error = `not ready after the swap: ${ready.error}`;
+        return { ok: false, version: bundle.version, error: ready.error };
+      }
+      Object.assign(state, { version: ready.version ?? result.version, error: undefined });
+      return result;
+    } catch (err) {
+      return { ok: false, version: bundle.version, error: (err as Error).message };
+    } finally {
+      state.reloading = false;
+      this.emitPod(id);
+    }
+  }
+
+  /** Follows a running pod's log, again after each container restart, until the pod goes. */
+  private follow(pod: V1Pod): void {
+    const id = pod.metadata!.name!;
+    const api = pod.metadata?.labels?.[labels.api] ?? '';
+    const state = this.state(id);
+    const running = pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.running;
+    if (state.logs || !running || this.stopped) return;
+    // The first follow shows the pod's whole log; a later one only what came after the last.
+    const since = state.resumeAt;
+    state.logs = followPodLog(this.send, { server: apiServer(this.options.kc), namespace: this.namespace, pod: id, container, ...(since ? { sinceTime: since } : {}) }, (raw) =>
+      this.emit('log', { api, replica: id, ...parseLogLine(raw) }),
+    );
+    void state.logs.ended.then(() => {
+      state.logs = undefined;
+      state.resumeAt = new Date();
+      setTimeout(() => {
+        const now = this.informers.pods.get(id, this.namespace);
+        if (now && this.pods.has(id)) this.follow(now);
+      }, 1000).unref();
+    });
+  }
+
+  private emitPod(id: string): void {
+    const pod = this.informers.pods.get(id, this.namespace);
+    if (pod) this.emit('replica', { type: 'modified', replica: this.replicaOf(pod) });
+  }
+
+  private note(message: string): void {
+    this.emit('log', { api: 'cortex', replica: 'cortex', time: new Date(), level: 'INFO', message });
+  }
+}
