@@ -2,6 +2,7 @@
 // a route. Pure functions over API objects, so the gateway, the backend and their tests agree.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ReplicaInfo } from '../model/backend.js';
+import type { Decision } from '../scaling/loop.js';
 import { containerPort } from '../image/context.js';
 import { annotations, labels } from './names.js';
 
@@ -40,4 +41,23 @@ export function podReplica(pod: V1Pod): ReplicaInfo {
     restarts: container?.restartCount ?? 0,
     error: crashed ? `${waiting!.reason}${waiting!.message ? `: ${waiting!.message}` : ''}` : undefined,
   };
+}
+
+/**
+ * The in-cluster autoscaler's last decision on an api's Deployment (its `cortex.dev/autoscaler-decision`
+ * annotation), for `cortex get` and the TUI. Undefined when there is none yet (the autoscaler has not
+ * set init_replicas) or when it cannot be read.
+ */
+export function decisionOf(d: V1Deployment): Decision | undefined {
+  const raw = d.metadata?.annotations?.[annotations.decision];
+  if (raw === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { decision, at } = value as Record<string, unknown>;
+  return typeof decision === 'string' && typeof at === 'string' ? { decision, at } : undefined;
 }
