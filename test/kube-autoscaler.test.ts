@@ -115,6 +115,7 @@ kindTest('the in-cluster autoscaler: init_replicas, a re-apply keeps replicas, m
   });
   const clampMs = Date.now() - appliedAt;
   t.true(clampMs < 5000, `clamped ${clampMs} ms after the apply`);
+  t.log(`clamped ${clampMs} ms after the apply`);
   // Recorded as a clamp, unless a decision of the loop's came right after it (the log below says so either way).
   const clampDecision = decisionOf(clamped)?.decision ?? '';
   if (!clampDecision.startsWith('avg in-flight')) t.is(clampDecision, 'clamped to min_replicas 3 (was 2)');
@@ -166,6 +167,8 @@ kindTest('the in-cluster autoscaler: init_replicas, a re-apply keeps replicas, m
   const deletedAt = Date.now();
   await core.deleteNamespacedPod({ name: autoscalerPod.metadata!.name!, namespace });
   await until('the autoscaler pod gone', 30_000, async () => (await core.readNamespacedPod({ name: autoscalerPod.metadata!.name!, namespace }).then(() => undefined, () => true)));
-  t.true(Date.now() - deletedAt < 15_000, `gone ${Date.now() - deletedAt} ms after the delete`);
+  const goneMs = Date.now() - deletedAt;
+  t.true(goneMs < 15_000, `gone ${goneMs} ms after the delete`);
+  t.log(`the autoscaler pod gone ${goneMs} ms after its delete`);
   t.log(`done after ${Math.round((Date.now() - started) / 1000)} s`);
 });
