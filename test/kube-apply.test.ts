@@ -88,7 +88,7 @@ kindTest('the kind profile runs the example: "hot dog" from a pod and through th
   if (!image) return t.fail(`no image tag in: ${build.all}`);
   await loadImage(image);
 
-  // Everything but the autoscaler, whose entry point is the next step.
+  // Everything but the autoscaler (kube-autoscaler.test.ts runs it): no replica count moves under this test.
   const objects = render({ ...input, image }).filter((o) => o.metadata?.name !== 'cortex-autoscaler' || o.kind !== 'Deployment');
   await client.apply(objects);
 

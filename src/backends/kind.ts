@@ -154,7 +154,7 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
 
   decision(name: string): ScalingDecision | null {
     const deployment = this.deploymentOf(name);
-    return deployment ? decisionOf(deployment) : null;
+    return (deployment && decisionOf(deployment)) ?? null;
   }
 
   async remove(name: string): Promise<void> {

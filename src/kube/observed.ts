@@ -1,7 +1,8 @@
 // What the cluster says, in the status model's terms: a pod is a replica, an api Deployment is
 // a route. Pure functions over API objects, so the gateway, the backend and their tests agree.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import type { ReplicaInfo, ScalingDecision } from '../model/backend.js';
+import type { ReplicaInfo } from '../model/backend.js';
+import type { Decision } from '../scaling/loop.js';
 import { containerPort } from '../image/context.js';
 import { annotations, labels } from './names.js';
 
@@ -42,14 +43,21 @@ export function podReplica(pod: V1Pod): ReplicaInfo {
   };
 }
 
-/** The in-cluster autoscaler's last decision on an api Deployment, if it has made one and it reads. */
-export function decisionOf(d: V1Deployment): ScalingDecision | null {
-  const text = d.metadata?.annotations?.[annotations.decision];
-  if (!text) return null;
+/**
+ * The in-cluster autoscaler's last decision on an api's Deployment (its `cortex.dev/autoscaler-decision`
+ * annotation), for `cortex get` and the TUI. Undefined when there is none yet (the autoscaler has not
+ * set init_replicas) or when it cannot be read.
+ */
+export function decisionOf(d: V1Deployment): Decision | undefined {
+  const raw = d.metadata?.annotations?.[annotations.decision];
+  if (raw === undefined) return undefined;
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as Partial<ScalingDecision>;
-    return typeof value.decision === 'string' && typeof value.at === 'string' ? { decision: value.decision, at: value.at } : null;
+    value = JSON.parse(raw);
   } catch {
-    return null;
+    return undefined;
   }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { decision, at } = value as Record<string, unknown>;
+  return typeof decision === 'string' && typeof at === 'string' ? { decision, at } : undefined;
 }
