@@ -3,12 +3,14 @@
 // is an api (keyed by its name, unique in the namespace), each pod of it a replica scraped at its pod
 // IP; replicas are written through the Deployment's scale subresource. What to write when is decided
 // by src/kube/scale-plan.ts; this file only reads, writes and logs.
-import { AppsV1Api, CoreV1Api, KubeConfig, makeInformer, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { clusterSettingsFrom } from '../../runtime/settings.js';
 import { Collector } from '../scaling/collector.js';
 import { AutoscalerLoop, tickMs, type Decision, type ScaleTarget } from '../scaling/loop.js';
 import type { AutoscalingSpec } from '../spec/types.js';
-import { autoscalerFieldManager, labels } from '../kube/names.js';
+import { apiMessage as message } from '../kube/apply.js';
+import { apiInformers } from '../kube/informers.js';
+import { autoscalerFieldManager } from '../kube/names.js';
 import { podReplica } from '../kube/observed.js';
 import { believedReplicas, decisionPatch, decisionToWrite, nextStep, scalePatch, settled, type Memory } from '../kube/scale-plan.js';
 
@@ -16,20 +18,10 @@ const settings = clusterSettingsFrom(process.env);
 const kc = new KubeConfig();
 kc.loadFromCluster();
 const { namespace } = settings;
-const selector = `${labels.managedBy}=cortex,${labels.component}=api`;
 const apps = kc.makeApiClient(AppsV1Api);
-const core = kc.makeApiClient(CoreV1Api);
-const deployments = makeInformer<V1Deployment>(kc, `/apis/apps/v1/namespaces/${namespace}/deployments`, () => apps.listNamespacedDeployment({ namespace, labelSelector: selector }), selector);
-const pods = makeInformer<V1Pod>(kc, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace, labelSelector: selector }), selector);
 let stopping = false;
-// A watch that drops (API server restart, timeout) is started again; the cache keeps serving meanwhile.
-for (const [what, informer] of [['deployments', deployments], ['pods', pods]] as const) {
-  informer.on('error', (err: unknown) => {
-    if (stopping) return;
-    console.error(`watching ${what} failed, again in 1 s: ${message(err)}`);
-    setTimeout(() => void informer.start().catch(() => undefined), 1000);
-  });
-}
+const informers = apiInformers(kc, namespace, (what, err) => console.error(`watching ${what} failed, again in 1 s: ${message(err)}`));
+const { deployments } = informers;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const memory = new Map<string, Memory>();
@@ -69,11 +61,6 @@ async function record(key: string, decision: Decision): Promise<void> {
   }
   const m = memory.get(key);
   if (m) m.decision = { value: decision.decision, at: Date.now() };
-}
-
-function podsOf(d: V1Deployment): V1Pod[] {
-  const wanted = d.spec?.selector?.matchLabels ?? {};
-  return pods.list().filter((p) => Object.entries(wanted).every(([k, v]) => p.metadata?.labels?.[k] === v));
 }
 
 async function tick(): Promise<void> {
@@ -120,7 +107,7 @@ async function tick(): Promise<void> {
     due.push(d);
   }
 
-  await collector.tick(new Map(due.map((d) => [d.metadata!.name!, podsOf(d).map(podReplica)])), now);
+  await collector.tick(new Map(due.map((d) => [d.metadata!.name!, informers.podsOf(d).map(podReplica)])), now);
   await loop.tick(due.map((d) => ({ name: d.metadata!.name!, autoscaling: specs.get(d.metadata!.name!)! })), now);
   for (const d of due) {
     const key = d.metadata!.name!;
@@ -132,36 +119,17 @@ async function tick(): Promise<void> {
   }
 }
 
-function message(err: unknown): string {
-  const body = (err as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
 // Kubernetes stops a pod with SIGTERM: there is nothing to drain (a write cut short is written again by the next one).
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     stopping = true;
+    void informers.stop();
     console.log(`cortex autoscaler: ${signal}, stopping`);
     process.exit(0);
   });
 }
 
-// A first list that fails is retried by the error handlers above; anything else is logged, then retried too.
-await Promise.all(
-  [deployments, pods].map((informer) =>
-    informer.start().catch((err: unknown) => {
-      console.error(`starting a watch failed, again in 1 s: ${message(err)}`);
-      setTimeout(() => void informer.start().catch(() => undefined), 1000);
-    }),
-  ),
-);
+await informers.start();
 console.log(`cortex autoscaler: scaling the apis of namespace ${namespace} every ${tickMs / 1000} s`);
 while (!stopping) {
   const started = Date.now();

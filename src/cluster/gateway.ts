@@ -4,6 +4,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { clusterSettingsFrom } from '../../runtime/settings.js';
 import { Gateway, type GatewaySource } from '../dev/gateway.js';
+import { apiMessage } from '../kube/apply.js';
 import { apiInformers } from '../kube/informers.js';
 import { apiRoute, podReplica } from '../kube/observed.js';
 
@@ -11,7 +12,7 @@ const settings = clusterSettingsFrom(process.env);
 const kc = new KubeConfig();
 kc.loadFromCluster();
 const { namespace } = settings;
-const informers = apiInformers(kc, namespace);
+const informers = apiInformers(kc, namespace, (what, err) => console.error(`watching ${what} failed, again in 1 s: ${apiMessage(err)}`));
 
 const source: GatewaySource = {
   routes: () => informers.deployments.list().flatMap((d) => {

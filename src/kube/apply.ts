@@ -60,7 +60,7 @@ function statusCode(err: unknown): number | undefined {
 }
 
 /** The API server's own reason, not the client library's wrapping of it. */
-function apiMessage(err: unknown): string {
+export function apiMessage(err: unknown): string {
   const body = (err as { body?: unknown }).body;
   if (typeof body === 'string') {
     try {
@@ -69,5 +69,5 @@ function apiMessage(err: unknown): string {
       return body;
     }
   }
-  return (err as Error).message;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -18,21 +18,27 @@ export interface ApiInformers {
 
 const apiSelector = `${labels.managedBy}=cortex,${labels.component}=api`;
 
-export function apiInformers(kc: KubeConfig, namespace: string, restartMs = 1000): ApiInformers {
+/** `onError` hears of each watch that dropped (it is started again after `restartMs`). */
+export function apiInformers(kc: KubeConfig, namespace: string, onError: (what: 'deployments' | 'pods', err: unknown) => void = () => {}, restartMs = 1000): ApiInformers {
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const deployments = makeInformer<V1Deployment>(kc, `/apis/apps/v1/namespaces/${namespace}/deployments`, () => apps.listNamespacedDeployment({ namespace, labelSelector: apiSelector }), apiSelector);
   const pods = makeInformer<V1Pod>(kc, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace, labelSelector: apiSelector }), apiSelector);
   let stopped = false;
   // A watch that drops (API server restart, timeout) is started again; the cache keeps serving meanwhile.
-  for (const informer of [deployments, pods] as Array<Informer<V1Deployment | V1Pod>>) {
-    informer.on('error', () => setTimeout(() => void (stopped || informer.start().catch(() => undefined)), restartMs).unref());
-  }
+  const restart = (what: 'deployments' | 'pods', informer: Informer<V1Deployment> | Informer<V1Pod>) => (err: unknown) => {
+    if (stopped) return;
+    onError(what, err);
+    setTimeout(() => void (stopped || informer.start().catch(restart(what, informer))), restartMs).unref();
+  };
+  deployments.on('error', restart('deployments', deployments));
+  pods.on('error', restart('pods', pods));
   return {
     deployments,
     pods,
+    // A first list that fails is retried like a dropped watch.
     start: async () => {
-      await Promise.all([deployments.start(), pods.start()]);
+      await Promise.all([deployments.start().catch(restart('deployments', deployments)), pods.start().catch(restart('pods', pods))]);
     },
     stop: async () => {
       stopped = true;
