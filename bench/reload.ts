@@ -1,6 +1,8 @@
 // npm run bench:reload: save-to-serving time of `cortex dev` on the example. Each of 20 edits
 // changes what the predictor answers; the clock runs from the file write until a request
-// through the gateway gets the new answer.
+// through the gateway gets the new answer. BENCH_LOAD clients keep posting the photo meanwhile,
+// and every one of their requests must be answered. BENCH_BACKEND=kind runs on the cortex kind
+// cluster (cortex cluster up), whose gateway is the cluster's port, not BENCH_PORT.
 import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,20 +13,26 @@ const shared = resolve(process.env.CORTEX_SHARED_DIR ?? join(root, '../shared'))
 const edits = Number(process.env.BENCH_EDITS ?? 20);
 const port = Number(process.env.BENCH_PORT ?? 18889);
 const backend = process.env.BENCH_BACKEND ?? 'process';
+const loadClients = Number(process.env.BENCH_LOAD ?? 2);
 
 const dir = await mkdtemp(join(tmpdir(), 'cortex-reload-bench-'));
 await cp(join(root, 'examples/image-classifier'), dir, { recursive: true });
 const predictor = join(dir, 'predictor.ts');
 const original = await readFile(predictor, 'utf8');
 const photo = await readFile(join(shared, 'images/hotdog.jpg'));
-const endpoint = `http://127.0.0.1:${port}/image/classifier`;
 
 const child = spawn(process.execPath, [join(root, 'bin/cortex.js'), 'dev', dir, '--no-tui', '--port', String(port), '--backend', backend], {
   env: { ...process.env, CORTEX_MODEL_MIRROR: process.env.CORTEX_MODEL_MIRROR ?? join(shared, 'models'), CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
+// The session says where the api answers (kind: the cluster's gateway), then when a replica serves.
+let endpoint = '';
 await new Promise<void>((ready, fail) => {
-  child.stdout.on('data', (d: Buffer) => d.toString().includes('→ ready') && ready());
+  child.stdout.on('data', (d: Buffer) => {
+    const text = d.toString();
+    endpoint ||= /endpoint classifier: (\S+)/.exec(text)?.[1] ?? '';
+    if (endpoint && text.includes('→ ready')) ready();
+  });
   child.once('exit', (code) => fail(new Error(`cortex dev exited with ${code}`)));
 });
 
@@ -32,6 +40,21 @@ async function answer(): Promise<string> {
   const res = await fetch(endpoint, { method: 'POST', body: photo, headers: { 'content-type': 'image/jpeg' } });
   return res.text();
 }
+
+let loading = true;
+const load = { ok: 0, failed: [] as string[] };
+const clients = Array.from({ length: loadClients }, async () => {
+  while (loading) {
+    try {
+      const res = await fetch(endpoint, { method: 'POST', body: photo, headers: { 'content-type': 'image/jpeg' } });
+      const body = await res.text();
+      if (res.ok) load.ok++;
+      else load.failed.push(`${res.status} ${body}`);
+    } catch (err) {
+      load.failed.push((err as Error).message);
+    }
+  }
+});
 
 const times: number[] = [];
 try {
@@ -46,6 +69,8 @@ try {
     times.push(performance.now() - saved);
   }
 } finally {
+  loading = false;
+  await Promise.all(clients);
   child.kill('SIGINT');
 }
 
@@ -53,3 +78,6 @@ const sorted = [...times].sort((a, b) => a - b);
 const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 console.log(`cortex bench:reload: ${edits} edits of examples/image-classifier/predictor.ts on the ${backend} backend`);
 console.log(`save → serving: p50 ${at(0.5).toFixed(0)} ms, p95 ${at(0.95).toFixed(0)} ms, min ${sorted[0]!.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`);
+console.log(`meanwhile ${loadClients} clients: ${load.ok} requests answered, ${load.failed.length} failed${load.failed.length ? ` (first: ${load.failed[0]})` : ''}`);
+if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+if (load.failed.length) process.exitCode = 1;
