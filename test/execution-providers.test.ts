@@ -73,6 +73,12 @@ const trims: Array<[string, string, string, Problem]> = [
     'libcublasLt.so.12: cannot open shared object file: No such file or directory',
     'missing library',
   ],
+  [
+    'no driver (the PyPI CUDA libraries loaded, the driver\'s did not)',
+    'Failed to load library /c/libonnxruntime_providers_cuda.so with error: libcuda.so.1: cannot open shared object file: No such file or directory',
+    'libcuda.so.1: cannot open shared object file: No such file or directory',
+    'driver',
+  ],
   ['a plain message', 'OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library', 'OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library', 'missing library'],
   ['onnxruntime\'s prefix', '[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : /onnxruntime_src/a.cc:12 out of memory', 'out of memory', 'error'],
 ];

@@ -2,8 +2,8 @@
 // there, why not, in onnxruntime's own words cut down to one line. The text functions are pure;
 // `libraryProblem` asks the dynamic loader, in the inference thread, only after onnxruntime failed.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LoadedModel } from '../protocol.js';
 import type { ExecutionProvider } from '../settings.js';
 
@@ -41,6 +41,8 @@ function cap(line: string): string {
 }
 
 export function classify(reason: string): Problem {
+  // libcuda.so.1 is the driver's own library: without it there is no driver, whatever else is installed.
+  if (/libcuda\.so|libnvidia-ml\.so/.test(reason)) return 'driver';
   if (/cannot open shared object file|Failed to load (?:shared )?library|image not found|\.so[.\d]*: .*(?:No such file|wrong ELF|undefined symbol)/i.test(reason)) return 'missing library';
   if (/no CUDA-capable device|failure 100:|cudaErrorNoDevice|CUDA_VISIBLE_DEVICES/i.test(reason)) return 'no device';
   if (/driver/i.test(reason)) return 'driver';
@@ -54,9 +56,12 @@ export function fallbackReason(provider: ExecutionProvider, errorText: string): 
   return `${provider} ${problem === 'error' ? 'failed' : `unavailable (${problem})`}: ${reason}`;
 }
 
-/** The folder onnxruntime-node loads its binding and libonnxruntime from; provider libraries must be beside them. */
+/**
+ * The folder onnxruntime-node loads its binding and libonnxruntime from; provider libraries must be
+ * beside them. Resolved as `import 'onnxruntime-node'` is, so it is the copy the worker really loaded.
+ */
 export function ortLibraryDir(): string {
-  const index = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const index = fileURLToPath(import.meta.resolve('onnxruntime-node'));
   return join(dirname(index), '..', 'bin', 'napi-v6', process.platform, process.arch);
 }
 
