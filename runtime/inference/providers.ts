@@ -20,7 +20,6 @@ const maxReason = 300;
  * source paths around it, a loader error without onnxruntime's prefix, anything else trimmed.
  */
 export function trimOrtError(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const flat = text.replace(/\x1b\[[0-9;]*m/g, '').replace(/\s+/g, ' ').trim();
   // cuda_call.cc: "CUDA failure 100: no CUDA-capable device is detected ; GPU=0 ; hostname=… ; file=… ; line=… ; expr=cudaSetDevice(…);"
   const call = /\b((?:CUDA|CUBLAS|CUDNN|CUFFT|CURAND|CUSPARSE|NCCL)\w* failure -?\d+: .*?)(?: ; GPU=.*?(?:; expr=(.*?);?)?)?$/.exec(flat);
