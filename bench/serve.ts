@@ -7,6 +7,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { inferencePlan } from '../runtime/inference/plan.js';
 import { InferencePool } from '../runtime/inference/pool.js';
 import { replicaDefaults } from '../runtime/settings.js';
 import { PredictorSlot } from '../runtime/predictor-slot.js';
@@ -81,7 +82,8 @@ const spec = await loadSpec(join(root, 'examples/image-classifier'));
 const api = spec.apis[0]!;
 const bodies = await Promise.all(photos.map((p) => readFile(join(shared, 'images', p))));
 
-const pool = new InferencePool(replicaDefaults.inferenceThreads, { intraOpThreads: 1, executionProviders: ['cpu'] });
+const plan = inferencePlan(['cpu'], replicaDefaults.inferenceThreads);
+const pool = new InferencePool(plan.threads, plan.session);
 const assets = { baseDir: spec.dir, cacheDir: join(tmpdir(), 'cortex-bench-cache'), mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
 // The replica's own path without HTTP: the predictor on its thread, models in the pool.
 const slot = new PredictorSlot({

@@ -2,7 +2,7 @@
 // so what a cluster's Prometheus sees and what `cortex dev` shows cannot disagree.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PredictorSlot } from './predictor-slot.js';
-import { metricNames } from './protocol.js';
+import { metricNames, type LoadedModel } from './protocol.js';
 
 export const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -14,6 +14,12 @@ export class ReplicaMetrics {
   readonly abandoned = new Gauge({ name: metricNames.abandoned, help: 'Predictions answered 504 that are still running', registers: [this.registry] });
   readonly predictor = new Gauge({ name: metricNames.predictor, help: 'The predictor version being served', labelNames: ['version'] as const, registers: [this.registry] });
   readonly reloads = new Counter({ name: metricNames.reloads, help: 'Hot swaps by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly model = new Gauge({
+    name: metricNames.model,
+    help: 'Loaded models (1 each), by the onnxruntime execution provider that really runs them',
+    labelNames: ['model', 'provider'] as const,
+    registers: [this.registry],
+  });
   readonly strayErrors = new Counter({
     name: metricNames.strayErrors,
     help: 'Rejections and exceptions no request could catch (in this process), logged instead of crashing it',
@@ -27,6 +33,10 @@ export class ReplicaMetrics {
       this.predictor.reset();
       this.predictor.set({ version }, 1);
     });
+  }
+
+  modelLoaded({ model, provider }: LoadedModel): void {
+    this.model.set({ model, provider }, 1);
   }
 
   observe(status: number, seconds: number): void {

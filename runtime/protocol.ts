@@ -57,6 +57,22 @@ export interface Ready {
   ready: true;
   version: string;
   loaded_at: string;
+  /** The models this replica has loaded, each with the execution provider that really runs it. */
+  models: LoadedModel[];
+}
+
+/** A model in the replica's inference threads (`/readyz`, the `cortex_model_info` metric, the log). */
+export interface LoadedModel {
+  /** What the predictor passed to loadModel: a URL or a path. */
+  model: string;
+  /** `cuda` when CUDA took any of the model's nodes (onnxruntime runs the ones it cannot take on the CPU). */
+  provider: string;
+  /** The providers asked for, in order of preference (CORTEX_EXECUTION_PROVIDERS). */
+  requested: string[];
+  /** The model's nodes per provider, from a profiled warm-up; only when more than `cpu` was asked for. */
+  nodes?: Record<string, number>;
+  /** Why a provider asked for ahead of `provider` does not run the model, in onnxruntime's words. */
+  fallback?: string;
 }
 
 /** 503 before that: `error` says why (the init error, or still loading). */
@@ -93,6 +109,8 @@ export const metricNames = {
   predictor: 'cortex_predictor_info',
   reloads: 'cortex_predictor_reloads_total',
   strayErrors: 'cortex_unhandled_errors_total',
+  /** 1 for each loaded model, labelled with the execution provider that really runs it. */
+  model: 'cortex_model_info',
 } as const;
 
 /** GET /metrics with `Accept: application/json`: prom-client's getMetricsAsJSON, one family a metric. */

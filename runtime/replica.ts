@@ -3,7 +3,9 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { removeBundleDir, replicaBundleDir } from './bundle-dir.js';
 import { logStray, onStrayError } from './crash-guard.js';
+import { inferencePlan } from './inference/plan.js';
 import { InferencePool } from './inference/pool.js';
+import { describePlacement } from './inference/providers.js';
 import { ReplicaMetrics } from './metrics.js';
 import admin from './plugins/admin.js';
 import content from './plugins/content.js';
@@ -13,7 +15,7 @@ import metricsRoute from './plugins/metrics.js';
 import predict from './plugins/predict.js';
 import wrongMethod from './plugins/wrong-method.js';
 import { PredictorSlot } from './predictor-slot.js';
-import { executionProvidersFrom, type ReplicaSettings } from './settings.js';
+import type { ReplicaSettings } from './settings.js';
 
 export interface Replica {
   slot: PredictorSlot;
@@ -23,10 +25,8 @@ export interface Replica {
 }
 
 export function createReplica(settings: ReplicaSettings): Replica {
-  const pool = new InferencePool(settings.inferenceThreads, {
-    intraOpThreads: 1,
-    executionProviders: executionProvidersFrom(process.env),
-  });
+  const plan = inferencePlan(settings.executionProviders, settings.inferenceThreads);
+  const pool = new InferencePool(plan.threads, plan.session);
   const bundleDir = replicaBundleDir(settings.api);
   // Errors a predictor leaves unhandled are logged where the replica logs, once it is mounted.
   let log: FastifyBaseLogger | undefined;
@@ -45,6 +45,13 @@ export function createReplica(settings: ReplicaSettings): Replica {
     },
   });
   const metrics = new ReplicaMetrics(slot, settings.processMetrics);
+  // One line a model, when it has loaded: where it runs, and why not where it was asked to.
+  pool.on('loaded', (model) => {
+    metrics.modelLoaded(model);
+    const fields = { model: model.model, provider: model.provider, requested: model.requested, nodes: model.nodes, fallback: model.fallback };
+    if (model.fallback) log?.warn(fields, describePlacement(model));
+    else log?.info(fields, describePlacement(model));
+  });
   const unsubscribe = onStrayError((kind) => metrics.strayErrors.inc({ kind }));
 
   async function plugin(app: FastifyInstance) {
@@ -54,7 +61,7 @@ export function createReplica(settings: ReplicaSettings): Replica {
     });
     await app.register(errors);
     await app.register(content);
-    await app.register(health, { slot });
+    await app.register(health, { slot, models: () => pool.loadedModels });
     await app.register(metricsRoute, { metrics });
     await app.register(admin, { slot, metrics, token: settings.adminToken });
     await app.register(wrongMethod);

@@ -22,6 +22,8 @@ export interface ReplicaSettings {
   blockedThreadMs: number;
   bodyLimit: number;
   inferenceThreads: number;
+  /** onnxruntime execution providers, in order of preference (CORTEX_EXECUTION_PROVIDERS). */
+  executionProviders: ExecutionProvider[];
   /** Process-wide CPU/memory metrics: on for a standalone replica, off when several share a process. */
   processMetrics: boolean;
 }
@@ -34,6 +36,7 @@ export const replicaDefaults = {
   blockedThreadMs: 10_000,
   bodyLimit: 8 * 1024 * 1024,
   inferenceThreads: availableParallelism(),
+  executionProviders: ['cpu'] as ExecutionProvider[],
 };
 
 export interface RuntimeSettings extends ReplicaSettings {
@@ -144,9 +147,26 @@ export function fetchPolicyFrom(env: NodeJS.ProcessEnv): FetchPolicy {
   return { addresses, allow };
 }
 
-/** onnxruntime execution providers, in order of preference: `cpu` unless told (`cuda,cpu` on a GPU node). */
-export function executionProvidersFrom(env: NodeJS.ProcessEnv): string[] {
-  return (env.CORTEX_EXECUTION_PROVIDERS ?? 'cpu').split(',');
+/** The onnxruntime execution providers a replica may ask for. */
+export const executionProviders = ['cuda', 'cpu'] as const;
+export type ExecutionProvider = (typeof executionProviders)[number];
+
+/**
+ * onnxruntime execution providers, in order of preference: `cpu` unless told (`cuda,cpu` on a GPU
+ * node, set by the eks profile). A model is served by the first that works, so `cpu` can only be
+ * last; a list without it means no CPU fallback (a model CUDA cannot take fails to load).
+ */
+export function executionProvidersFrom(env: NodeJS.ProcessEnv): ExecutionProvider[] {
+  const raw = env.CORTEX_EXECUTION_PROVIDERS;
+  if (raw === undefined || raw.trim() === '') return ['cpu'];
+  const names = raw.split(',').map((name) => name.trim().toLowerCase());
+  const bad = (why: string) => new SettingsError(`CORTEX_EXECUTION_PROVIDERS must be ${executionProviders.join(' and/or ')}, comma-separated in order of preference (cuda,cpu on a GPU node): ${why}, got "${raw}"`);
+  for (const name of names) {
+    if (!(executionProviders as readonly string[]).includes(name)) throw bad(name ? `"${name}" is not one of them` : 'an empty entry');
+  }
+  if (new Set(names).size !== names.length) throw bad('a provider is named twice');
+  if (names.indexOf('cpu') >= 0 && names.indexOf('cpu') !== names.length - 1) throw bad('cpu always works, so it can only be last');
+  return names as ExecutionProvider[];
 }
 
 /** The name a container reaches the machine it runs on by (set by the docker backend), for error messages. */
@@ -222,6 +242,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     blockedThreadMs: int(env, 'CORTEX_THREAD_BLOCKED_MS', replicaDefaults.blockedThreadMs, 1),
     bodyLimit: bodyLimitFrom(env),
     inferenceThreads: int(env, 'CORTEX_INFERENCE_THREADS', replicaDefaults.inferenceThreads, 1),
+    executionProviders: executionProvidersFrom(env),
     processMetrics: true,
   };
 }

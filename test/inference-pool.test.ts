@@ -1,11 +1,12 @@
 // The inference pool: real ONNX Runtime sessions in worker threads.
 import { join } from 'node:path';
 import test from 'ava';
+import { inferencePlan } from '../runtime/inference/plan.js';
 import { InferencePool } from '../runtime/inference/pool.js';
 import { modelsDir } from './helpers/shared.js';
 
 const modelPath = join(modelsDir, 'mobilenetv2-12-int8.onnx');
-const pool = new InferencePool(2, { intraOpThreads: 1, executionProviders: ['cpu'] });
+const pool = new InferencePool(2, inferencePlan(['cpu'], 2).session);
 test.after.always(() => pool.close());
 
 const image = () => ({ type: 'float32' as const, data: new Float32Array(3 * 224 * 224), dims: [1, 3, 224, 224] });

@@ -1,9 +1,12 @@
 // A fixed set of inference threads. Every model is loaded into every thread, and each `run`
 // goes to the next idle thread, so a replica runs as many inferences at once as it has threads
-// while its event loop stays free for HTTP.
+// while its event loop stays free for HTTP. How many threads, and on which execution provider,
+// is plan.ts's choice.
+import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Model, Tensor } from '../contract.js';
+import type { LoadedModel } from '../protocol.js';
 import type { ModelInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.js';
 import { takeBuffers } from './transfer.js';
 
@@ -19,8 +22,21 @@ interface Slot {
 
 const workerUrl = new URL('./worker.js', import.meta.url);
 
-export class InferencePool {
+/** A model as a log line, a metric label and /readyz show it: a URL without credentials, query or fragment. */
+export function modelName(source: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return source;
+  try {
+    const url = new URL(source);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return source;
+  }
+}
+
+export class InferencePool extends EventEmitter<{ loaded: [LoadedModel] }> {
   private readonly slots: Slot[] = [];
+  /** Every model loaded, once per file version, with where it runs. */
+  private readonly described = new Map<string, LoadedModel>();
   private readonly queue: Job[] = [];
   private readonly models = new Map<string, Promise<Model>>();
   private readonly loaded = new Map<string, string>(); // key → path, replayed into replacement workers
@@ -33,16 +49,22 @@ export class InferencePool {
     readonly size: number,
     private readonly settings: SessionSettings,
   ) {
+    super();
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
-  /** Loads (once per file version) and warms a model in every thread. */
-  load(path: string): Promise<Model> {
+  /** The models loaded so far, each with the execution provider that really runs it. */
+  get loadedModels(): LoadedModel[] {
+    return [...this.described.values()];
+  }
+
+  /** Loads (once per file version) and warms a model in every thread; `name` is what the predictor asked for (a URL or a path). */
+  load(path: string, name = path): Promise<Model> {
     const { size, mtimeMs } = statSync(path);
     const key = `${path}:${size}:${mtimeMs}`;
     let model = this.models.get(key);
     if (!model) {
-      model = this.loadEverywhere(key, path);
+      model = this.loadEverywhere(key, path, modelName(name));
       this.models.set(key, model);
       model.catch(() => this.models.delete(key));
     }
@@ -60,10 +82,15 @@ export class InferencePool {
     );
   }
 
-  private async loadEverywhere(key: string, path: string): Promise<Model> {
+  private async loadEverywhere(key: string, path: string, name: string): Promise<Model> {
     const replies = await Promise.all(this.slots.map((slot) => this.send(slot, { id: 0, op: 'load', key, path, settings: this.settings })));
     this.loaded.set(key, path);
     const info = replies[0]!.info as ModelInfo;
+    // Every thread tries the same providers on the same machine: the first speaks for all.
+    const { provider, nodes, fallback } = info.placement;
+    const described: LoadedModel = { model: name, provider, requested: [...this.settings.executionProviders], ...(nodes ? { nodes } : {}), ...(fallback ? { fallback } : {}) };
+    this.described.set(key, described);
+    this.emit('loaded', described);
     return {
       source: path,
       inputs: info.inputs,

@@ -1,45 +1,137 @@
 // One inference thread. ONNX Runtime's `run` is a synchronous native call, so it lives here,
 // off the main thread, where it cannot stall health checks or other requests.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Tensor, ValueInfo } from '../contract.js';
-import type { ModelInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.js';
+import type { ExecutionProvider } from '../settings.js';
+import type { ModelInfo, Placement, SessionSettings, WorkerReply, WorkerRequest } from './protocol.js';
+import { fallbackReason, libraryProblem, nodesByProvider } from './providers.js';
 import { yieldToTheServer } from '../thread-priority.js';
 
 yieldToTheServer();
 
-const sessions = new Map<string, Promise<ort.InferenceSession>>();
+const sessions = new Map<string, Promise<Loaded>>();
 
 function describe(metadata: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
   return metadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name }));
 }
 
 /** A zero input of the declared shape (symbolic dimensions as 1), so the first real request is not the slow one. */
-async function warmUp(session: ort.InferenceSession): Promise<void> {
+async function warmUp(session: ort.InferenceSession): Promise<boolean> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const m of session.inputMetadata) {
-    if (!m.isTensor || m.type !== 'float32') return;
+    if (!m.isTensor || m.type !== 'float32') return false;
     const dims = m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
     feeds[m.name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
   }
   await session.run(feeds);
+  return true;
 }
 
-async function load(path: string, settings: SessionSettings): Promise<ort.InferenceSession> {
+interface Loaded {
+  session: ort.InferenceSession;
+  placement: Placement;
+}
+
+/**
+ * A session on the first of the providers asked for that works: onnxruntime itself fails the
+ * whole session when one provider cannot start (a missing CUDA library, no device), so each is
+ * tried in turn, and each failure becomes the reason the model runs where it does.
+ */
+async function load(path: string, settings: SessionSettings): Promise<Loaded> {
+  const reasons: string[] = [];
+  const wanted = settings.executionProviders;
+  for (let i = 0; i < wanted.length; i++) {
+    const provider = wanted[i]!;
+    try {
+      const loaded = provider === 'cpu' ? await onCpu(path, settings) : await onDevice(path, wanted.slice(i), settings);
+      if (reasons.length) loaded.placement.fallback = [...reasons, ...(loaded.placement.fallback ? [loaded.placement.fallback] : [])].join('; ');
+      return loaded;
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      const loader = provider !== 'cpu' && /Failed to load shared library/i.test(text) ? libraryProblem(provider) : undefined;
+      const reason = provider === 'cpu' ? text : fallbackReason(provider, loader ?? text);
+      // The last one's error is the model's (a file onnxruntime cannot read fails everywhere), then why not the others.
+      if (i === wanted.length - 1) throw new Error(reasons.length ? `${reason} (before that: ${reasons.join('; ')})` : reason);
+      reasons.push(reason);
+    }
+  }
+  throw new Error('no execution provider to try');
+}
+
+async function onCpu(path: string, settings: SessionSettings): Promise<Loaded> {
   const session = await ort.InferenceSession.create(path, {
-    intraOpNumThreads: settings.intraOpThreads,
+    intraOpNumThreads: settings.intraOpThreads.cpu,
     interOpNumThreads: 1,
-    executionProviders: settings.executionProviders,
+    executionProviders: ['cpu'],
   });
   await warmUp(session).catch(() => undefined);
-  return session;
+  return { session, placement: { provider: 'cpu' } };
+}
+
+/**
+ * A session on a device, the providers after it taking what it cannot. Its warm-up is profiled
+ * once: the profile names the provider of every node, which is the only place onnxruntime says
+ * where a model really runs. A warm-up that fails there (out of device memory, a GPU this build
+ * has no kernels for) is a reason to try the next provider, not a replica that fails later.
+ */
+async function onDevice(path: string, providers: ExecutionProvider[], settings: SessionSettings): Promise<Loaded> {
+  const provider = providers[0]!;
+  const profileDir = await mkdtemp(join(tmpdir(), 'cortex-ort-profile-')).catch(() => undefined);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path, {
+      intraOpNumThreads: settings.intraOpThreads[provider],
+      interOpNumThreads: 1,
+      executionProviders: providers,
+      ...(profileDir ? { enableProfiling: true, profileFilePrefix: join(profileDir, 'warm-up') } : {}),
+      // Blocking, not spinning, while the device works (plan.ts).
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    });
+  } catch (err) {
+    if (profileDir) await rm(profileDir, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  let failed: unknown;
+  await warmUp(session).catch((err: unknown) => (failed = err ?? 'failed'));
+  if (profileDir) {
+    try {
+      session.endProfiling();
+    } catch {
+      // the placement is then unknown, not wrong
+    }
+  }
+  const nodes = profileDir ? await readProfile(profileDir) : undefined;
+  if (failed !== undefined) {
+    await session.release().catch(() => undefined);
+    throw new Error(`warm-up on ${provider} failed: ${failed instanceof Error ? failed.message : String(failed)}`);
+  }
+  if (!nodes || Object.keys(nodes).length === 0) return { session, placement: { provider } };
+  // Any node on the device means the device runs the model; none means it took nothing of it.
+  if (nodes[provider]) return { session, placement: { provider, nodes } };
+  return { session, placement: { provider: 'cpu', nodes, fallback: `${provider} took none of the model's nodes` } };
+}
+
+async function readProfile(dir: string): Promise<Record<string, number> | undefined> {
+  try {
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+    if (files.length === 0) return undefined;
+    return nodesByProvider(JSON.parse(await readFile(join(dir, files[0]!), 'utf8')));
+  } catch {
+    return undefined;
+  } finally {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 async function handle(msg: WorkerRequest): Promise<WorkerReply> {
   if (msg.op === 'close') {
     // Releasing sessions here, not during thread teardown, keeps ONNX Runtime from aborting the process.
     const all = await Promise.allSettled(sessions.values());
-    for (const s of all) if (s.status === 'fulfilled') await s.value.release();
+    for (const s of all) if (s.status === 'fulfilled') await s.value.session.release();
     sessions.clear();
     return { id: msg.id, ok: true };
   }
@@ -50,13 +142,13 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
       sessions.set(msg.key, session);
       session.catch(() => sessions.delete(msg.key));
     }
-    const s = await session;
-    const info: ModelInfo = { inputs: describe(s.inputMetadata), outputs: describe(s.outputMetadata) };
+    const { session: s, placement } = await session;
+    const info: ModelInfo = { inputs: describe(s.inputMetadata), outputs: describe(s.outputMetadata), placement };
     return { id: msg.id, ok: true, info };
   }
   const session = sessions.get(msg.key);
   if (!session) throw new Error(`model ${msg.key} is not loaded in this worker`);
-  const s = await session;
+  const { session: s } = await session;
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
   const results = await s.run(feeds);

@@ -183,7 +183,7 @@ export class PredictorHost extends EventEmitter<{ exit: [string] }> {
       case 'load-model':
         // load() checks the file synchronously: keep its throw inside the promise.
         Promise.resolve()
-          .then(() => this.options.pool.load(msg.path))
+          .then(() => this.options.pool.load(msg.path, msg.source))
           .then(
           (model) => {
             const key = String(this.models.size + 1);

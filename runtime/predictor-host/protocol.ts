@@ -28,7 +28,7 @@ export interface Failure {
 
 export type ToHost =
   | { op: 'predict'; id: number; sample: Sample; metadata: Metadata }
-  | { op: 'model-loaded'; id: number; ok: true; key: string; info: ModelInfo }
+  | { op: 'model-loaded'; id: number; ok: true; key: string; info: Pick<ModelInfo, 'inputs' | 'outputs'> }
   | { op: 'model-ran'; id: number; ok: true; outputs: Record<string, Tensor> }
   | { op: 'model-failed'; id: number; ok: false; error: string };
 
@@ -41,5 +41,5 @@ export type FromHost =
   | { op: 'answer'; id: number; answer: Answer }
   | { op: 'failed'; id: number; failure: Failure }
   | { op: 'stray'; kind: 'rejection' | 'exception'; message: string; location?: string }
-  | { op: 'load-model'; id: number; path: string }
+  | { op: 'load-model'; id: number; path: string; source: string }
   | { op: 'run-model'; id: number; key: string; feeds: Record<string, Tensor> };

@@ -42,8 +42,8 @@ function call(msg: FromHost & { id: number }, transfer: ArrayBuffer[] = []): Pro
   });
 }
 
-async function loadModelFile(path: string): Promise<Model> {
-  const reply = await call({ op: 'load-model', id: nextCall++, path });
+async function loadModelFile(path: string, source: string): Promise<Model> {
+  const reply = await call({ op: 'load-model', id: nextCall++, path, source });
   if (reply.op !== 'model-loaded') throw new Error(reply.op === 'model-failed' ? reply.error : 'unexpected reply');
   const { key, info } = reply;
   return {

@@ -2,6 +2,7 @@
 export { chooseBase, referenceProblem, registryBase, type BaseImage, type BaseKind } from './base.js';
 export { ensureRuntimeImage, runtimeImageTag, runtimeRepository, type RuntimeImage, type RuntimeImageOptions } from './build.js';
 export { containerPort, contextDigest, dockerfile, runtimeContext, type RuntimeContext } from './context.js';
+export { cudaBase, cudaDockerfile, defaultCudaBases, type CudaBases } from './cuda.js';
 export { clusterDependencies, runtimeDependencies } from './dependencies.js';
 export { connectDocker, dockerUnavailableReason } from './docker-client.js';
 export { offlineBaseRepository } from './offline-base.js';

@@ -8,15 +8,23 @@
 // 1.30.0 on PyPI is built for CUDA 13, so the driver must support CUDA 13; the NuGet build that the
 // runtime's CUDA image installs is CUDA 12.)
 //
-//   node test/gpu/cuda-check.mjs            # no GPU: says so, and runs the CPU baseline only
-//   node test/gpu/cuda-check.mjs --require-gpu   # exit code 1 when there is no GPU or CUDA fails
-//   node test/gpu/cuda-check.mjs --try-cuda      # the CUDA path even without a GPU: does it say why it fails?
+// Then it starts the real runtime (dist/runtime/main.js: build first) on the same onnxruntime-node,
+// with CORTEX_EXECUTION_PROVIDERS=cuda,cpu as the eks profile sets for a GPU api, serving that model
+// through a predictor written here, and checks what the runtime itself reports: /readyz's
+// models[].provider and nodes, the cortex_model_info{provider} metric and the startup log line must
+// agree, and the served output must match the CPU's. On a GPU that is provider "cuda" with nodes on
+// cuda; without one it is "cpu", with the reason CUDA is not there.
 //
-// Output lines start with "gpu-check:"; the last one is a JSON summary.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync } from 'node:fs';
+//   npx tsc -p tsconfig.json && node test/gpu/cuda-check.mjs --require-gpu   # on a GPU machine: exit 1 unless CUDA serves
+//   node test/gpu/cuda-check.mjs               # no GPU: says so; the CPU baseline and the runtime's CPU fallback only
+//   node test/gpu/cuda-check.mjs --try-cuda    # the CUDA path even without a GPU: does it say why it fails?
+//
+// Output lines start with "gpu-check:"; the last one is a JSON summary. The exit code is 1 when the
+// runtime's own reports disagree (always), or, with --require-gpu, when CUDA did not serve.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -150,7 +158,8 @@ function cudaOrt() {
     cpSync(fileURLToPath(import.meta.url), path.join(pyTarget, '.done'));
   }
   if (!existsSync(path.join(binDir, 'libonnxruntime_providers_cuda.so'))) {
-    cpSync(ortDir, ortCopy, { recursive: true, dereference: true });
+    // What the binding needs on this platform: its package.json, dist/ and this platform's bin folder.
+    for (const part of ['package.json', 'dist', path.join('bin', 'napi-v6', 'linux', 'x64')]) cpSync(path.join(ortDir, part), path.join(ortCopy, part), { recursive: true, dereference: true });
     const common = [path.join(ortDir, 'node_modules', 'onnxruntime-common'), path.join(path.dirname(ortDir), 'onnxruntime-common')].find((dir) => existsSync(dir));
     if (!common) throw new Error(`onnxruntime-common is not installed beside ${ortDir}`);
     cpSync(common, path.join(modules, 'onnxruntime-common'), { recursive: true, dereference: true });
@@ -169,7 +178,102 @@ function cudaOrt() {
   return { ortPath: ortCopy, libDirs };
 }
 
-const summary = { gpu: null, onnxruntimeNode: ortVersion, cpu: null, cuda: null, speedup: null, placement: null, problem: null };
+// ---- the runtime: what it reports ------------------------------------------------------------
+// The predictor the runtime serves: the same model and input as the workers above, its checksum back.
+const predictorSource = `
+const B = ${B}, D = ${D};
+let model;
+export async function init({ config, helpers }) { model = await helpers.loadModel(config.model); }
+export async function predict() {
+  const x = new Float32Array(B * D);
+  for (let i = 0; i < x.length; i += 1) x[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  const started = performance.now();
+  const { y } = await model.run({ x: { type: 'float32', data: x, dims: [B, D] } });
+  const ms = performance.now() - started;
+  let checksum = 0;
+  for (let i = 0; i < y.data.length; i += 97) checksum += y.data[i];
+  return { checksum, ms };
+}
+`;
+
+/** The runtime on `ortPath` asked for cuda,cpu: its /readyz, /metrics and log line about the model, and timed predictions. */
+async function runtimeCheck(ortPath, env) {
+  const main = path.join(root, 'dist', 'runtime', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -p tsconfig.json)`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'cortex-gpu-check-'));
+  const modelPath = path.join(dir, 'model.onnx');
+  writeFileSync(modelPath, model());
+  writeFileSync(path.join(dir, 'predictor.mjs'), predictorSource);
+  const redirect = ortPath === ortDir ? [] : ['--import', fileURLToPath(new URL('./ort-redirect.mjs', import.meta.url))];
+  const child = spawn(process.execPath, [...redirect, main], {
+    env: {
+      ...env,
+      ...(redirect.length ? { CORTEX_GPU_ORT: ortPath } : {}),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      CORTEX_PREDICTOR_BUNDLE: path.join(dir, 'predictor.mjs'),
+      CORTEX_PREDICTOR_CONFIG: JSON.stringify({ model: modelPath }),
+      CORTEX_EXECUTION_PROVIDERS: 'cuda,cpu',
+      CORTEX_INFERENCE_THREADS: String(availableParallelism()),
+      CORTEX_LOG_LEVEL: 'info',
+      CORTEX_CACHE_DIR: path.join(dir, 'cache'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let logs = '';
+  child.stdout.on('data', (d) => (logs += d));
+  child.stderr.on('data', (d) => (logs += d));
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const port = await Promise.race([
+      new Promise((resolve) => child.once('message', (m) => resolve(m.port))),
+      exited.then((code) => Promise.reject(new Error(`the runtime exited with ${code}: ${logs.trim().split('\n').slice(-3).join(' | ')}`))),
+    ]);
+    const url = `http://127.0.0.1:${port}`;
+    let ready;
+    for (const deadline = Date.now() + 300_000; ; await new Promise((r) => setTimeout(r, 200))) {
+      const res = await fetch(`${url}/readyz`);
+      ready = await res.json();
+      if (res.status === 200) break;
+      if (ready.error !== 'the predictor is still loading') throw new Error(`the runtime is not ready: ${ready.error}`);
+      if (Date.now() > deadline) throw new Error('the runtime was not ready within 300 s');
+    }
+    const loaded = ready.models.find((m) => m.model === modelPath);
+    if (!loaded) throw new Error(`/readyz lists no model ${modelPath}: ${JSON.stringify(ready.models)}`);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metric = metrics.split('\n').find((l) => l.startsWith('cortex_model_info{') && l.includes(`model="${modelPath}"`));
+    const metricProvider = metric && / 1$/.test(metric) ? /provider="([^"]*)"/.exec(metric)?.[1] : undefined;
+    const logLine = logs.split('\n').map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((l) => l?.msg?.startsWith(`model ${modelPath} runs on `));
+    const served = [];
+    let checksum;
+    for (let i = 0; i <= runs; i += 1) {
+      const res = await fetch(`${url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      if (res.status !== 200) throw new Error(`POST / answered ${res.status}: ${await res.text()}`);
+      const body = await res.json();
+      checksum = body.checksum;
+      if (i > 0) served.push(body.ms); // the first is a warm-up
+    }
+    served.sort((a, b) => a - b);
+    return {
+      provider: loaded.provider,
+      nodes: loaded.nodes ?? null,
+      fallback: loaded.fallback ?? null,
+      metric: metric ?? null,
+      metricProvider: metricProvider ?? null,
+      log: logLine?.msg ?? null,
+      logProvider: logLine?.provider ?? null,
+      checksum,
+      medianMs: served[Math.floor(served.length / 2)],
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- the check --------------------------------------------------------------------------------
+const summary = { gpu: null, onnxruntimeNode: ortVersion, cpu: null, cuda: null, speedup: null, placement: null, runtime: null, problem: null };
 const gpu = findGpu();
 summary.gpu = gpu.found ? gpu.detail : null;
 say(`onnxruntime-node ${ortVersion}, model: ${LAYERS} × MatMul ${D}×${D} + Relu, batch ${B}, ${runs} timed runs after a warm-up`);
@@ -181,38 +285,65 @@ if (!cpu.ok) {
 }
 summary.cpu = cpu.result;
 say(`CPU: median ${cpu.result.medianMs.toFixed(1)} ms per run (min ${cpu.result.minMs.toFixed(1)} ms), session in ${cpu.result.createMs.toFixed(0)} ms`);
+const agrees = (checksum) => Math.abs(checksum - cpu.result.checksum) <= 1e-2 * Math.max(1, Math.abs(cpu.result.checksum));
 
+// The onnxruntime-node the runtime check runs on: the copy with the CUDA libraries where CUDA is tried.
+let runtimeOrt = { ortPath: ortDir, env: process.env };
+let cudaOk = false;
 if (!gpu.found && !tryCuda) {
   summary.problem = `no NVIDIA GPU on this machine: ${gpu.detail}`;
-  say(`NO GPU: there is no NVIDIA GPU on this machine (${gpu.detail}); the CUDA provider path was NOT run, only the CPU baseline above`);
-  console.log(`gpu-check: ${JSON.stringify(summary)}`);
-  process.exit(requireGpu ? 1 : 0);
+  say(`NO GPU: there is no NVIDIA GPU on this machine (${gpu.detail}); the CUDA provider path was NOT run, only the CPU baseline above and the runtime's CPU fallback below`);
+} else {
+  say(gpu.found ? `GPU: ${gpu.detail}` : `no GPU (${gpu.detail}), trying the CUDA path anyway (--try-cuda)`);
+  let cuda;
+  try {
+    const { ortPath, libDirs } = cudaOrt();
+    const env = { ...process.env, LD_LIBRARY_PATH: [...libDirs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+    runtimeOrt = { ortPath, env };
+    cuda = runWorker('cuda', ortPath, env);
+  } catch (error) {
+    cuda = { ok: false, stderr: String(error.message), status: null };
+  }
+  const placement = cuda.stderr.split('\n').find((l) => /placed on \[|Node placements|assigned to/i.test(l));
+  summary.placement = placement ? placement.replace(/^.*\] /, '').trim() : null;
+  if (!cuda.ok) {
+    // The loader's own words say which library is missing (libcuda.so.1: no NVIDIA driver; libcudnn…: the wheels).
+    const loader = cuda.stderr.match(/Failed to load library \S+ with error: ([^\n]*)/);
+    const why = loader ? loader[1].trim() : cuda.stderr.split('\n').filter((l) => /error|fail|cannot|not found|libcu|cudnn/i.test(l)).slice(-3).join(' | ') || cuda.stderr.trim().split('\n').slice(-2).join(' | ');
+    summary.problem = `the CUDA provider did not run: ${why}`;
+    say(`CUDA FAILED (exit ${cuda.status}): ${why}`);
+  } else {
+    summary.cuda = cuda.result;
+    summary.speedup = cpu.result.medianMs / cuda.result.medianMs;
+    cudaOk = agrees(cuda.result.checksum);
+    say(`provider used: CUDAExecutionProvider${placement ? ` (${summary.placement})` : ''}`);
+    say(`CUDA: median ${cuda.result.medianMs.toFixed(2)} ms per run (min ${cuda.result.minMs.toFixed(2)} ms), session in ${cuda.result.createMs.toFixed(0)} ms: ${summary.speedup.toFixed(1)}× the CPU; outputs ${cudaOk ? 'agree' : 'DIFFER'} (checksum ${cuda.result.checksum.toFixed(4)} vs ${cpu.result.checksum.toFixed(4)})`);
+  }
 }
 
-say(gpu.found ? `GPU: ${gpu.detail}` : `no GPU (${gpu.detail}), trying the CUDA path anyway (--try-cuda)`);
-let cuda;
+// The runtime's own word: readyz, the metric and the log must name one provider, and serve the CPU's numbers.
+let runtimeOk = false;
+let runtimeServesCuda = false;
 try {
-  const { ortPath, libDirs } = cudaOrt();
-  const env = { ...process.env, LD_LIBRARY_PATH: [...libDirs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
-  cuda = runWorker('cuda', ortPath, env);
+  say(`runtime: dist/runtime/main.js with CORTEX_EXECUTION_PROVIDERS=cuda,cpu on ${runtimeOrt.ortPath === ortDir ? 'the installed onnxruntime-node' : `the copy at ${runtimeOrt.ortPath}`}`);
+  const rt = await runtimeCheck(runtimeOrt.ortPath, runtimeOrt.env);
+  summary.runtime = rt;
+  const consistent = rt.metricProvider === rt.provider && rt.logProvider === rt.provider;
+  runtimeOk = consistent && agrees(rt.checksum);
+  runtimeServesCuda = runtimeOk && rt.provider === 'cuda' && (rt.nodes?.cuda ?? 0) > 0;
+  say(`runtime: /readyz provider ${rt.provider}${rt.nodes ? ` (nodes ${JSON.stringify(rt.nodes)})` : ''}; metric ${rt.metric ?? 'MISSING'}; log "${rt.log ?? 'MISSING'}"`);
+  if (rt.fallback) say(`runtime: why not CUDA: ${rt.fallback}`);
+  say(`runtime: served median ${rt.medianMs.toFixed(2)} ms per model.run (${runs} runs); output ${agrees(rt.checksum) ? 'agrees with' : 'DIFFERS from'} the CPU's (checksum ${rt.checksum.toFixed(4)} vs ${cpu.result.checksum.toFixed(4)})`);
+  if (!consistent) say('runtime: INCONSISTENT: /readyz, cortex_model_info and the log line do not name the same provider');
 } catch (error) {
-  cuda = { ok: false, stderr: String(error.message), status: null };
+  summary.runtime = { error: String(error.message) };
+  say(`runtime FAILED: ${error.message}`);
 }
-const placement = cuda.stderr.split('\n').find((l) => /placed on \[|Node placements|assigned to/i.test(l));
-summary.placement = placement ? placement.replace(/^.*\] /, '').trim() : null;
-if (!cuda.ok) {
-  // The loader's own words say which library is missing (libcuda.so.1: no NVIDIA driver; libcudnn…: the wheels).
-  const loader = cuda.stderr.match(/Failed to load library \S+ with error: ([^\n]*)/);
-  const why = loader ? loader[1].trim() : cuda.stderr.split('\n').filter((l) => /error|fail|cannot|not found|libcu|cudnn/i.test(l)).slice(-3).join(' | ') || cuda.stderr.trim().split('\n').slice(-2).join(' | ');
-  summary.problem = `the CUDA provider did not run: ${why}`;
-  say(`CUDA FAILED (exit ${cuda.status}): ${why}`);
-  console.log(`gpu-check: ${JSON.stringify(summary)}`);
-  process.exit(requireGpu ? 1 : 0);
-}
-summary.cuda = cuda.result;
-summary.speedup = cpu.result.medianMs / cuda.result.medianMs;
-const agree = Math.abs(cuda.result.checksum - cpu.result.checksum) <= 1e-2 * Math.max(1, Math.abs(cpu.result.checksum));
-say(`provider used: CUDAExecutionProvider${placement ? ` (${summary.placement})` : ''}`);
-say(`CUDA: median ${cuda.result.medianMs.toFixed(2)} ms per run (min ${cuda.result.minMs.toFixed(2)} ms), session in ${cuda.result.createMs.toFixed(0)} ms: ${summary.speedup.toFixed(1)}× the CPU; outputs ${agree ? 'agree' : 'DIFFER'} (checksum ${cuda.result.checksum.toFixed(4)} vs ${cpu.result.checksum.toFixed(4)})`);
+
 console.log(`gpu-check: ${JSON.stringify(summary)}`);
-process.exit(agree || !requireGpu ? 0 : 1);
+if (!runtimeOk) process.exit(1);
+if (requireGpu && !(gpu.found && cudaOk && runtimeServesCuda)) {
+  say(`--require-gpu: CUDA did not serve (${!gpu.found ? 'no GPU' : !cudaOk ? 'the CUDA provider run failed or differed' : 'the runtime did not report cuda'})`);
+  process.exit(1);
+}
+process.exit(0);

@@ -43,7 +43,7 @@ export class FakeLauncher implements ReplicaLauncher {
       };
       if (req.method === 'GET' && req.url === paths.live) return send(200, { ok: true });
       if (req.method === 'GET' && req.url === paths.ready) {
-        return version ? send(200, { ready: true, version, loaded_at: loadedAt.toISOString() } satisfies Ready) : send(503, { ready: false, error: 'the predictor is still loading' } satisfies NotReady);
+        return version ? send(200, { ready: true, version, loaded_at: loadedAt.toISOString(), models: [] } satisfies Ready) : send(503, { ready: false, error: 'the predictor is still loading' } satisfies NotReady);
       }
       if (req.method === 'GET' && req.url === paths.metrics) return send(200, [] satisfies MetricFamily[]);
       if (req.method === 'PUT' && req.url === paths.predictor) {

@@ -14,13 +14,14 @@ export interface RuntimeProcess {
   logs(): string;
 }
 
-export async function startRuntime(predictor: string, config: Record<string, JsonValue>, env: Record<string, string> = {}): Promise<RuntimeProcess> {
+export async function startRuntime(predictor: string, config: Record<string, JsonValue>, env: Record<string, string> = {}, execArgv: string[] = []): Promise<RuntimeProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'cortex-runtime-'));
   const bundlePath = join(dir, 'bundle.mjs');
   await writeFile(bundlePath, (await bundleOnce(predictor)).code);
   const child = fork(join(repoRoot, 'dist/runtime/main.js'), [], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', CORTEX_PREDICTOR_BUNDLE: bundlePath, CORTEX_PREDICTOR_CONFIG: JSON.stringify(config), ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    execArgv: [...process.execArgv, ...execArgv],
   });
   let logs = '';
   child.stdout!.on('data', (d) => (logs += d));
