@@ -440,7 +440,7 @@ test('the image ships the cluster entry points and what they import, and nothing
   const context = runtimeContext(repoRoot);
   const shipped = context.files.map((f) => f.path).filter((p) => p.includes('/dist/src/') || p.startsWith('dist/src/'));
   t.true(shipped.some((p) => p.endsWith('dist/src/cluster/gateway.js')), shipped.join(' '));
-  t.true(shipped.some((p) => p.endsWith('dist/src/dev/gateway.js')));
+  t.true(shipped.some((p) => p.endsWith('dist/src/gateway/gateway.js')));
   for (const file of ['cluster/autoscaler.js', 'scaling/loop.js', 'scaling/collector.js', 'kube/scale-plan.js']) t.true(shipped.some((p) => p.endsWith(`dist/src/${file}`)), file);
   for (const p of shipped) t.notRegex(p, /\/(tui|cli)\/|bundler|session|backends\//, p);
   const modules = new Set(context.files.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f.path)?.[1]).filter(Boolean));

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import test from 'ava';
 import type { ReplicaInfo } from '../src/model/backend.js';
 import { Agent, request as httpRequest } from 'node:http';
-import { Gateway, gatewayLimitsFrom, type GatewayLimits } from '../src/dev/gateway.js';
+import { Gateway, gatewayLimitsFrom, type GatewayLimits } from '../src/gateway/gateway.js';
 import { closedPort, listen, post } from './helpers/http.js';
 import { sendRaw, stalledRequests } from './helpers/raw.js';
 

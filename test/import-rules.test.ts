@@ -59,6 +59,15 @@ test('the scaling core loads nothing of the dev loop, the CLI, the TUI, esbuild,
   t.deepEqual(bad, [], 'src/scaling loads these packages');
 });
 
+test('the cluster entry points (gateway, autoscaler) load nothing of the dev loop, the CLI, the TUI, esbuild, chokidar, ink or sharp', (t) => {
+  // They run in the runtime image, which ships only their import closure (src/image/closure.ts).
+  const roots = jsFiles(join(dist, 'src/cluster'));
+  t.true(roots.length >= 2);
+  const { files, packages } = graph(roots);
+  t.deepEqual([...files].map((f) => relative(dist, f)).filter((f) => forbiddenFolders.some((d) => f.startsWith(`${d}/`))), [], 'src/cluster reaches these files');
+  t.deepEqual(forbiddenPackages.filter((p) => packages.has(p)).map((p) => `${p} (from ${packages.get(p)})`), [], 'src/cluster loads these packages');
+});
+
 test('the runtime imports nothing from src/', (t) => {
   const roots = jsFiles(join(dist, 'runtime'));
   t.true(roots.length > 0);

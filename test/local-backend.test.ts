@@ -8,7 +8,7 @@ import type { PredictorBundle } from '../src/model/backend.js';
 import { LocalBackend } from '../src/backends/local.js';
 import { ProcessLauncher } from '../src/backends/process.js';
 import { bundleOnce } from '../src/dev/bundler.js';
-import { Gateway } from '../src/dev/gateway.js';
+import { Gateway } from '../src/gateway/gateway.js';
 import { loadSpec } from '../src/spec/index.js';
 import { until } from './helpers/dev.js';
 import { post } from './helpers/http.js';

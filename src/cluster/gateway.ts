@@ -3,7 +3,7 @@
 // Deployment is a route, each Ready pod of it a replica reached by its pod IP.
 import { KubeConfig } from '@kubernetes/client-node';
 import { clusterSettingsFrom } from '../../runtime/settings.js';
-import { Gateway, type GatewaySource } from '../dev/gateway.js';
+import { Gateway, type GatewaySource } from '../gateway/gateway.js';
 import { apiMessage } from '../kube/apply.js';
 import { apiInformers } from '../kube/informers.js';
 import { apiRoute, podReplica } from '../kube/observed.js';

@@ -13,7 +13,7 @@ import { AutoscalerLoop, tickMs } from '../scaling/loop.js';
 import { loadSpec, type Spec } from '../spec/index.js';
 import { portInUse, UserError } from '../user-error.js';
 import { ApiLoop, type ApiLoopHost } from './api-loop.js';
-import { Gateway, gatewayLimitsFrom, type GatewayLimits } from './gateway.js';
+import { Gateway, gatewayLimitsFrom, type GatewayLimits } from '../gateway/gateway.js';
 import { specChanges } from './spec-changes.js';
 import { ProjectWatcher, settleMs } from './watcher.js';
 

@@ -8,8 +8,9 @@ import { UserError } from '../user-error.js';
 import { importClosure } from './closure.js';
 import { clusterDependencies, dependencyClosure, installedPackage, runtimeDependencies, type InstalledPackage } from './dependencies.js';
 
-/** The port the runtime listens on inside a container. */
-export const containerPort = 8080;
+import { containerPort } from '../../runtime/settings.js';
+
+export { containerPort };
 
 /** Who the runtime runs as by default: "node" in both the registry's and the offline base. */
 export const imageUser = '1000:1000';

@@ -3,7 +3,7 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ReplicaInfo } from '../model/backend.js';
 import type { Decision } from '../scaling/loop.js';
-import { containerPort } from '../image/context.js';
+import { containerPort } from '../../runtime/settings.js';
 import { annotations, labels } from './names.js';
 
 /** The route key of an api: its Deployment's name, unique in the namespace (api names need not be). */

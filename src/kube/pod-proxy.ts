@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
 import { podProxyEndpoint, type Endpoint } from '../../runtime/client.js';
-import { containerPort } from '../image/context.js';
+import { containerPort } from '../../runtime/settings.js';
 
 export type PodEndpoint = (namespace: string, pod: string) => Endpoint;
 

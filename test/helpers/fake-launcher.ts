@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bundleVersion } from '../../runtime/predictor-slot.js';
-import { paths, type MetricFamily, type NotReady, type PredictorPut, type Ready, type ReloadAccepted, type ReloadRefused } from '../../runtime/protocol.js';
+import { adminTokenHeader, paths, type MetricFamily, type NotReady, type PredictorPut, type Ready, type ReloadAccepted, type ReloadRefused } from '../../runtime/protocol.js';
 import type { LaunchedReplica, LaunchRequest, ReplicaLauncher } from '../../src/backends/launcher.js';
 
 /** A bundle whose code contains this is refused (422), like an init that throws. */
@@ -47,7 +47,7 @@ export class FakeLauncher implements ReplicaLauncher {
       }
       if (req.method === 'GET' && req.url === paths.metrics) return send(200, [] satisfies MetricFamily[]);
       if (req.method === 'PUT' && req.url === paths.predictor) {
-        if (req.headers.authorization !== `Bearer ${adminToken}`) return send(401, { error: 'bad token' });
+        if (req.headers[adminTokenHeader] !== adminToken) return send(401, { error: 'bad token' });
         return void readJson<PredictorPut>(req).then((put) => {
           const next = bundleVersion(put);
           if (put.code.includes(refusedMarker)) return send(422, { error: `init failed: ${refusedMarker}`, version: next, location: null } satisfies ReloadRefused);

@@ -1,4 +1,4 @@
-// The local front door: http://localhost:PORT/<deployment>/<api> → a serving replica of that
+// The front door, in `cortex dev` and in a cluster (src/cluster/gateway.ts): /<deployment>/<api> → a serving replica of that
 // api, least outstanding requests first. A replica that refuses the connection (it just died,
 // or is draining) is skipped and the request tried on the next one, so the client never sees it.
 // A body is read whole before any replica sees it (a retry needs it, and a slow client then
