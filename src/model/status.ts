@@ -45,8 +45,10 @@ export interface TrafficSnapshot {
   reqPerSec: number[];
   p50Ms: Array<number | null>;
   p99Ms: Array<number | null>;
-  /** Over the last minute. */
+  /** The figures now: the rate over the last `windows.rateSeconds`, latencies over the last `windows.latencySeconds`. */
   now: { reqPerSec: number; p50Ms: number | null; p99Ms: number | null; avgMs: number | null };
+  /** What `now` covers, in seconds, so each view can say it. */
+  windows: { rateSeconds: number; latencySeconds: number };
   /** Since the session started. */
   counts: { '2xx': number; '4xx': number; '5xx': number };
 }
