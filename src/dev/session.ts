@@ -123,7 +123,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
         lastReload: loop.lastReload,
         update: loop.update,
         updatedAt: loop.updatedAt,
-        autoscaler: this.autoscaler.decision(loop.spec.name),
+        autoscaler: this.autoscaler.status(loop.spec),
         replicas: backend.replicas(loop.spec.name),
         requested: backend.requested(loop.spec.name),
         traffic: this.collector.traffic(loop.spec.name),
