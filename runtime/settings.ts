@@ -9,6 +9,9 @@ import type { InitContext, JsonValue } from './contract.js';
 import type { AssetSettings } from './helpers/assets.js';
 
 // What one replica needs, however it is started; the standalone runtime reads it from the environment.
+/** The port the runtime listens on inside a container (the image's EXPOSE, a pod's containerPort). */
+export const containerPort = 8080;
+
 export interface ReplicaSettings {
   api: InitContext['api'];
   assets: AssetSettings;

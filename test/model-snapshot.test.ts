@@ -11,7 +11,7 @@ import { parseSpec } from '../src/spec/index.js';
 
 const spec = parseSpec('- kind: deployment\n  name: d\n- kind: api\n  name: a\n  predictor:\n    path: p.ts\n  autoscaling: { min_replicas: 1, init_replicas: 2 }\n', '/project/cortex.yaml').apis[0]!;
 const replica = (id: string, status: ReplicaInfo['status'], version = 'v2'): ReplicaInfo => ({ id, api: 'a', status, url: `http://127.0.0.1:1/${id}`, version, startedAt: new Date(0), restarts: 0, error: undefined });
-const traffic = { reqPerSec: [], p50Ms: [], p99Ms: [], now: { reqPerSec: 0, p50Ms: null, p99Ms: null, avgMs: null }, counts: { '2xx': 0, '4xx': 0, '5xx': 0 } };
+const traffic = { reqPerSec: [], p50Ms: [], p99Ms: [], now: { reqPerSec: 0, p50Ms: null, p99Ms: null, avgMs: null }, windows: { rateSeconds: 5, latencySeconds: 60 }, counts: { '2xx': 0, '4xx': 0, '5xx': 0 } };
 const figures = () => ({ inFlight: 0, requests: 0, p50Ms: null });
 
 for (const [status, runtime] of [

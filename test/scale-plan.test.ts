@@ -105,6 +105,9 @@ test('decisionToWrite: no decision yet, nothing to write', (t) => {
 test('decisionOf reads the annotation back, and nothing from what it cannot read', (t) => {
   t.deepEqual(decisionOf(deployment({ decision: decided })), JSON.parse(decided));
   t.deepEqual(decisionOf({ metadata: decisionPatch(latest).metadata }), latest);
+  // The loop's numbers travel with the text, so the views word a cluster's decision as they word a local one.
+  const withFacts = { ...latest, facts: { kind: 'waiting' as const, nextAt: latest.at, stabilization: { up: { period: '1m', from: latest.at }, down: { period: '5m', from: latest.at } } } };
+  t.deepEqual(decisionOf({ metadata: decisionPatch(withFacts).metadata }), withFacts);
   for (const bad of [undefined, 'garbage', '"text"', 'null', JSON.stringify({ decision: 3, at: 'x' }), JSON.stringify({ decision: 'x' })]) {
     t.is(decisionOf(deployment({ decision: bad })), undefined, String(bad));
   }

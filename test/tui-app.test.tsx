@@ -246,7 +246,7 @@ test('several apis: a header each, one replicas table with an API column, a late
   t.regex(app.frame(), /^API +ID +STATUS/m);
   for (const name of ['classifier', 'detector', 'captioner']) {
     t.regex(app.frame(), new RegExp(`^image/${name} +live`, 'm'));
-    t.regex(app.frame(), new RegExp(`^${name} +▁+ +0/s +p50 +— +p99 +— +2XX 0 +4XX 0 +5XX 0$`, 'm'));
+    t.regex(app.frame(), new RegExp(`^${name} +▁+ +0/s 5s +p50 +— +p99 +— 1m +2XX 0 +4XX 0 +5XX 0$`, 'm'));
   }
   app.unmount();
 });

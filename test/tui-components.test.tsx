@@ -85,12 +85,14 @@ test('latency pane: p50, p99 and req/s sparklines with current figures, and stat
     p50Ms: [...Array.from({ length: 56 }, () => null), 10, 20, 30, 40],
     p99Ms: [...Array.from({ length: 56 }, () => null), 40, 40, 40, 40],
     now: { reqPerSec: 8.2, p50Ms: 40, p99Ms: 4.25, avgMs: 30 },
+    windows: { rateSeconds: 5, latencySeconds: 60 },
     counts: { '2xx': 1234, '4xx': 0, '5xx': 3 },
   } satisfies typeof base;
   const lines = rows(frame(<LatencyPane traffic={traffic} width={80} />));
-  t.regex(lines[0] ?? '', /^p50 {3} {56}▃▅▆█ +40 ms$/);
-  t.regex(lines[1] ?? '', /^p99 {3} {56}████ +4\.3 ms$/);
-  t.regex(lines[2] ?? '', /^req\/s ▁{56}▃▅▆█ +8\.2\/s$/);
+  // Each figure with the window it covers: the rate now, the latencies over the minute.
+  t.regex(lines[0] ?? '', /^p50 {3} {56}▃▅▆█ +40 ms {2}1m$/);
+  t.regex(lines[1] ?? '', /^p99 {3} {56}████ +4\.3 ms {2}1m$/);
+  t.regex(lines[2] ?? '', /^req\/s ▁{56}▃▅▆█ +8\.2\/s {2}5s$/);
   t.is(lines[3], '2XX 1234  4XX 0  5XX 3');
   t.true(lines.every((l) => l.length <= 80));
 });

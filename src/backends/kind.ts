@@ -9,7 +9,8 @@ import { EventEmitter } from 'node:events';
 import { CoreV1Api, type KubeConfig, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { parseLogLine } from '../../runtime/log-format.js';
 import { pushBundle, readiness, type SwapResult } from '../../runtime/client.js';
-import { refusedEverywhere, type Backend, type BackendEvents, type PredictorBundle, type ReloadOutcome, type ReplicaInfo, type ScalingDecision } from '../model/backend.js';
+import { refusedEverywhere, type Backend, type BackendEvents, type PredictorBundle, type ReloadOutcome, type ReplicaInfo } from '../model/backend.js';
+import type { AutoscalerDecision } from '../model/status.js';
 import type { ApiSpec, Spec } from '../spec/index.js';
 import { ClusterClient } from '../kube/apply.js';
 import { apiInformers, type ApiInformers } from '../kube/informers.js';
@@ -152,7 +153,7 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
     return deployment?.spec?.replicas ?? this.apis.get(name)?.api.autoscaling.initReplicas ?? 0;
   }
 
-  decision(name: string): ScalingDecision | null {
+  decision(name: string): AutoscalerDecision | null {
     const deployment = this.deploymentOf(name);
     return (deployment && decisionOf(deployment)) ?? null;
   }

@@ -42,7 +42,30 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
-const program = new Command('cortex')
+/**
+ * Commander's unknown command is a bare "error: unknown command 'deploy'". This one says, on
+ * one line, which commands exist (at that level: `cortex cluster bogus` lists up, down, info),
+ * keeps commander's "did you mean", and where help is.
+ */
+class CortexCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new CortexCommand(name);
+  }
+
+  override error(message: string, options?: { code?: string; exitCode?: number }): never {
+    if (options?.code !== 'commander.unknownCommand') return super.error(message, options);
+    const unknown = /unknown command '(.*)'/.exec(message)?.[1] ?? '';
+    const similar = /\(Did you mean (.+)\?\)/.exec(message)?.[1];
+    const names = this.createHelp().visibleCommands(this).map((command) => command.name()).filter((name) => name !== 'help');
+    const path: string[] = [];
+    for (let command: Command | null = this; command; command = command.parent) path.unshift(command.name());
+    const line = `${path.join(' ')}: unknown command '${unknown}'${similar ? ` (did you mean ${similar}?)` : ''}; commands: ${names.join(', ')}; see ${path.join(' ')} --help`;
+    this.configureOutput().writeErr?.(`${line}\n`);
+    throw new CommanderError(2, 'commander.unknownCommand', line);
+  }
+}
+
+const program = new CortexCommand('cortex')
   .description('Serve a TypeScript predictor as an autoscaling HTTP API')
   .version(version)
   .option('--debug', 'print stack traces for errors')

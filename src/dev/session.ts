@@ -128,7 +128,7 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
         lastReload: loop.lastReload,
         update: loop.update,
         updatedAt: loop.updatedAt,
-        autoscaler: this.autoscaler ? this.autoscaler.decision(loop.spec.name) : (backend.decision?.(loop.spec.name) ?? null),
+        autoscaler: this.autoscaler ? this.autoscaler.status(loop.spec) : (backend.decision?.(loop.spec.name) ?? null),
         replicas: backend.replicas(loop.spec.name),
         requested: backend.requested(loop.spec.name),
         traffic: this.collector.traffic(loop.spec.name),

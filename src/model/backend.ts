@@ -4,6 +4,7 @@ import type { EventEmitter } from 'node:events';
 import { endpointAt, type Endpoint } from '../../runtime/client.js';
 import type { LogLine } from '../../runtime/log-format.js';
 import type { ApiSpec, Spec } from '../spec/index.js';
+import type { AutoscalerDecision } from './status.js';
 
 /**
  * The backends that exist (DESIGN.md, Backends); `eks` joins this list when `cortex deploy --cloud`
@@ -84,12 +85,6 @@ export interface BackendEvents {
   log: [ReplicaLogLine];
 }
 
-/** What an autoscaler decided, and when (src/scaling's Decision, as the views show it). */
-export interface ScalingDecision {
-  decision: string;
-  at: string;
-}
-
 export interface Backend extends EventEmitter<BackendEvents> {
   readonly name: BackendName;
   /**
@@ -105,7 +100,7 @@ export interface Backend extends EventEmitter<BackendEvents> {
    */
   scale?(api: string, replicas: number): Promise<void>;
   /** The in-cluster autoscaler's last decision on an api, where the backend scales itself. */
-  decision?(api: string): ScalingDecision | null;
+  decision?(api: string): AutoscalerDecision | null;
   /** Pushes a new predictor to every replica of an api; new replicas start with it too. */
   reload(api: string, bundle: PredictorBundle): Promise<ReloadOutcome>;
   /** The replicas of one api, as they are now. */

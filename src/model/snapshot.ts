@@ -9,6 +9,7 @@ import {
   isServing,
   runtimeOf,
   type ApiSnapshot,
+  type AutoscalerDecision,
   type ReloadSnapshot,
   type ReplicaSnapshot,
   type SessionSnapshot,
@@ -30,7 +31,7 @@ export interface ApiFacts {
   lastReload: ReloadSnapshot | null;
   update: UpdateStatus;
   updatedAt: Date;
-  autoscaler: { decision: string; at: string } | null;
+  autoscaler: AutoscalerDecision | null;
   replicas: ReplicaInfo[];
   requested: number;
   traffic: TrafficSnapshot;

@@ -45,11 +45,51 @@ export interface TrafficSnapshot {
   reqPerSec: number[];
   p50Ms: Array<number | null>;
   p99Ms: Array<number | null>;
-  /** Over the last minute. */
+  /** The figures now: the rate over the last `windows.rateSeconds`, latencies over the last `windows.latencySeconds`. */
   now: { reqPerSec: number; p50Ms: number | null; p99Ms: number | null; avgMs: number | null };
+  /** What `now` covers, in seconds, so each view can say it. */
+  windows: { rateSeconds: number; latencySeconds: number };
   /** Since the session started. */
   counts: { '2xx': number; '4xx': number; '5xx': number };
 }
+
+/** The autoscaler's last word on an api, for the views. */
+export interface AutoscalerDecision {
+  /** The policy's reasoning: every rule that shaped the answer, in order. */
+  decision: string;
+  at: string;
+  /** The same in numbers, for a view that words it to fit its line; absent where only the text was recorded. */
+  facts?: DecisionFacts;
+}
+
+/** How long each stabilization period is, as cortex.yaml writes it ("1m"), and when the first one since the start ends (ISO). */
+export interface Stabilization {
+  up: { period: string; from: string };
+  down: { period: string; from: string };
+}
+
+export type DecisionFacts =
+  | {
+      kind: 'decided';
+      /** Replicas requested before the decision, and after. */
+      from: number;
+      to: number;
+      /** What the load alone asks for: in-flight / target, within the factors and min/max. */
+      wanted: number;
+      avgInFlight: number;
+      target: number;
+      /** The bound that capped `wanted` ("max_replicas 4"). */
+      limit?: string;
+      /** Stabilization kept `to` from `wanted`; `sinceStart`: only because its first period has not passed. */
+      held?: { direction: 'up' | 'down'; sinceStart: boolean };
+      stabilization: Stabilization;
+    }
+  | {
+      /** Tracked, but no decision yet (the first needs a window of metrics). */
+      kind: 'waiting';
+      nextAt: string;
+      stabilization: Stabilization;
+    };
 
 /** Cortex's api status words. */
 export type ApiStatus = 'live' | 'updating' | 'starting' | 'error';
@@ -70,7 +110,7 @@ export interface ApiSnapshot {
   lastReload: ReloadSnapshot | null;
   /** When the code it serves now began serving: the last good reload, or the start. */
   updatedAt: string;
-  autoscaler: { decision: string; at: string } | null;
+  autoscaler: AutoscalerDecision | null;
   replicas: ReplicaSnapshot[];
   traffic: TrafficSnapshot;
 }

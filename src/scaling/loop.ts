@@ -2,6 +2,8 @@
 // from the collector's in-flight samples, written to whatever holds the replica count. The dev
 // session drives it with a local backend; the in-cluster autoscaler will drive the same loop
 // with the Deployment's scale subresource as its target.
+import type { AutoscalerDecision, Stabilization } from '../model/status.js';
+import { formatDuration } from '../spec/quantities.js';
 import type { ApiSpec } from '../spec/types.js';
 import { autoscale, averageInFlight, type Recommendation } from './policy.js';
 
@@ -17,10 +19,8 @@ export interface InFlightSource {
   inFlightSamples(api: string): ReadonlyArray<{ at: number; inFlight: number }>;
 }
 
-export interface Decision {
-  decision: string;
-  at: string;
-}
+/** The last decision: its reasoning as text, and (facts) in numbers for the views. */
+export type Decision = AutoscalerDecision;
 
 interface ApiScaling {
   history: Recommendation[];
@@ -60,9 +60,26 @@ export class AutoscalerLoop {
     this.apis.delete(api);
   }
 
-  /** The last decision and why, for the views. */
+  /** The last decision and why; null before the first. */
   decision(api: string): Decision | null {
     return this.apis.get(api)?.decision ?? null;
+  }
+
+  /**
+   * What the views show: the last decision, or before it one that says none has come yet and
+   * when the stabilization periods first allow a step (a user sending load in the first minute
+   * sees why nothing scales). Null for an api not tracked.
+   */
+  status(api: Pick<ApiSpec, 'name' | 'autoscaling'>): Decision | null {
+    const state = this.apis.get(api.name);
+    if (!state) return null;
+    if (state.decision) return state.decision;
+    const at = new Date(state.startedAt).toISOString();
+    return {
+      decision: 'no decision yet: the first comes once the replicas report in-flight requests',
+      at,
+      facts: { kind: 'waiting', nextAt: new Date(state.nextAt).toISOString(), stabilization: stabilization(api, state.startedAt) },
+    };
   }
 
   /** Decides for every api that is due; scales those whose answer differs from what is requested. */
@@ -76,17 +93,40 @@ export class AutoscalerLoop {
       // Like Cortex, no metrics means no decision (rather than a decision on zero load).
       if (samples.length === 0) continue;
       const current = this.target.requested(api.name);
+      const avgInFlight = averageInFlight(samples, config.windowMs, now);
       const decision = autoscale({
         current,
-        avgInFlight: averageInFlight(samples, config.windowMs, now),
+        avgInFlight,
         history: state.history,
         startedAt: state.startedAt,
         now,
         config,
       });
       state.history = decision.history;
-      state.decision = { decision: decision.reason, at: new Date(now).toISOString() };
+      state.decision = {
+        decision: decision.reason,
+        at: new Date(now).toISOString(),
+        facts: {
+          kind: 'decided',
+          from: current,
+          to: decision.request,
+          wanted: decision.recommendation,
+          avgInFlight: Math.round(avgInFlight * 100) / 100,
+          target: config.targetReplicaConcurrency,
+          ...(decision.limit ? { limit: decision.limit } : {}),
+          ...(decision.held ? { held: { direction: decision.held.direction, sinceStart: decision.held.sinceStart } } : {}),
+          stabilization: stabilization(api, state.startedAt),
+        },
+      };
       if (decision.request !== current) await this.target.scale(api.name, decision.request);
     }
   }
+}
+
+function stabilization(api: Pick<ApiSpec, 'autoscaling'>, startedAt: number): Stabilization {
+  const { upscaleStabilizationMs: up, downscaleStabilizationMs: down } = api.autoscaling;
+  return {
+    up: { period: formatDuration(up), from: new Date(startedAt + up).toISOString() },
+    down: { period: formatDuration(down), from: new Date(startedAt + down).toISOString() },
+  };
 }

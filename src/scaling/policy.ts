@@ -32,6 +32,10 @@ export interface AutoscaleDecision {
   history: Recommendation[];
   /** The rules that shaped `request`, in order, for logs and the TUI. */
   reason: string;
+  /** The bound that last capped the recommendation ("max_replicas 4"), if one did. */
+  limit?: string;
+  /** Stabilization kept `request` from the recommendation: which period, and whether only because it has not passed since the start. */
+  held?: { direction: 'up' | 'down'; sinceStart: boolean; periodMs: number };
 }
 
 export function autoscale(input: AutoscaleInput): AutoscaleDecision {
@@ -44,6 +48,11 @@ export function autoscale(input: AutoscaleInput): AutoscaleDecision {
     if (to !== from) reasons.push(why);
     return to;
   };
+  let limit: string | undefined;
+  const clamp = (from: number, to: number, why: string, bound: string): number => {
+    if (to !== from) limit = bound;
+    return apply(from, to, why);
+  };
 
   if (raw < current && raw > current * (1 - config.downscaleTolerance)) {
     recommendation = apply(recommendation, current, 'within downscale tolerance');
@@ -54,17 +63,17 @@ export function autoscale(input: AutoscaleInput): AutoscaleDecision {
   // However tight the factors, one replica more or fewer is always allowed, or small apis could never move.
   const upscaleCeil = Math.max(current + 1, Math.ceil(current * config.maxUpscaleFactor));
   if (recommendation > upscaleCeil) {
-    recommendation = apply(recommendation, upscaleCeil, `clamped to max_upscale_factor ${config.maxUpscaleFactor} (${upscaleCeil})`);
+    recommendation = clamp(recommendation, upscaleCeil, `clamped to max_upscale_factor ${config.maxUpscaleFactor} (${upscaleCeil})`, `max_upscale_factor ${config.maxUpscaleFactor}`);
   }
   const downscaleFloor = Math.min(current - 1, Math.ceil(current * config.maxDownscaleFactor));
   if (recommendation < downscaleFloor) {
-    recommendation = apply(recommendation, downscaleFloor, `clamped to max_downscale_factor ${config.maxDownscaleFactor} (${downscaleFloor})`);
+    recommendation = clamp(recommendation, downscaleFloor, `clamped to max_downscale_factor ${config.maxDownscaleFactor} (${downscaleFloor})`, `max_downscale_factor ${config.maxDownscaleFactor}`);
   }
   if (recommendation < config.minReplicas) {
-    recommendation = apply(recommendation, config.minReplicas, `clamped to min_replicas ${config.minReplicas}`);
+    recommendation = clamp(recommendation, config.minReplicas, `clamped to min_replicas ${config.minReplicas}`, `min_replicas ${config.minReplicas}`);
   }
   if (recommendation > config.maxReplicas) {
-    recommendation = apply(recommendation, config.maxReplicas, `clamped to max_replicas ${config.maxReplicas}`);
+    recommendation = clamp(recommendation, config.maxReplicas, `clamped to max_replicas ${config.maxReplicas}`, `max_replicas ${config.maxReplicas}`);
   }
 
   // Stabilization compares against past recommendations, this one included, so record it first.
@@ -73,28 +82,33 @@ export function autoscale(input: AutoscaleInput): AutoscaleDecision {
   const recentReplicas = (periodMs: number): number[] => history.filter((r) => now - r.at <= periodMs).map((r) => r.replicas);
 
   let request = recommendation;
+  let held: AutoscaleDecision['held'];
+  const hold = (to: number, why: string, direction: 'up' | 'down', sinceStart: boolean): number => {
+    if (to !== request) held = { direction, sinceStart, periodMs: direction === 'up' ? config.upscaleStabilizationMs : config.downscaleStabilizationMs };
+    return apply(request, to, why);
+  };
   if (request < current) {
     const period = formatDuration(config.downscaleStabilizationMs);
     if (now - startedAt < config.downscaleStabilizationMs) {
-      request = apply(request, current, `held by downscale stabilization (less than ${period} since start)`);
+      request = hold(current, `held by downscale stabilization (less than ${period} since start)`, 'down', true);
     } else {
       // Capped at current: a recent higher recommendation that upscale stabilization held back
       // must not turn a held downscale into an upscale (as later Cortex releases do).
       const floor = Math.min(current, Math.max(...recentReplicas(config.downscaleStabilizationMs)));
-      request = apply(request, floor, `held by downscale stabilization (max ${floor} in the last ${period})`);
+      request = hold(floor, `held by downscale stabilization (max ${floor} in the last ${period})`, 'down', false);
     }
   }
   if (request > current) {
     const period = formatDuration(config.upscaleStabilizationMs);
     if (now - startedAt < config.upscaleStabilizationMs) {
-      request = apply(request, current, `held by upscale stabilization (less than ${period} since start)`);
+      request = hold(current, `held by upscale stabilization (less than ${period} since start)`, 'up', true);
     } else {
       // Likewise capped at current, so a held upscale never becomes a downscale.
       const ceil = Math.max(current, Math.min(...recentReplicas(config.upscaleStabilizationMs)));
-      request = apply(request, ceil, `held by upscale stabilization (min ${ceil} in the last ${period})`);
+      request = hold(ceil, `held by upscale stabilization (min ${ceil} in the last ${period})`, 'up', false);
     }
   }
-  return { request, recommendation, history, reason: reasons.join('; ') };
+  return { request, recommendation, history, reason: reasons.join('; '), ...(limit ? { limit } : {}), ...(held ? { held } : {}) };
 }
 
 /**

@@ -73,10 +73,16 @@ function valueAt(data: unknown, fields: YamlPath): unknown {
 export function problemsFromIssue(issue: z.core.$ZodIssue, item: unknown, base: YamlPath): Problem[] {
   const fields = issue.path.map((key) => (typeof key === 'number' ? key : String(key)));
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({
-      path: [...base, ...fields, key],
-      text: `unknown field "${dotted([...fields, key])}"; allowed: ${issue.message}`,
-    }));
+    const { allowed, deeper } = readUnknownKeysRule(issue.message);
+    return issue.keys.map((key) => {
+      const guess = closestField(key, allowed, deeper);
+      return {
+        path: [...base, ...fields, key],
+        text: guess === undefined
+          ? `unknown field "${dotted([...fields, key])}"; allowed: ${allowed.join(', ')}`
+          : `unknown field "${dotted([...fields, key])}"; did you mean "${dotted([...fields, guess])}"?`,
+      };
+    });
   }
   if (issue.code === 'invalid_key') {
     const rule = issue.issues[0]?.message ?? issue.message;
@@ -89,6 +95,65 @@ export function problemsFromIssue(issue: z.core.$ZodIssue, item: unknown, base: 
     path: [...base, ...fields],
     text: value === undefined ? `missing ${field}; it must be ${issue.message}` : `${field} must be ${issue.message}, got ${describeValue(value)}`,
   }];
+}
+
+/**
+ * What a strict mapping's zod error says for an unknown key (its "rule"): the fields it allows,
+ * then, after "; ", the dotted paths of the fields of its sub-mappings, so that a field written
+ * one level too high ("min_replicas" beside "autoscaling") can be pointed to where it belongs.
+ */
+export function unknownKeysRule(shape: Record<string, unknown>, deeper: readonly string[] = []): string {
+  const allowed = Object.keys(shape).join(', ');
+  return deeper.length === 0 ? allowed : `${allowed}; ${deeper.join(', ')}`;
+}
+
+function readUnknownKeysRule(message: string): { allowed: string[]; deeper: string[] } {
+  const [allowed = '', deeper = ''] = message.split('; ');
+  const list = (text: string) => text.split(', ').filter((name) => name !== '');
+  return { allowed: list(allowed), deeper: list(deeper) };
+}
+
+/** How a name is compared: case, "_" and "-" ignored, so minReplicas and min-replicas find min_replicas. */
+const folded = (name: string): string => name.toLowerCase().replace(/[_-]/g, '');
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The one candidate `key` most likely means, or undefined when none is close or two are equally so. */
+function closest(key: string, candidates: readonly string[], nameOf: (candidate: string) => string): string | undefined {
+  const typed = folded(key);
+  // A third of the name may be wrong (at least one letter), or the name may be cut short ("mem" for "memory").
+  const scored = candidates.flatMap((candidate) => {
+    const name = folded(nameOf(candidate));
+    const distance = editDistance(typed, name);
+    const near = distance <= Math.max(1, Math.floor(Math.max(typed.length, name.length) / 3));
+    const prefix = Math.min(typed.length, name.length) >= 3 && (name.startsWith(typed) || typed.startsWith(name));
+    return near || prefix ? [{ candidate, distance }] : [];
+  });
+  const best = Math.min(...scored.map((s) => s.distance));
+  const winners = scored.filter((s) => s.distance === best);
+  return winners.length === 1 ? winners[0]!.candidate : undefined;
+}
+
+/**
+ * The field a mistyped `key` most likely means: one of this mapping's (`allowed`), else one of a
+ * sub-mapping's (`deeper`, dotted) by its own name, e.g. "min_replicas" → "autoscaling.min_replicas".
+ */
+export function closestField(key: string, allowed: readonly string[], deeper: readonly string[] = []): string | undefined {
+  // "predictor_path" is predictor.path written flat: that beats "predictor" as a prefix.
+  const flat = deeper.find((dottedPath) => folded(dottedPath.replace(/\./g, '')) === folded(key));
+  return flat ?? closest(key, allowed, (name) => name) ?? closest(key, deeper, (dottedPath) => dottedPath.split('.').at(-1) ?? dottedPath);
 }
 
 /**

@@ -4,10 +4,17 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { JsonValue } from '../../runtime/contract.js';
+import { unknownKeysRule } from './errors.js';
+import { fieldsBelow, type FieldMeta } from './fields.js';
 import { CPU, DURATION, MEMORY, readCpu, readDuration, readMemory } from './quantities.js';
 import type { ApiSpec } from './types.js';
 
 const rule = (what: string) => ({ error: what });
+
+/** What a field does and its default in words, for the README's table (fields.ts reads it). */
+const doc = (description: string, more: Omit<FieldMeta, 'description'> = {}): FieldMeta => ({ description, ...more });
+
+const duration = () => reader(readDuration, DURATION).meta({ format: 'duration' } satisfies FieldMeta);
 
 function integer(min: number) {
   const e = rule(`an integer ≥ ${min}`);
@@ -26,9 +33,11 @@ function reader<T>(read: (value: unknown) => T | undefined, what: string) {
 /** Unknown keys are errors: a typo such as "autoscalling" must not silently mean "defaults". */
 function mapping<Shape extends z.ZodRawShape>(shape: Shape) {
   const allowed = Object.keys(shape).join(', ');
+  // For unknown keys the "rule" is the list of allowed ones and of the fields below them
+  // (unknownKeysRule); errors.ts turns it into "did you mean …?" or the list.
+  const unknown = unknownKeysRule(shape, fieldsBelow(shape));
   return z.strictObject(shape, {
-    // For unknown keys the "rule" is the list of allowed ones; errors.ts phrases it.
-    error: (issue) => (issue.code === 'unrecognized_keys' ? allowed : `a mapping with fields ${allowed}`),
+    error: (issue) => (issue.code === 'unrecognized_keys' ? unknown : `a mapping with fields ${allowed}`),
   });
 }
 
@@ -85,45 +94,45 @@ const ENDPOINT_RULE = 'a URL path starting with "/" (letters, digits, "-", ".", 
 const endpoint = z.string(rule(ENDPOINT_RULE)).regex(/^\/[A-Za-z0-9\-._~/]*$/, rule(ENDPOINT_RULE));
 
 export const deploymentItem = mapping({
-  kind: z.literal('deployment'),
-  name: dnsLabel,
+  kind: z.literal('deployment').meta(doc('`deployment`: the one item that names the deployment')),
+  name: dnsLabel.meta(doc('the deployment\'s name, the first part of every api\'s path (`/<deployment>/<api>`)')),
 });
 
 /** One `kind: api` item, turned into an ApiSpec with Cortex v0.20 defaults. */
 export function apiItem(context: { deployment: string; dir: string }) {
   return mapping({
-    name: dnsLabel,
-    kind: z.literal('api'),
+    name: dnsLabel.meta(doc('the api\'s name, unique in the file: the last part of its path, and how commands name it')),
+    kind: z.literal('api').meta(doc('`api`: one item per api')),
     predictor: mapping({
-      path: predictorPath,
-      config: z.preprocess((value) => value ?? {}, config),
-      env: z.preprocess((value) => value ?? {}, env),
+      path: predictorPath.meta(doc('the predictor file (`init` and `predict`), relative to cortex.yaml; bundled with esbuild')),
+      config: z.preprocess((value) => value ?? {}, config).meta(doc('any JSON data, given to `init` as `context.config`', { shownDefault: '{}' })),
+      env: z.preprocess((value) => value ?? {}, env).meta(doc('environment variables of the replicas (values are strings)', { shownDefault: '{}' })),
     }),
     compute: section({
-      cpu: reader(readCpu, CPU).default(0.2),
-      mem: reader(readMemory, MEMORY).nullable().default(null),
-      gpu: integer(0).default(0),
+      cpu: reader(readCpu, CPU).default(0.2).meta(doc('cores per replica (`1`, `0.5`, `"200m"`): a container\'s CPU limit, a pod\'s request, and the inference threads')),
+      mem: reader(readMemory, MEMORY).nullable().default(null).meta(doc('memory per replica (`"1Gi"`, `"512Mi"`): a container\'s limit, a pod\'s request and limit; none means no limit')),
+      gpu: integer(0).default(0).meta(doc('NVIDIA GPUs per replica, on EKS (`nvidia.com/gpu`); local replicas run on CPU')),
     }),
     autoscaling: section({
-      min_replicas: integer(1).default(1),
-      max_replicas: integer(1).default(100),
-      init_replicas: integer(1).optional(),
-      target_replica_concurrency: positive('a number > 0', (n) => n > 0).default(1),
-      max_replica_concurrency: integer(1).default(1024),
-      window: reader(readDuration, DURATION).default(60_000),
-      downscale_stabilization_period: reader(readDuration, DURATION).default(300_000),
-      upscale_stabilization_period: reader(readDuration, DURATION).default(60_000),
-      max_downscale_factor: positive('a number between 0 and 1 (exclusive)', (n) => n > 0 && n < 1).default(0.75),
-      max_upscale_factor: positive('a number > 1', (n) => n > 1).default(1.5),
-      downscale_tolerance: positive('a number ≥ 0', (n) => n >= 0).default(0.05),
-      upscale_tolerance: positive('a number ≥ 0', (n) => n >= 0).default(0.05),
+      min_replicas: integer(1).default(1).meta(doc('the fewest replicas the autoscaler keeps')),
+      max_replicas: integer(1).default(100).meta(doc('the most replicas the autoscaler asks for')),
+      init_replicas: integer(1).optional().meta(doc('replicas at start, before the autoscaler has measured anything', { shownDefault: 'min_replicas' })),
+      target_replica_concurrency: positive('a number > 0', (n) => n > 0).default(1).meta(doc('in-flight requests per replica the autoscaler aims for')),
+      max_replica_concurrency: integer(1).default(1024).meta(doc('in-flight requests a replica takes before it answers 503 with `Retry-After`')),
+      window: duration().default(60_000).meta(doc('how long in-flight requests are averaged over')),
+      downscale_stabilization_period: duration().default(300_000).meta(doc('a step down goes no lower than the highest recommendation of this period, and none comes in the first period after start')),
+      upscale_stabilization_period: duration().default(60_000).meta(doc('a step up goes no higher than the lowest recommendation of this period, and none comes in the first period after start')),
+      max_downscale_factor: positive('a number between 0 and 1 (exclusive)', (n) => n > 0 && n < 1).default(0.75).meta(doc('one step down keeps at least this share of the replicas (one fewer is always allowed)')),
+      max_upscale_factor: positive('a number > 1', (n) => n > 1).default(1.5).meta(doc('one step up at most multiplies the replicas by this (one more is always allowed)')),
+      downscale_tolerance: positive('a number ≥ 0', (n) => n >= 0).default(0.05).meta(doc('a load this share or less below what the replicas are sized for changes nothing')),
+      upscale_tolerance: positive('a number ≥ 0', (n) => n >= 0).default(0.05).meta(doc('a load this share or less above what the replicas are sized for changes nothing')),
     }),
     update_strategy: section({
-      max_surge: reader(readCountOrPercent, COUNT_OR_PERCENT_RULE).default('25%'),
-      max_unavailable: reader(readCountOrPercent, COUNT_OR_PERCENT_RULE).default('25%'),
+      max_surge: reader(readCountOrPercent, COUNT_OR_PERCENT_RULE).default('25%').meta(doc('extra pods a rolling update may start (Kubernetes backends)')),
+      max_unavailable: reader(readCountOrPercent, COUNT_OR_PERCENT_RULE).default('25%').meta(doc('pods a rolling update may take down at once (Kubernetes backends)')),
     }),
     networking: section({
-      endpoint: endpoint.optional(),
+      endpoint: endpoint.optional().meta(doc('the api\'s path on the gateway', { shownDefault: '/<deployment>/<api>' })),
     }),
   }).transform(
     (item): ApiSpec => ({

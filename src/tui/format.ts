@@ -17,6 +17,11 @@ export function formatRate(perSecond: number): string {
   return `${perSecond < 10 && perSecond % 1 !== 0 ? perSecond.toFixed(1) : Math.round(perSecond)}/s`;
 }
 
+/** The window a figure covers, as its label: 5 → "5s", 60 → "1m". */
+export function formatWindow(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+}
+
 /** A count in at most five characters: 9999, 12k, 1.2M. */
 export function formatCount(n: number): string {
   if (n < 10_000) return String(n);

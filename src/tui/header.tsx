@@ -2,6 +2,7 @@
 // after each save.
 import { Box, Text } from 'ink';
 import type { ApiSnapshot } from '../model/status.js';
+import { autoscalerLine } from './autoscaler-line.js';
 import { clock, firstLine, formatMs, located } from './format.js';
 import type { HeaderDetail } from './layout.js';
 import { palette, statusColor } from './palette.js';
@@ -11,9 +12,11 @@ export interface HeaderProps {
   backend: string;
   /** How many lines it may take (layout.ts); a failed reload shows in every one of them. */
   detail?: HeaderDetail;
+  /** Columns: the autoscaler's line is worded to fit them. */
+  width?: number;
 }
 
-export function Header({ api, backend, detail = 'full' }: HeaderProps) {
+export function Header({ api, backend, detail = 'full', width = 80 }: HeaderProps) {
   const reload = api.lastReload;
   const behind = api.upToDate < api.available ? `, ${api.upToDate} up to date` : '';
   const failed = reload?.error ? `✗ ${firstLine(located(reload.error))}` : undefined;
@@ -50,7 +53,7 @@ export function Header({ api, backend, detail = 'full' }: HeaderProps) {
       )}
       {api.autoscaler && detail === 'full' && (
         <Text color={palette.muted} wrap="truncate-end">
-          autoscaler {clock(api.autoscaler.at)} {api.autoscaler.decision}
+          {autoscalerLine(api.autoscaler, width)}
         </Text>
       )}
     </Box>

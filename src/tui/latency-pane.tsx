@@ -1,15 +1,18 @@
-// The last minute of one api's traffic: one bar per second, the current figure beside it.
+// The last minute of one api's traffic: one bar per second, the current figure beside it, and
+// what that figure covers (req/s: the last few seconds; p50/p99: the minute).
 import { Box, Text } from 'ink';
 import type { TrafficSnapshot } from '../model/status.js';
-import { formatCount, formatMs, formatRate } from './format.js';
+import { formatCount, formatMs, formatRate, formatWindow } from './format.js';
 import { palette, type Tone } from './palette.js';
 import { sparkline } from './sparkline.js';
 
 const LABEL = 6;
 const FIGURE = 9;
+/** " 1m", " 5s": the window a figure covers. */
+const WINDOW = 4;
 
-function Series({ label, values, figure, width }: { label: string; values: ReadonlyArray<number | null>; figure: string; width: number }) {
-  const bars = Math.max(0, Math.min(values.length, width - LABEL - FIGURE - 1));
+function Series({ label, values, figure, window, width }: { label: string; values: ReadonlyArray<number | null>; figure: string; window: string; width: number }) {
+  const bars = Math.max(0, Math.min(values.length, width - LABEL - FIGURE - WINDOW - 1));
   return (
     <Box>
       <Box width={LABEL} flexShrink={0}>
@@ -18,6 +21,9 @@ function Series({ label, values, figure, width }: { label: string; values: Reado
       <Text color={palette.accent}>{sparkline(values, bars)}</Text>
       <Box width={FIGURE + 1} flexShrink={0} justifyContent="flex-end">
         <Text>{figure}</Text>
+      </Box>
+      <Box width={WINDOW} flexShrink={0} justifyContent="flex-end">
+        <Text color={palette.muted}>{window}</Text>
       </Box>
     </Box>
   );
@@ -55,11 +61,13 @@ export interface LatencyPaneProps {
 
 /** One api's last minute: p50, p99 and req/s a row each, then the status counts. */
 export function LatencyPane({ traffic, width }: LatencyPaneProps) {
+  const latency = formatWindow(traffic.windows.latencySeconds);
+  const rate = formatWindow(traffic.windows.rateSeconds);
   return (
     <Box flexDirection="column">
-      <Series label="p50" values={traffic.p50Ms} figure={formatMs(traffic.now.p50Ms)} width={width} />
-      <Series label="p99" values={traffic.p99Ms} figure={formatMs(traffic.now.p99Ms)} width={width} />
-      <Series label="req/s" values={traffic.reqPerSec} figure={formatRate(traffic.now.reqPerSec)} width={width} />
+      <Series label="p50" values={traffic.p50Ms} figure={formatMs(traffic.now.p50Ms)} window={latency} width={width} />
+      <Series label="p99" values={traffic.p99Ms} figure={formatMs(traffic.now.p99Ms)} window={latency} width={width} />
+      <Series label="req/s" values={traffic.reqPerSec} figure={formatRate(traffic.now.reqPerSec)} window={rate} width={width} />
       <Counts counts={traffic.counts} />
     </Box>
   );
@@ -83,7 +91,9 @@ const MIN_NAME = 6;
  */
 export function LatencyRow({ name, nameWidth, countsRoom, traffic, width }: LatencyRowProps) {
   const { now } = traffic;
-  const figures = `${formatRate(now.reqPerSec).padStart(6)}  p50 ${formatMs(now.p50Ms).padStart(7)}  p99 ${formatMs(now.p99Ms).padStart(7)}`;
+  const windows = traffic.windows;
+  // Each figure says the window it covers, even where that leaves no room for the sparkline.
+  const figures = `${formatRate(now.reqPerSec).padStart(5)} ${formatWindow(windows.rateSeconds)}  p50 ${formatMs(now.p50Ms).padStart(6)}  p99 ${formatMs(now.p99Ms).padStart(6)} ${formatWindow(windows.latencySeconds)}`;
   const fixed = figures.length + countsRoom + 2 * COUNTS_GAP;
   const nameRoom = Math.max(MIN_NAME, Math.min(nameWidth, width - fixed));
   const bars = Math.min(traffic.reqPerSec.length, width - nameRoom - fixed - COUNTS_GAP);

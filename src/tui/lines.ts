@@ -52,7 +52,7 @@ function reloadEvents(prev: ApiSnapshot, next: ApiSnapshot): SessionEvent[] {
 function scaleEvents(prev: ApiSnapshot, next: ApiSnapshot, now: Date): SessionEvent[] {
   if (prev.requested === next.requested) return [];
   // The autoscaler's reason only when it decided just now; cortex.yaml changes scale too.
-  const decided = next.autoscaler && next.autoscaler.at !== prev.autoscaler?.at ? next.autoscaler : null;
+  const decided = next.autoscaler && next.autoscaler.facts?.kind !== 'waiting' && next.autoscaler.at !== prev.autoscaler?.at ? next.autoscaler : null;
   return [
     {
       time: decided ? new Date(decided.at) : now,

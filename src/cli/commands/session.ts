@@ -1,13 +1,14 @@
 // Commands that talk to a running `cortex dev` session from another terminal.
-import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { callSession, connectSession, readSessionFile, type SessionFile } from '../../dev/session-file.js';
 import type { ReplicaLogLine } from '../../model/backend.js';
 import type { SessionSnapshot } from '../../model/status.js';
 import { formatLogLine } from '../../../runtime/log-format.js';
 import { UserError } from '../../user-error.js';
-import { formatGet } from '../get-view.js';
+import { shownPath } from '../../spec/errors.js';
+import { formatGet, type Sample } from '../get-view.js';
 
 async function snapshotOf(file: SessionFile, api?: string): Promise<SessionSnapshot> {
   const snapshot = await callSession<SessionSnapshot>(file, 'GET', '/v1/session');
@@ -18,6 +19,26 @@ async function snapshotOf(file: SessionFile, api?: string): Promise<SessionSnaps
 }
 
 const contentTypes: Record<string, string> = { '.json': 'application/json', '.txt': 'text/plain', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif' };
+
+/**
+ * A file beside cortex.yaml that the curl line can post: sample.json or sample.txt first, else
+ * the first image. None: the curl line says so rather than naming a file that is not there.
+ */
+export async function findSample(dir: string): Promise<Sample | undefined> {
+  const names = (await readdir(dir).catch(() => [] as string[])).sort();
+  const images = names.filter((n) => contentTypes[extname(n).toLowerCase()]?.startsWith('image/'));
+  const name = ['sample.json', 'sample.txt'].find((n) => names.includes(n)) ?? images[0];
+  return name === undefined ? undefined : { path: shownPath(join(dir, name)), contentType: contentTypes[extname(name).toLowerCase()]! };
+}
+
+/** Resolves on Ctrl-C or SIGTERM: a watch stopped that way has done its job (exit code 0). */
+function untilStopped(): { stopped: Promise<void>; dispose(): void } {
+  let done!: () => void;
+  const stopped = new Promise<void>((resolve) => (done = resolve));
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  for (const signal of signals) process.once(signal, done);
+  return { stopped, dispose: () => signals.forEach((signal) => process.off(signal, done)) };
+}
 
 export function registerSessionCommands(program: Command): void {
   program
@@ -32,19 +53,30 @@ export function registerSessionCommands(program: Command): void {
       const show = async () => {
         const snapshot = await snapshotOf(file, api);
         if (opts.output === 'json') return JSON.stringify(api ? snapshot.apis.find((a) => a.name === api) : snapshot, null, 2);
-        return formatGet(snapshot, api);
+        // A terminal's width is kept to (read again each redraw: it may be resized); a pipe gets whole lines.
+        const width = process.stdout.isTTY ? process.stdout.columns : undefined;
+        return formatGet(snapshot, api, { ...(width ? { width } : {}), ...(api ? { sample: await findSample(snapshot.dir) } : {}) });
       };
       if (!opts.watch) return console.log(await show());
-      for (;;) {
-        let text: string;
-        try {
-          text = await show();
-        } catch (err) {
-          if (!(await readSessionFile())) throw new UserError('the dev session has ended');
-          text = `cortex: ${(err as Error).message}`;
+      const stop = untilStopped();
+      let stopped = false;
+      void stop.stopped.then(() => (stopped = true));
+      try {
+        while (!stopped) {
+          let text: string;
+          try {
+            text = await show();
+          } catch (err) {
+            if (!(await readSessionFile())) throw new UserError('the dev session has ended');
+            text = `cortex: ${(err as Error).message}`;
+          }
+          process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([stop.stopped, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+          clearTimeout(timer);
         }
-        process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
-        await new Promise((r) => setTimeout(r, 2000));
+      } finally {
+        stop.dispose();
       }
     });
 
