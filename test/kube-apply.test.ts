@@ -11,21 +11,11 @@ import { ClusterClient } from '../src/kube/apply.js';
 import { profiles, render, type RenderInput } from '../src/kube/render.js';
 import { loadSpec, parseSpec } from '../src/spec/index.js';
 import { cortex } from './helpers/cli.js';
-import { kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy } from './helpers/kind.js';
+import { kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy, until } from './helpers/kind.js';
 import { exampleDir, imagesDir } from './helpers/shared.js';
 
 const namespace = `cortex-render-test-${process.pid}`;
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    // Each probe is bounded too: a call that hangs is a failed probe, not a hung test.
-    const value = await Promise.race([probe().catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 /** Deletes a namespace and waits until it is gone, so that what lived there (a NodePort) is free again. */
 async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {

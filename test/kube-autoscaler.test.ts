@@ -13,21 +13,11 @@ import { decisionOf } from '../src/kube/observed.js';
 import { profiles, renderApi, renderCluster, type RenderInput } from '../src/kube/render.js';
 import { loadSpec, type ApiSpec, type Spec } from '../src/spec/index.js';
 import { join } from 'node:path';
-import { kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy } from './helpers/kind.js';
+import { kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy, until } from './helpers/kind.js';
 import { exampleDir, fixtures } from './helpers/shared.js';
 
 const namespace = `cortex-scaler-test-${process.pid}`;
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    // Each probe is bounded too: a call that hangs is a failed probe, not a hung test.
-    const value = await Promise.race([probe().catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 async function bundleOf(api: ApiSpec): Promise<PredictorBundle> {
   const { code } = await bundleOnce(api.predictor.path);

@@ -86,3 +86,17 @@ export async function podProxy(kc: KubeConfig, namespace: string, pod: string, p
     req.end(init.body);
   });
 }
+
+/**
+ * Polls `probe` (every `everyMs`) until it gives a value, for at most `ms`. Each probe is bounded
+ * too (15 s): a call to the cluster that hangs is a failed probe, not a hung test.
+ */
+export async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>, everyMs = 1000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await Promise.race([probe().catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
