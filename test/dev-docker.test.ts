@@ -76,6 +76,14 @@ test('--backend docker without a daemon is one line naming the socket and the wa
   t.is(r.all, 'cortex: Docker is not running (nothing answers at /tmp/cortex-no-such.sock): start it (sudo systemctl start docker / dockerd) or use --backend process');
 });
 
+test('a cortex.yaml mistake is said before any backend starts: no Docker, image build or cluster first', async (t) => {
+  const dir = await copyProject(exampleDir);
+  await writeFile(join(dir, 'cortex.yaml'), (await readFile(join(dir, 'cortex.yaml'), 'utf8')).replace('min_replicas: 1', 'min_replicas: one'));
+  const r = await cortex(['dev', dir, '--backend', 'docker', '--no-tui'], { env: { DOCKER_HOST: 'unix:///tmp/cortex-no-such.sock', CORTEX_HOME: tmpdir() } });
+  t.is(r.exitCode, 2);
+  t.is(r.all, `cortex: ${join(dir, 'cortex.yaml')}:16: api "classifier": autoscaling.min_replicas must be an integer ≥ 1, got "one"`);
+});
+
 test('without --backend: the cortex kind cluster when it is up, Docker where it can run this machine\'s replicas, otherwise processes, saying why', (t) => {
   t.deepEqual(autoBackend({ docker: { usable: true }, kindCluster: false }), { backend: 'docker', why: 'a Docker daemon answers' });
   t.deepEqual(autoBackend({ docker: { usable: true }, kindCluster: true }), { backend: 'kind', why: 'the kind cluster "cortex" is up' });

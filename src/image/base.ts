@@ -111,7 +111,7 @@ export async function chooseBase(docker: Docker, options: BaseOptions): Promise<
 
   const plan = offlineRootfs(await hostFiles(options.nativeFiles));
   const offline = offlineBaseTag(plan, statsOf(plan));
-  const node = `node ${process.version} and its shared libraries from this machine`;
+  const node = `node ${process.version} from this machine`;
   // The order: the registry's image when it is here (no network); else ask the registry, even
   // when an offline base from an earlier run is here, or a machine that gains a registry would
   // never get the registry's image; that base only shortens the wait for a first answer, so the
@@ -122,11 +122,12 @@ export async function chooseBase(docker: Docker, options: BaseOptions): Promise<
     (err: Error) => err.message,
   );
   if (pulled === undefined) return { kind: 'registry', ref: registry, id: await requireImageId(docker, registry), reason: `${registry}, pulled` };
-  if (offlineId) return { kind: 'offline', ref: offline, id: offlineId, reason: `${offline}: ${node} (assembled earlier; pulling ${registry} failed: ${pulled})` };
+  // One short line that does not read like a failure; why the pull failed is said once, when the base is assembled.
+  if (offlineId) return { kind: 'offline', ref: offline, id: offlineId, reason: `${offline}: ${node}, as ${registry} could not be pulled` };
 
   options.onEvent({ type: 'output', text: `pulling ${registry} failed (${pulled}): assembling ${offline} from this machine` });
   await importOfflineBase(docker, plan, offline, options.onEvent);
-  return { kind: 'offline', ref: offline, id: await requireImageId(docker, offline), reason: `${offline}: ${node} (pulling ${registry} failed: ${pulled})` };
+  return { kind: 'offline', ref: offline, id: await requireImageId(docker, offline), reason: `${offline}: ${node}, as ${registry} could not be pulled` };
 }
 
 export async function localImageId(docker: Docker, ref: string): Promise<string | undefined> {

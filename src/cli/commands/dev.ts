@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { selectBackend } from '../../backends/select.js';
 import { claimSessionFile, ControlServer, releaseSessionFile } from '../../dev/control.js';
 import { DevSession } from '../../dev/session.js';
+import { loadSpec } from '../../spec/index.js';
 import { canDrawLive, renderDevTui } from '../../tui/dev-app.js';
 import { printLines } from '../../tui/lines.js';
 import { printImageProgress } from '../image-progress.js';
@@ -49,6 +50,8 @@ export function registerDev(program: Command): void {
     .option('-p, --port <port>', 'gateway port', parsePort, 8888)
     .option('--no-tui', 'print plain timestamped lines instead of the live view')
     .action(async (dir: string, flags: DevFlags) => {
+      // A mistake in cortex.yaml is one line before anything slow (an image build, a cluster) starts.
+      await loadSpec(dir);
       await claimSessionFile();
       let session: DevSession;
       try {
