@@ -184,15 +184,30 @@ for (const [name, input] of [
     };
     const app = await start(session);
     await app.press(input);
-    await app.press(input);
+    await app.press('q');
     t.is(session.stops, 1);
-    t.regex(app.frame(), /stopping…$/);
+    t.regex(app.frame(), /draining replicas… Ctrl-C exits now$/);
     finish();
     // Unmounted: Ink no longer reads keys.
     await waitFor(() => app.stdin.listenerCount('readable') === 0, 'the app to exit');
     t.pass();
   });
 }
+
+test('a second Ctrl-C while stopping leaves at once, as a second SIGINT does', async (t) => {
+  const session = new FakeSession();
+  session.stop = () => new Promise(() => {});
+  let forced = 0;
+  const app = render(<DevApp session={session} onForceQuit={() => forced++} />);
+  await waitFor(() => app.stdin.listenerCount('readable') > 0, 'Ink to read keys');
+  app.stdin.write('q');
+  await delay(20);
+  t.is(forced, 0, 'the first press only stops');
+  app.stdin.write('\u0003');
+  await delay(20);
+  t.is(forced, 1);
+  app.unmount();
+});
 
 class FakeStdout extends EventEmitter {
   columns = 80;

@@ -20,9 +20,17 @@ export interface DevAppProps {
   session: SessionView;
   /** Aborted when the process is told to stop (a signal): it quits the way q does. */
   quit?: AbortSignal;
+  /** A second Ctrl-C while stopping: leave without waiting for the replicas to drain. */
+  onForceQuit?: () => void;
 }
 
-export function DevApp({ session, quit }: DevAppProps) {
+/** What a second Ctrl-C does, as a second SIGINT does (src/cli/commands/dev.ts). */
+function exitNow(): void {
+  process.stderr.write('cortex: stopping now, without waiting for replicas to drain\n');
+  process.exit(130);
+}
+
+export function DevApp({ session, quit, onForceQuit = exitNow }: DevAppProps) {
   const snapshot = useSnapshot(session);
   const { columns: width, rows } = useTerminalSize();
   const logs = useLogFeed(session);
@@ -62,6 +70,7 @@ export function DevApp({ session, quit }: DevAppProps) {
   // Without a terminal on stdin (piped input) there are no keys to read; Ctrl-C is then a signal.
   useInput(
     (input, key) => {
+      if (quitting.current && key.ctrl && input === 'c') return onForceQuit();
       const command = commandFor(input, key);
       if (!command) return;
       setFailure(undefined);
@@ -71,7 +80,7 @@ export function DevApp({ session, quit }: DevAppProps) {
   );
 
   const notice: KeyBarProps['notice'] = stopping
-    ? { text: 'stopping…', tone: 'stopping' }
+    ? { text: 'draining replicas… Ctrl-C exits now', tone: 'stopping' }
     : failure
       ? { text: failure, tone: 'error' }
       : logs.visible
