@@ -1,6 +1,8 @@
 // `cortex cluster up|down|info` for the local kind cluster: kind's config is a pure function;
 // info and the reuse path run against the real cluster test/cluster/up.sh made (its node
 // publishes :8888 and mounts the mirror, as cortex's own config does).
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -8,6 +10,7 @@ import { parse } from 'yaml';
 import { kindConfig } from '../src/kube/kind.js';
 import { cortex } from './helpers/cli.js';
 import { clusterDir, clusterName, kindTest } from './helpers/kind.js';
+import { exampleDir } from './helpers/shared.js';
 
 /** PATH with the harness's kind binary and its docker shim (test/cluster/README.md) first. */
 async function kindPath(): Promise<string> {
@@ -31,10 +34,10 @@ test("kind's config: the gateway's NodePort on the host port, the cache shared, 
   t.deepEqual(parse(kindConfig({ name: 'c', hostPort: 8888, cacheDir: '/c' })).nodes[0].extraMounts, [{ hostPath: '/c', containerPath: '/cortex/cache' }]);
 });
 
-test('without kind on PATH, cluster up and info say what to install, in one line, exit code 2', async (t) => {
-  for (const command of ['up', 'info', 'down']) {
-    const r = await cortex(['cluster', command], { env: { PATH: dirname(process.execPath) } });
-    t.is(r.exitCode, 2, command);
+test('without kind on PATH, cluster up, info, down and dev --backend kind say what to install, in one line, exit code 2', async (t) => {
+  for (const command of [['cluster', 'up'], ['cluster', 'info'], ['cluster', 'down'], ['dev', exampleDir, '--backend', 'kind', '--no-tui']]) {
+    const r = await cortex(command, { env: { PATH: dirname(process.execPath), CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) } });
+    t.is(r.exitCode, 2, command.join(' '));
     t.regex(r.stderr, /^cortex: kind is not installed: install kind \(https:\/\/kind\.sigs\.k8s\.io\/\S+, or go install sigs\.k8s\.io\/kind@v\d+\.\d+\.\d+\) and make sure it is on PATH$/);
   }
 });
