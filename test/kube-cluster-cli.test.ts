@@ -10,7 +10,8 @@ import { parse } from 'yaml';
 import { kindConfig } from '../src/kube/kind.js';
 import { cortex } from './helpers/cli.js';
 import { clusterDir, clusterName, kindTest } from './helpers/kind.js';
-import { exampleDir } from './helpers/shared.js';
+import { closedPort } from './helpers/http.js';
+import { exampleDir, modelsDir } from './helpers/shared.js';
 
 /** PATH with the harness's kind binary and its docker shim (test/cluster/README.md) first. */
 async function kindPath(): Promise<string> {
@@ -75,4 +76,26 @@ kindTest('cluster down of a cluster that does not exist deletes nothing and says
   const r = await cortex(['cluster', 'down', '--name', 'cortex-never-made'], { env: { PATH: await kindPath() } });
   t.is(r.exitCode, 0, r.all);
   t.is(r.stdout.trim(), 'no kind cluster named "cortex-never-made"; nothing to delete');
+});
+
+kindTest('cluster up creates a cluster from the offline node image, with the gateway port and the mirror and cache mounted; info shows it; down deletes it', async (t) => {
+  // A second cluster beside the harness's on a shared 2-core machine: a minute or two.
+  t.timeout(8 * 60_000);
+  const { stdout: image } = await execa(join(clusterDir, 'build-node-image.sh'));
+  const name = `cortex-create-test-${process.pid}`;
+  const port = await closedPort();
+  const env = { PATH: await kindPath(), CORTEX_CACHE_DIR: await mkdtemp(join(tmpdir(), 'cortex-cache-')), CORTEX_MODEL_MIRROR: modelsDir };
+  t.teardown(async () => void (await cortex(['cluster', 'down', '--name', name], { env })));
+  const up = await cortex(['cluster', 'up', '--name', name, '--port', String(port), '--image', image.trim()], { env });
+  t.is(up.exitCode, 0, up.all);
+  t.regex(up.stdout, new RegExp(`^kind cluster "${name}" created in [\\d.]+ s; the gateway will answer on http://localhost:${port}$`, 'm'));
+  const info = await cortex(['cluster', 'info', '--name', name], { env });
+  t.is(info.exitCode, 0, info.all);
+  t.regex(info.stdout, new RegExp(`^gateway: http://localhost:${port}$`, 'm'));
+  t.regex(info.stdout, new RegExp(`^node ${name}-control-plane: Ready, kubelet v1\\.34\\.\\d+$`, 'm'));
+  // The folders the kind profile mounts into pods are on the node.
+  await execa('docker', ['exec', `${name}-control-plane`, 'test', '-f', '/cortex/models/mobilenetv2-12-int8.onnx']);
+  await execa('docker', ['exec', `${name}-control-plane`, 'test', '-d', '/cortex/cache']);
+  const down = await cortex(['cluster', 'down', '--name', name], { env });
+  t.is(down.stdout.trim(), `kind cluster "${name}" deleted`);
 });
