@@ -133,28 +133,31 @@ export function findApi(objects: ClusterObjects, name: string): ClusterApi | und
  */
 export class ClusterView {
   private readonly collector = new Collector(() => 60_000);
-  private readonly endpoint: PodEndpoint;
   private readonly startedAt = new Date();
+  /** The pod proxy of the last KubeConfig (its TLS agent kept while the KubeConfig is). */
+  private proxy: { kc: KubeConfig; endpoint: PodEndpoint } | undefined;
 
+  /** `kubeConfig` is asked for each snapshot: an EKS token lasts 15 minutes, a watch longer. */
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly kubeConfig: () => Promise<KubeConfig>,
     private readonly namespace: string,
     private readonly description: string,
-  ) {
-    this.endpoint = podProxy(kc);
-  }
+  ) {}
 
   async snapshot(): Promise<SessionSnapshot> {
-    const objects = await readCluster(this.kc, this.namespace);
+    const kc = await this.kubeConfig();
+    if (this.proxy?.kc !== kc) this.proxy = { kc, endpoint: podProxy(kc) };
+    const endpoint = this.proxy.endpoint;
+    const objects = await readCluster(kc, this.namespace);
     const served = new Map<string, string>();
     await Promise.all(
       objects.apis.flatMap((a) => a.pods).filter((p) => podReplica(p).status === 'ready').map(async (pod) => {
         const id = pod.metadata!.name!;
-        const ready = await readiness(this.endpoint(this.namespace, id));
+        const ready = await readiness(endpoint(this.namespace, id));
         if (ready.ready && ready.version) served.set(id, ready.version);
       }),
     );
-    const facts = objects.apis.map((a) => apiFactsOf(a, served, undefined, this.endpoint));
+    const facts = objects.apis.map((a) => apiFactsOf(a, served, undefined, endpoint));
     await this.collector.tick(new Map(facts.map((f) => [f.spec.name, f.replicas])));
     const started = objects.apis.map((a) => a.deployment.metadata?.creationTimestamp).filter((t): t is Date => t !== undefined).map((t) => new Date(t).getTime());
     return buildSnapshot({

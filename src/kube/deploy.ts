@@ -191,9 +191,12 @@ export async function waitForRollout(o: WaitOptions): Promise<Rollout[]> {
   const confirmed = new Set<string>();
   let shown = '';
   let shownAt = 0;
+  let proxy: { kc: KubeConfig; endpoint: PodEndpoint } | undefined;
   for (;;) {
     const kc = await o.kubeConfig();
-    const endpoint: PodEndpoint = podProxy(kc);
+    // One pod proxy (its TLS agent) per KubeConfig, not per poll.
+    if (proxy?.kc !== kc) proxy = { kc, endpoint: podProxy(kc) };
+    const endpoint = proxy.endpoint;
     const { rollouts: now, pods } = await rollouts(kc.makeApiClient(AppsV1Api), kc.makeApiClient(CoreV1Api), o.namespace, o.spec);
     const unsynced = await syncSwapped(o, pods, confirmed, endpoint);
     const elapsed = Date.now() - started;
