@@ -133,6 +133,13 @@ test('eks: a LoadBalancer gateway, and a GPU api gets its GPU, toleration, node 
   t.deepEqual(pod.volumes!.find((v) => v.name === 'cache'), { name: 'cache', emptyDir: {} });
 });
 
+test("eks: the gateway Service carries cluster.yaml's load balancer annotations; kind's has none", (t) => {
+  const nlb = { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb', 'service.beta.kubernetes.io/aws-load-balancer-internal': 'true' };
+  t.deepEqual(find<V1Service>(rendered(spec(), profiles.eks({ gatewayAnnotations: nlb })).objects, 'Service', 'cortex-gateway').metadata!.annotations, nlb);
+  t.is(find<V1Service>(rendered(spec(), profiles.eks()).objects, 'Service', 'cortex-gateway').metadata!.annotations, undefined);
+  t.is(find<V1Service>(rendered(spec(), profiles.kind()).objects, 'Service', 'cortex-gateway').metadata!.annotations, undefined);
+});
+
 test('kind leaves compute.gpu out, as the docker backend does', (t) => {
   const { container, pod } = rendered(spec('  compute: { gpu: 1 }\n'), profiles.kind());
   t.deepEqual(container.resources!.limits, { cpu: '200m' });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CoreV1Api, type KubeConfig, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { parseLogLine } from '../../runtime/log-format.js';
-import { pushBundle, readiness, type SwapResult } from '../../runtime/client.js';
+import type { SwapResult } from '../../runtime/client.js';
 import { refusedEverywhere, type Backend, type BackendEvents, type PredictorBundle, type ReloadOutcome, type ReplicaInfo } from '../model/backend.js';
 import type { AutoscalerDecision } from '../model/status.js';
 import type { ApiSpec, Spec } from '../spec/index.js';
@@ -18,7 +18,8 @@ import { apiObjectName, defaultNamespace, labels } from '../kube/names.js';
 import { decisionOf, podReplica } from '../kube/observed.js';
 import { followPodLog, type LogFollow } from '../kube/pod-logs.js';
 import { apiServer, kubeFetch, podProxy, type PodEndpoint } from '../kube/pod-proxy.js';
-import { adminSecretName, render, renderApi, renderCluster, type Profile, type RenderInput } from '../kube/render.js';
+import { bundleConfigMap, existingAdminToken, hotSwap, pushAndVerify, syncPod } from '../kube/hot-swap.js';
+import { render, renderCluster, type Profile, type RenderInput } from '../kube/render.js';
 
 export interface KindBackendOptions {
   kc: KubeConfig;
@@ -89,7 +90,7 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
   async apply(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>): Promise<void> {
     if (!this.clusterApplied) {
       // The token pods already run with stays (they read it from the Secret when they start).
-      this.adminToken = (await this.existingToken()) ?? randomBytes(16).toString('hex');
+      this.adminToken = (await existingAdminToken(this.core, this.namespace)) ?? randomBytes(16).toString('hex');
       await this.client.apply(renderCluster(this.renderInput(spec, bundles)));
       await this.informers.start();
       this.clusterApplied = true;
@@ -121,26 +122,17 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
   }
 
   private async reloadNow(api: ApiState, bundle: PredictorBundle): Promise<ReloadOutcome> {
-    const outcome: ReloadOutcome = { version: bundle.version, ok: [], failed: [] };
-    const targets = this.podsOf(api.api.name).filter((p) => {
-      const r = podReplica(p);
-      return r.status === 'ready' || r.status === 'error';
+    const outcome = await hotSwap({
+      pods: this.podsOf(api.api.name),
+      version: bundle.version,
+      push: (id) => this.push(id, bundle),
+      commit: async () => {
+        api.bundle = bundle;
+        await this.client.apply([bundleConfigMap(this.renderInput(api.spec, new Map()), api.api, bundle)]);
+      },
     });
-    await Promise.all(
-      targets.map(async (pod) => {
-        const id = pod.metadata!.name!;
-        const result = await this.push(id, bundle);
-        if (result.ok) outcome.ok.push(id);
-        else outcome.failed.push({ replica: id, error: result.error ?? 'refused', ...(result.location ? { location: result.location } : {}) });
-      }),
-    );
-    // Refused everywhere: the code's fault, so the ConfigMap keeps the bundle that works.
-    if (refusedEverywhere(outcome)) return outcome;
-    api.bundle = bundle;
-    const [configMap] = renderApi(this.renderInput(api.spec, new Map([[api.api.name, bundle]])), api.api);
-    await this.client.apply([configMap!]);
     // Pods that became ready meanwhile started from the old ConfigMap: bring them up to date.
-    for (const pod of this.podsOf(api.api.name)) this.sync(pod);
+    if (!refusedEverywhere(outcome)) for (const pod of this.podsOf(api.api.name)) this.sync(pod);
     return outcome;
   }
 
@@ -181,12 +173,6 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
 
   private renderInput(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>): RenderInput {
     return { spec, image: this.options.image, bundles, profile: this.options.profile, namespace: this.namespace, adminToken: this.adminToken };
-  }
-
-  private async existingToken(): Promise<string | undefined> {
-    const secret = await this.core.readNamespacedSecret({ name: adminSecretName, namespace: this.namespace }).catch(() => undefined);
-    const token = secret?.data?.token;
-    return token ? Buffer.from(token, 'base64').toString('utf8') : undefined;
   }
 
   private deploymentOf(name: string): V1Deployment | undefined {
@@ -242,14 +228,12 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
     const api = name ? this.apis.get(name) : undefined;
     const state = this.state(id);
     if (!api || state.syncing || podReplica(pod).status !== 'ready' || state.version === api.bundle.version) return;
-    state.syncing = (async () => {
-      const ready = await readiness(this.endpoint(this.namespace, id));
-      if (ready.ready && ready.version) state.version = ready.version;
-      if (ready.ready && ready.version !== api.bundle.version) await this.push(id, api.bundle);
-    })().finally(() => {
-      state.syncing = undefined;
-      this.emitPod(id);
-    });
+    state.syncing = syncPod(this.endpoint(this.namespace, id), api.bundle.version, () => this.push(id, api.bundle), (served) => (state.version = served))
+      .then(() => undefined)
+      .finally(() => {
+        state.syncing = undefined;
+        this.emitPod(id);
+      });
   }
 
   private async push(id: string, bundle: PredictorBundle): Promise<SwapResult> {
@@ -258,21 +242,12 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
     state.reloading = true;
     this.emitPod(id);
     try {
-      const result = await pushBundle(endpoint, this.adminToken, bundle);
-      if (!result.ok) {
-        // A pod with no working predictor cannot serve: show why. One that serves keeps its old code.
-        if (!state.version) state.error = result.error;
-        return result;
-      }
-      const ready = await readiness(endpoint);
-      if (!ready.ready) {
-        state.error = `not ready after the swap: ${ready.error}`;
-        return { ok: false, version: bundle.version, error: ready.error };
-      }
-      Object.assign(state, { version: ready.version ?? result.version, error: undefined });
+      const result = await pushAndVerify(endpoint, this.adminToken, bundle);
+      if (result.ok) Object.assign(state, { version: result.version, error: undefined });
+      // Took it but does not serve: show why. Refused it: one that serves keeps its old code, one with none shows why.
+      else if (result.notReady) state.error = `not ready after the swap: ${result.error}`;
+      else if (!state.version) state.error = result.error;
       return result;
-    } catch (err) {
-      return { ok: false, version: bundle.version, error: (err as Error).message };
     } finally {
       state.reloading = false;
       this.emitPod(id);

@@ -1,4 +1,5 @@
 // Image build progress for a person: which base, each step, bytes as they go; never silence.
+import type { LayerState, PushEvent } from '../cloud/push.js';
 import type { ImageEvent } from '../image/index.js';
 
 const inMib = (n: number) => (n / 1024 / 1024).toFixed(1);
@@ -27,6 +28,35 @@ export function printImageProgress(out: NodeJS.WritableStream = process.stderr, 
         out.write(`  ${transfers[event.what]} ${amount}\n`);
         break;
       }
+    }
+  };
+}
+
+const layerDone: Partial<Record<LayerState, string>> = { pushed: 'pushed', exists: 'already there', mounted: 'mounted from another repository' };
+
+/** Push progress for a person: the login, each layer as it is done (sent, or already there), bytes as they go. */
+export function printPushProgress(out: NodeJS.WritableStream = process.stderr, now: () => number = Date.now): (event: PushEvent) => void {
+  let printedAt = -Infinity;
+  return (event) => {
+    switch (event.type) {
+      case 'login':
+        out.write(`push: logged in to ${event.registry}\n`);
+        break;
+      case 'layer': {
+        const done = layerDone[event.state];
+        if (done) out.write(`  layer ${event.id}: ${done}\n`);
+        break;
+      }
+      case 'bytes': {
+        const finished = event.done >= event.total;
+        if (!finished && now() - printedAt < bytesEveryMs) break;
+        printedAt = now();
+        out.write(`  push: sent ${finished ? `${inMib(event.total)} MiB` : `${inMib(event.done)} of ${inMib(event.total)} MiB (${Math.floor((100 * event.done) / event.total)}%)`}\n`);
+        break;
+      }
+      case 'pushed':
+        out.write(`push: ${event.reference}@${event.digest}\n`);
+        break;
     }
   };
 }

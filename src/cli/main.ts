@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Register>> = {
   build: async () => (await import('./commands/build.js')).registerBuild,
   cluster: async () => (await import('./commands/cluster.js')).registerCluster,
   cloud: async () => (await import('./commands/cloud.js')).registerCloud,
+  deploy: async () => (await import('./commands/deploy.js')).registerDeploy,
   dev: async () => (await import('./commands/dev.js')).registerDev,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   get: sessionCommands,

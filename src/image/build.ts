@@ -9,8 +9,9 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { UserError } from '../user-error.js';
-import { chooseBase, localImageId, requireValidBase, type BaseImage } from './base.js';
+import { chooseBase, localImageId, pull, requireValidBase, type BaseImage, type PullLimits } from './base.js';
 import { contextDigest, dockerfile, runtimeContext, type RuntimeContext } from './context.js';
+import { cudaDockerfile, defaultCudaBases, type CudaBases } from './cuda.js';
 import { connectDocker, daemonMessage, DockerUnavailable } from './docker-client.js';
 import { daemonPlatformProblem } from './platform.js';
 import { BuildLog, buildFailure, countBytes, type DaemonMessage, type ImageEvent } from './progress.js';
@@ -67,7 +68,9 @@ export async function ensureRuntimeImage(options: RuntimeImageOptions = {}): Pro
   if (existing) return { tag, base, cached: true, checkMs, buildMs: 0, sizeBytes: await imageSize(docker, tag) };
 
   const buildStarted = performance.now();
-  await build(docker, context, base, tag, digest, onEvent);
+  const text = dockerfile(base.ref, context, { 'cortex.image': 'runtime', 'cortex.context': digest.slice(0, 12), 'cortex.base': base.ref });
+  const advice = base.kind === 'override' ? `check that ${base.ref} has node ≥ 20 on glibc, or leave out --base` : 'this is a bug in cortex: please report it with this output';
+  await build(docker, context, text, tag, advice, onEvent);
   return { tag, base, cached: false, checkMs, buildMs: Math.round(performance.now() - buildStarted), sizeBytes: await imageSize(docker, tag) };
 }
 
@@ -75,23 +78,22 @@ async function imageSize(docker: Docker, tag: string): Promise<number> {
   return (await docker.getImage(tag).inspect()).Size;
 }
 
-async function build(docker: Docker, context: RuntimeContext, base: BaseImage, tag: string, digest: string, onEvent: (event: ImageEvent) => void): Promise<void> {
+async function build(docker: Docker, context: RuntimeContext, text: string, tag: string, advice: string, onEvent: (event: ImageEvent) => void, what = 'the runtime image'): Promise<void> {
   const staging = mkdtempSync(join(tmpdir(), 'cortex-context-'));
   try {
-    writeFileSync(join(staging, 'Dockerfile'), dockerfile(base.ref, context, { 'cortex.image': 'runtime', 'cortex.context': digest.slice(0, 12), 'cortex.base': base.ref }));
+    writeFileSync(join(staging, 'Dockerfile'), text);
     for (const file of context.generated) {
       mkdirSync(dirname(join(staging, file.path)), { recursive: true });
       writeFileSync(join(staging, file.path), file.content);
     }
     const tar = packContext(context, staging);
     const packed = tar.catch((err: { stderr?: string; message: string }) => {
-      throw new UserError(`packing the runtime image's files failed: ${err.stderr?.trim() || err.message}`);
+      throw new UserError(`packing ${what}'s files failed: ${err.stderr?.trim() || err.message}`);
     });
     const total = context.files.reduce((sum, f) => sum + f.size, 0);
-    const advice = base.kind === 'override' ? `check that ${base.ref} has node ≥ 20 on glibc, or leave out --base` : 'this is a bug in cortex: please report it with this output';
     const built = docker.buildImage(tar.stdout.pipe(countBytes('context', total, onEvent)), { t: tag, rm: true, forcerm: true }).then(
-      (response) => followBuild(docker, response, new BuildLog(onEvent), advice),
-      (err: unknown) => Promise.reject(new UserError(`the daemon refused the runtime image build: ${daemonMessage(err)}`)),
+      (response) => followBuild(docker, response, new BuildLog(onEvent), advice, what),
+      (err: unknown) => Promise.reject(new UserError(`the daemon refused ${what} build: ${daemonMessage(err)}`)),
     );
     await Promise.all([built, packed]).catch(async (err: unknown) => {
       tar.kill();
@@ -114,17 +116,92 @@ function packContext(context: RuntimeContext, staging: string) {
   });
 }
 
-function followBuild(docker: Docker, response: NodeJS.ReadableStream, log: BuildLog, advice: string): Promise<void> {
+function followBuild(docker: Docker, response: NodeJS.ReadableStream, log: BuildLog, advice: string, what: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(
       response,
       (err: Error | null) => {
         log.end();
         if (err) log.error ??= err.message;
-        if (log.error) reject(new UserError(buildFailure(log, advice)));
+        if (log.error) reject(new UserError(buildFailure(log, advice, what)));
         else resolve();
       },
       (message: DaemonMessage) => log.take(message),
     );
   });
+}
+
+export const cudaRepository = 'cortex-runtime-cuda';
+
+export interface CudaImageOptions {
+  docker?: Docker;
+  onEvent?: (event: ImageEvent) => void;
+  packageRoot?: string;
+  repository?: string;
+  bases?: CudaBases;
+  /** How long a pull of a base may wait for the registry (base.ts's defaults when absent). */
+  pullLimits?: PullLimits;
+  /** The apis that need it, for the messages. */
+  apis?: readonly string[];
+}
+
+export interface CudaImage {
+  tag: string;
+  bases: CudaBases;
+  cached: boolean;
+  checkMs: number;
+  buildMs: number;
+  sizeBytes: number;
+}
+
+/** The CUDA image could not be built here: one line saying why and what to do instead. */
+export class CudaImageUnavailable extends UserError {
+  override name = 'CudaImageUnavailable';
+}
+
+const cudaPullLimits: PullLimits = { firstAnswerMs: 30_000, idleMs: 60_000 };
+
+/**
+ * The CUDA variant of the runtime image (cuda.ts's Dockerfile, for apis with compute.gpu > 0),
+ * built unless an identical one exists: tagged by the context, both bases' image IDs and the
+ * Dockerfile. Its bases (NVIDIA's CUDA runtime, the official Node image) come from Docker Hub and
+ * its CUDA provider libraries from NuGet while it builds; where either cannot be reached it is one
+ * line that says so, before anything is built.
+ */
+export async function ensureCudaImage(options: CudaImageOptions = {}): Promise<CudaImage> {
+  const started = performance.now();
+  const onEvent = options.onEvent ?? (() => {});
+  const forApis = options.apis?.length ? ` (for ${options.apis.join(', ')}, compute.gpu > 0)` : '';
+  const instead = 'or pass --cuda-image with a CUDA runtime image the cluster can pull';
+  const docker = await connectDocker(options.docker, { otherwise: instead });
+  // onnxruntime-node has CUDA provider libraries for linux-x64 only: that is what the image holds.
+  const context = runtimeContext(options.packageRoot ?? thisPackageRoot, 'linux-x64');
+  const digest = contextDigest(context);
+  const bases = options.bases ?? defaultCudaBases();
+  const ids: string[] = [];
+  for (const ref of [bases.cuda, bases.node]) {
+    let id = await localImageId(docker, ref);
+    if (!id) {
+      onEvent({ type: 'step', text: `pulling ${ref} for the CUDA runtime image` });
+      const failed = await pull(docker, ref, options.pullLimits ?? cudaPullLimits, onEvent).then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
+      if (failed !== undefined) {
+        throw new CudaImageUnavailable(
+          `the CUDA runtime image${forApis} cannot be built here: pulling ${ref} failed (${failed}); it needs Docker Hub for its bases and NuGet for onnxruntime's CUDA libraries while it builds: run cortex deploy where they answer, ${instead}`,
+        );
+      }
+      id = await localImageId(docker, ref);
+      if (!id) throw new Error(`${ref} is not on this machine after it was pulled`);
+    }
+    ids.push(id);
+  }
+  const tag = `${options.repository ?? cudaRepository}:${createHash('sha256').update([digest, ...ids, cudaDockerfile(context, bases)].join('\0')).digest('hex').slice(0, 12)}`;
+  const checkMs = Math.round(performance.now() - started);
+  if (await localImageId(docker, tag)) return { tag, bases, cached: true, checkMs, buildMs: 0, sizeBytes: await imageSize(docker, tag) };
+  const buildStarted = performance.now();
+  const text = cudaDockerfile(context, bases, { 'cortex.image': 'runtime-cuda', 'cortex.context': digest.slice(0, 12), 'cortex.base': bases.cuda });
+  await build(docker, context, text, tag, 'check that NuGet (api.nuget.org) answers: onnxruntime-node fetches its CUDA libraries from there while the image builds', onEvent, 'the CUDA runtime image');
+  return { tag, bases, cached: false, checkMs, buildMs: Math.round(performance.now() - buildStarted), sizeBytes: await imageSize(docker, tag) };
 }

@@ -63,10 +63,10 @@ export class BuildLog {
 }
 
 /** The one-line summary of a failed build with what to do, then the failing step's output. */
-export function buildFailure(log: Pick<BuildLog, 'step' | 'error' | 'tail'>, advice: string): string {
+export function buildFailure(log: Pick<BuildLog, 'step' | 'error' | 'tail'>, advice: string, what = 'the runtime image'): string {
   const where = log.step ? ` at "${log.step}"` : '';
   const output = log.tail.length ? `\n${log.tail.map((line) => `  ${line}`).join('\n')}` : '';
-  return `the runtime image build failed${where}: ${log.error ?? 'unknown error'}; ${advice}${output}`;
+  return `${what} build failed${where}: ${log.error ?? 'unknown error'}; ${advice}${output}`;
 }
 
 /** Passes bytes through, reporting progress every twentieth of `total` and at the end. */

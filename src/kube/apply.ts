@@ -39,7 +39,15 @@ export class ClusterClient {
 
   /** Deletes the objects of `deployment`'s apis that are not in `keep`; returns what went, as kind/name. */
   async pruneApis(namespace: string, deployment: string, keep: readonly string[]): Promise<string[]> {
-    const selector = `${labels.deployment}=${deployment}${keep.length ? `,${labels.api} notin (${keep.join(',')})` : ''}`;
+    return this.deleteSelected(namespace, `${labels.deployment}=${deployment}${keep.length ? `,${labels.api} notin (${keep.join(',')})` : ''}`);
+  }
+
+  /** Deletes one api's objects (`cortex delete --cloud`); returns what went, as kind/name. */
+  async removeApi(namespace: string, deployment: string, api: string): Promise<string[]> {
+    return this.deleteSelected(namespace, `${labels.deployment}=${deployment},${labels.api}=${api}`);
+  }
+
+  private async deleteSelected(namespace: string, selector: string): Promise<string[]> {
     const removed: string[] = [];
     for (const [apiVersion, kind] of apiKinds) {
       const { items } = await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector);

@@ -14,11 +14,13 @@ export interface LogTarget {
   container: string;
   /** Only lines after this (a follow that resumes). */
   sinceTime?: Date;
+  /** Keep the stream open for new lines (the default), or end after what the log holds. */
+  follow?: boolean;
 }
 
 export function followPodLog(send: typeof fetch, o: LogTarget, onLine: (line: string) => void): LogFollow {
   const controller = new AbortController();
-  const query = new URLSearchParams({ container: o.container, follow: 'true', ...(o.sinceTime ? { sinceTime: o.sinceTime.toISOString() } : {}) });
+  const query = new URLSearchParams({ container: o.container, follow: String(o.follow ?? true), ...(o.sinceTime ? { sinceTime: o.sinceTime.toISOString() } : {}) });
   const ended = (async () => {
     try {
       const res = await send(`${o.server}/api/v1/namespaces/${encodeURIComponent(o.namespace)}/pods/${encodeURIComponent(o.pod)}/log?${query}`, { signal: controller.signal });

@@ -31,7 +31,7 @@ export type ProfileName = 'kind' | 'eks';
 export interface Profile {
   name: ProfileName;
   /** kind: a NodePort that the cluster's port mapping publishes on the host; EKS: a load balancer. */
-  gateway: { type: 'NodePort'; nodePort: number } | { type: 'LoadBalancer' };
+  gateway: { type: 'NodePort'; nodePort: number } | { type: 'LoadBalancer'; annotations?: Record<string, string> };
   /** Whether compute.gpu asks the scheduler for nvidia.com/gpu (EKS) or is left out (kind). */
   gpus: boolean;
   /**
@@ -51,7 +51,13 @@ export const kindGatewayNodePort = 30888;
 
 export const profiles = {
   kind: (options: Pick<Profile, 'mirrorPath' | 'cachePath'> = {}): Profile => ({ name: 'kind', gateway: { type: 'NodePort', nodePort: kindGatewayNodePort }, gpus: false, reserveCpu: false, ...options }),
-  eks: (): Profile => ({ name: 'eks', gateway: { type: 'LoadBalancer' }, gpus: true, reserveCpu: true }),
+  /** `gatewayAnnotations`: the load balancer's, from cluster.yaml (src/cloud gatewayServiceAnnotations: an NLB, internal or not). */
+  eks: (options: { gatewayAnnotations?: Record<string, string> } = {}): Profile => ({
+    name: 'eks',
+    gateway: { type: 'LoadBalancer', ...(options.gatewayAnnotations ? { annotations: options.gatewayAnnotations } : {}) },
+    gpus: true,
+    reserveCpu: true,
+  }),
 };
 
 export interface RenderInput {
@@ -75,6 +81,8 @@ export class RenderError extends Error {
 export const entryPoints = { gateway: 'dist/src/cluster/gateway.js', autoscaler: 'dist/src/cluster/autoscaler.js' };
 
 export const gatewayPort = 8888;
+/** The gateway's Service (its Deployment too): where `cortex deploy --cloud` finds the load balancer's address. */
+export const gatewayServiceName = 'cortex-gateway';
 export const adminSecretName = 'cortex-admin';
 const bundleMount = '/cortex/bundle';
 const bundleFile = 'bundle.json.gz';
@@ -142,7 +150,7 @@ export function renderCluster({ image, profile, namespace = defaultNamespace, ad
   const gatewayService: V1Service = {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: meta('cortex-gateway', 'gateway'),
+    metadata: { ...meta(gatewayServiceName, 'gateway'), ...(profile.gateway.type === 'LoadBalancer' && profile.gateway.annotations ? { annotations: profile.gateway.annotations } : {}) },
     spec: {
       type: profile.gateway.type,
       selector: componentLabels('gateway'),

@@ -13,6 +13,12 @@ import type { AutoscalerDecision } from './status.js';
 export const backendNames = ['process', 'docker', 'kind'] as const;
 export type BackendName = (typeof backendNames)[number];
 
+/**
+ * Where a snapshot's apis run: a dev session's backend, or `eks` for `cortex get --cloud`, which
+ * reads a cluster that `cortex deploy --cloud` applied to rather than driving a Backend.
+ */
+export type SnapshotSource = BackendName | 'eks';
+
 /** A bundled predictor and the config it is initialised with. */
 export interface PredictorBundle {
   code: string;

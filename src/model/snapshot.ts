@@ -24,8 +24,14 @@ export interface ReplicaFigures {
   p50Ms: number | null;
 }
 
+/**
+ * What the snapshot reads of an api's spec: a dev session has the whole of cortex.yaml, `cortex get
+ * --cloud` only what the cluster's objects say (labels, the endpoint and autoscaling annotations).
+ */
+export type ApiIdentity = Pick<ApiSpec, 'name' | 'deployment' | 'networking'> & { autoscaling: Pick<ApiSpec['autoscaling'], 'minReplicas'> };
+
 export interface ApiFacts {
-  spec: ApiSpec;
+  spec: ApiIdentity;
   /** The version the api should serve (the last one that built and loaded). */
   version: string;
   lastReload: ReloadSnapshot | null;

@@ -6,7 +6,7 @@
 // ready) is kept apart from how its last code update went (`update`: none/pending/in_progress/
 // ok/error). The one word each shows (`status`) is derived from both.
 import type { EventEmitter } from 'node:events';
-import type { BackendName, ReplicaInfo, ReplicaLogLine, ReplicaStatus } from './backend.js';
+import type { ReplicaInfo, ReplicaLogLine, ReplicaStatus, SnapshotSource } from './backend.js';
 
 /** Tilt's runtimeStatus: is it running as it should. */
 export type RuntimeStatus = 'pending' | 'ok' | 'error';
@@ -118,7 +118,7 @@ export interface ApiSnapshot {
 export interface SessionSnapshot {
   pid: number;
   dir: string;
-  backend: { name: BackendName; description: string };
+  backend: { name: SnapshotSource; description: string };
   gateway: string;
   startedAt: string;
   /** The last cortex.yaml save that could not be applied (the previous spec still runs), until a good one. */

@@ -12,6 +12,7 @@ import { CLUSTER_CONFIG_NAMES, defaultClusterConfig, loadClusterConfig, type Clu
 import { describeNodeGroups, eksctlConfigYaml } from '../../cloud/eksctl-config.js';
 import { eksToken } from '../../cloud/eks-token.js';
 import { execKubeconfigYaml } from '../../cloud/kubeconfig.js';
+import { runtimeRepositoryName } from '../../cloud/target.js';
 import { UserError } from '../../user-error.js';
 
 export interface CloudIo {
@@ -31,10 +32,7 @@ export async function resolveClusterConfig(file: string | undefined, cwd = proce
   return found ? loadClusterConfig(found) : defaultClusterConfig();
 }
 
-/** The name of the ECR repository a cluster's runtime images go to. */
-export function runtimeRepositoryName(config: Pick<ClusterConfig, 'clusterName'>): string {
-  return `${config.clusterName}/cortex-runtime`;
-}
+export { runtimeRepositoryName };
 
 /** Where `cluster up --cloud` keeps the eksctl file it ran, so `cluster down --cloud` deletes the same cluster. */
 export function eksctlFilePath(config: Pick<ClusterConfig, 'clusterName' | 'region'>, env: NodeJS.ProcessEnv = process.env): string {

@@ -1,6 +1,7 @@
-// Commands that talk to a running `cortex dev` session from another terminal.
+// Commands that talk to a running `cortex dev` session from another terminal; with --cloud, to
+// the EKS cluster `cortex deploy --cloud` deployed to (cloud-apis.ts, loaded only then).
 import { readdir, readFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { callSession, connectSession, readSessionFile, type SessionFile } from '../../dev/session-file.js';
 import type { ReplicaLogLine } from '../../model/backend.js';
@@ -8,6 +9,7 @@ import type { SessionSnapshot } from '../../model/status.js';
 import { formatLogLine } from '../../../runtime/log-format.js';
 import { UserError } from '../../user-error.js';
 import { shownPath } from '../../spec/errors.js';
+import { contentTypeOf } from '../content-types.js';
 import { formatGet, type Sample } from '../get-view.js';
 
 async function snapshotOf(file: SessionFile, api?: string): Promise<SessionSnapshot> {
@@ -18,7 +20,26 @@ async function snapshotOf(file: SessionFile, api?: string): Promise<SessionSnaps
   return snapshot;
 }
 
-const contentTypes: Record<string, string> = { '.json': 'application/json', '.txt': 'text/plain', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp', '.gif': 'image/gif' };
+interface CloudFlags {
+  cloud?: boolean;
+  cluster?: string;
+}
+
+/** With --cloud: the command runs against the EKS cluster of cluster.yaml (cloud-apis.ts), not the dev session; Ctrl-C ends a watch or a follow. */
+async function onCloud<T>(flags: CloudFlags, run: (apis: typeof import('./cloud-apis.js'), target: import('../../cloud/target.js').CloudTarget) => Promise<T>): Promise<T> {
+  const [apis, { eksTarget }, { resolveClusterConfig }] = await Promise.all([import('./cloud-apis.js'), import('../../cloud/target.js'), import('./cloud.js')]);
+  const target = eksTarget(await resolveClusterConfig(flags.cluster));
+  try {
+    return await run(apis, target);
+  } finally {
+    target.close();
+  }
+}
+
+const cloudOption = '--cloud';
+const cloudHelp = 'the apis cortex deploy --cloud runs on EKS, instead of the dev session';
+const clusterOption = '-c, --cluster <cluster.yaml>';
+const clusterHelp = 'with --cloud: the EKS cluster config (default ./cluster.yaml, else the cortex defaults)';
 
 /**
  * A file beside cortex.yaml that the curl line can post: sample.json or sample.txt first, else
@@ -26,9 +47,9 @@ const contentTypes: Record<string, string> = { '.json': 'application/json', '.tx
  */
 export async function findSample(dir: string): Promise<Sample | undefined> {
   const names = (await readdir(dir).catch(() => [] as string[])).sort();
-  const images = names.filter((n) => contentTypes[extname(n).toLowerCase()]?.startsWith('image/'));
+  const images = names.filter((n) => contentTypeOf(n).startsWith('image/'));
   const name = ['sample.json', 'sample.txt'].find((n) => names.includes(n)) ?? images[0];
-  return name === undefined ? undefined : { path: shownPath(join(dir, name)), contentType: contentTypes[extname(name).toLowerCase()]! };
+  return name === undefined ? undefined : { path: shownPath(join(dir, name)), contentType: contentTypeOf(name) };
 }
 
 /** Resolves on Ctrl-C or SIGTERM: a watch stopped that way has done its job (exit code 0). */
@@ -43,12 +64,15 @@ function untilStopped(): { stopped: Promise<void>; dispose(): void } {
 export function registerSessionCommands(program: Command): void {
   program
     .command('get')
-    .description('show the status of the apis in the running dev session')
+    .description('show the status of the apis in the running dev session, or with --cloud on EKS')
     .argument('[api]', 'one api: adds its replicas, endpoint and a curl')
     .option('-w, --watch', 'redraw every 2 seconds')
     .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (api: string | undefined, opts: { watch?: boolean; output: string }) => {
+    .option(cloudOption, cloudHelp)
+    .option(clusterOption, clusterHelp)
+    .action(async (api: string | undefined, opts: { watch?: boolean; output: string } & CloudFlags) => {
       if (opts.output !== 'table' && opts.output !== 'json') throw new UserError(`-o ${opts.output} is not a format; use table or json`);
+      if (opts.cloud) return void (await onCloud(opts, (c, target) => c.cloudGet(target, api, opts)));
       const file = await connectSession();
       const show = async () => {
         const snapshot = await snapshotOf(file, api);
@@ -82,10 +106,13 @@ export function registerSessionCommands(program: Command): void {
 
   program
     .command('logs')
-    .description("stream an api's replica logs from the running dev session")
+    .description("stream an api's replica logs from the running dev session, or with --cloud its pods' on EKS")
     .argument('<api>')
     .option('--no-follow', 'print what is buffered and exit')
-    .action(async (api: string, opts: { follow: boolean }) => {
+    .option(cloudOption, cloudHelp)
+    .option(clusterOption, clusterHelp)
+    .action(async (api: string, opts: { follow: boolean } & CloudFlags) => {
+      if (opts.cloud) return onCloud(opts, (c, target) => c.cloudLogs(target, api, opts));
       const file = await connectSession();
       await snapshotOf(file, api);
       const res = await fetch(`${file.control}/v1/logs?api=${encodeURIComponent(api)}&follow=${opts.follow ? 1 : 0}`, { headers: { authorization: `Bearer ${file.token}` } });
@@ -103,16 +130,19 @@ export function registerSessionCommands(program: Command): void {
 
   program
     .command('predict')
-    .description('send FILE to an api of the running dev session and print the answer')
+    .description('send FILE to an api of the running dev session (or with --cloud on EKS) and print the answer')
     .argument('<api>')
     .argument('<file>', 'JSON, text, or an image; the content type follows the extension')
-    .action(async (api: string, path: string) => {
+    .option(cloudOption, cloudHelp)
+    .option(clusterOption, clusterHelp)
+    .action(async (api: string, path: string, opts: CloudFlags) => {
+      if (opts.cloud) return void (await onCloud(opts, (c, target) => c.cloudPredict(target, api, path)));
       const file = await connectSession();
       const endpoint = (await snapshotOf(file, api)).apis.find((a) => a.name === api)!.endpoint;
       const body = await readFile(path).catch(() => {
         throw new UserError(`cannot read ${path}`);
       });
-      const res = await fetch(endpoint, { method: 'POST', body, headers: { 'content-type': contentTypes[extname(path).toLowerCase()] ?? 'application/octet-stream' } });
+      const res = await fetch(endpoint, { method: 'POST', body, headers: { 'content-type': contentTypeOf(path) } });
       const text = await res.text();
       if (!res.ok) throw new UserError(`${api} answered ${res.status}: ${text}`);
       console.log(text);
@@ -120,9 +150,12 @@ export function registerSessionCommands(program: Command): void {
 
   program
     .command('delete')
-    .description('remove an api (and its replicas) from the running dev session')
+    .description('remove an api (and its replicas) from the running dev session, or with --cloud from EKS')
     .argument('<api>')
-    .action(async (api: string) => {
+    .option(cloudOption, cloudHelp)
+    .option(clusterOption, clusterHelp)
+    .action(async (api: string, opts: CloudFlags) => {
+      if (opts.cloud) return void (await onCloud(opts, (c, target) => c.cloudDelete(target, api)));
       const file = await connectSession();
       await snapshotOf(file, api);
       await callSession(file, 'DELETE', `/v1/apis/${encodeURIComponent(api)}`);
