@@ -4,6 +4,9 @@
 // calls AWS as the IAM role eksctl binds to its ServiceAccount through OIDC (so the
 // ServiceAccount is eksctl's, not rendered here). With spot and on-demand backups, the priority
 // expander prefers the spot groups and falls back on the on-demand ones when spot cannot be had.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ClusterClient } from '../kube/apply.js';
+import type { KubeObject as RenderedObject } from '../kube/render.js';
 import type { ClusterConfig } from './cluster-config.js';
 import { CLUSTER_AUTOSCALER_SERVICE_ACCOUNT, NODE_ROLE_LABEL } from './eksctl-config.js';
 
@@ -145,4 +148,14 @@ export function renderClusterAutoscaler(config: ClusterConfig, options: { image?
     },
   });
   return objects;
+}
+
+/**
+ * Applies the autoscaler's objects to the cluster (server-side, as cortex applies everything), after
+ * `eksctl create cluster` has made its ServiceAccount; returns them as kind/name.
+ */
+export async function installClusterAutoscaler(kc: KubeConfig, config: ClusterConfig, options: { dryRun?: boolean } = {}): Promise<string[]> {
+  const objects = renderClusterAutoscaler(config);
+  await new ClusterClient(kc).apply(objects as unknown as RenderedObject[], options);
+  return objects.map((o) => `${o.kind}/${o.metadata.name}`);
 }

@@ -11,7 +11,9 @@ import { awsClients, callerIdentity, describeCluster, ensureRepository, registry
 import { CLUSTER_CONFIG_NAMES, defaultClusterConfig, loadClusterConfig, type ClusterConfig } from '../../cloud/cluster-config.js';
 import { describeNodeGroups, eksctlConfigYaml } from '../../cloud/eksctl-config.js';
 import { eksToken } from '../../cloud/eks-token.js';
-import { execKubeconfigYaml } from '../../cloud/kubeconfig.js';
+import { clusterAutoscalerImage, installClusterAutoscaler } from '../../cloud/cluster-autoscaler.js';
+import { EksAccess, execKubeconfigYaml } from '../../cloud/kubeconfig.js';
+import { defaultNamespace } from '../../kube/names.js';
 import { runtimeRepositoryName } from '../../cloud/target.js';
 import { UserError } from '../../user-error.js';
 
@@ -107,6 +109,9 @@ export async function cloudClusterUp(file: string | undefined, opts: { dryRun?: 
     io.print(`ECR repository ${repository.uri}${repository.created ? ' created' : ' (already there)'}`);
     const cluster = await describeCluster(clients, config.clusterName);
     io.print(`cluster "${config.clusterName}" is ${cluster.status}: ${cluster.endpoint}`);
+    // eksctl installs the NVIDIA device plugin on GPU node groups itself (--install-nvidia-plugin, on by default).
+    const installed = await installClusterAutoscaler(await new EksAccess(clients, config.clusterName, { namespace: defaultNamespace }).kubeConfig(), config);
+    io.print(`cluster autoscaler ${clusterAutoscalerImage(config.kubernetesVersion)} applied: ${installed.join(', ')}`);
   } finally {
     clients.destroy();
   }
