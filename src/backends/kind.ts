@@ -20,6 +20,7 @@ import { followPodLog, type LogFollow } from '../kube/pod-logs.js';
 import { apiServer, kubeFetch, podProxy, type PodEndpoint } from '../kube/pod-proxy.js';
 import { bundleConfigMap, existingAdminToken, hotSwap, pushAndVerify, syncPod } from '../kube/hot-swap.js';
 import { render, renderCluster, type Profile, type RenderInput } from '../kube/render.js';
+import { afterEarlierReloads } from './reload-queue.js';
 
 export interface KindBackendOptions {
   kc: KubeConfig;
@@ -116,9 +117,7 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
   reload(name: string, bundle: PredictorBundle): Promise<ReloadOutcome> {
     const api = this.apis.get(name);
     if (!api) return Promise.reject(new Error(`no api ${name}`));
-    const next = api.reloads.then(() => this.reloadNow(api, bundle));
-    api.reloads = next.catch(() => undefined);
-    return next;
+    return afterEarlierReloads(api, () => this.reloadNow(api, bundle));
   }
 
   private async reloadNow(api: ApiState, bundle: PredictorBundle): Promise<ReloadOutcome> {

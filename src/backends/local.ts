@@ -8,6 +8,7 @@ import type { ApiSpec, Spec } from '../spec/index.js';
 import { controlEndpoint, refusedEverywhere, type Backend, type BackendEvents, type PredictorBundle, type ReloadOutcome, type ReplicaInfo } from '../model/backend.js';
 import { pushBundle, readiness } from '../../runtime/client.js';
 import type { LaunchedReplica, ReplicaLauncher } from './launcher.js';
+import { afterEarlierReloads } from './reload-queue.js';
 
 export interface LocalBackendOptions {
   /** How long a stopping replica may drain before it is killed. */
@@ -99,9 +100,7 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
   reload(name: string, bundle: PredictorBundle): Promise<ReloadOutcome> {
     const api = this.apis.get(name);
     if (!api) return Promise.reject(new Error(`no api ${name}`));
-    const next = api.reloads.then(() => this.reloadNow(api, bundle));
-    api.reloads = next.catch(() => undefined);
-    return next;
+    return afterEarlierReloads(api, () => this.reloadNow(api, bundle));
   }
 
   private async reloadNow(api: ApiRuntime, bundle: PredictorBundle): Promise<ReloadOutcome> {
