@@ -13,7 +13,8 @@ rootfs="$("$CLUSTER_DIR/build-rootfs.sh")"
 k8s="$("$CLUSTER_DIR/build-kubernetes.sh")"
 images="$("$CLUSTER_DIR/build-images.sh")"
 
-key="$( { content_key "$0"; echo "$rootfs $k8s $images"; find "$CLUSTER_DIR/node" -type f | sort | xargs sha256sum; } | sha256sum | cut -c1-16)"
+# The node files by their path inside test/cluster, so that a checkout elsewhere (CI's clean clone) has the same key.
+key="$( { content_key "$0"; echo "$rootfs $k8s $images"; (cd "$CLUSTER_DIR" && find node -type f | sort | xargs sha256sum); } | sha256sum | cut -c1-16)"
 tag="cortex-kind/node:$key"
 if docker image inspect "$tag" >/dev/null 2>&1; then echo "$tag"; exit 0; fi
 
