@@ -26,6 +26,8 @@ process.env.CORTEX_MODEL_MIRROR ??= join(shared, 'models');
 // The photos by URL are on loopback, as cortex serve allows (the in-process predictor reads this too).
 process.env.CORTEX_FETCH_ADDRESSES ??= 'any';
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+/** Each cell's seconds are cut into this many slices, the cells of a row taking turns, so a change in the machine's load falls on all of them alike. */
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const levels = (process.env.BENCH_CONCURRENCY ?? '1,4,16').split(',').map(Number);
 const inputs = (process.env.BENCH_INPUT ?? 'bytes,url').split(',') as Array<'bytes' | 'url'>;
 const port = Number(process.env.BENCH_PORT ?? 18888);
@@ -170,7 +172,7 @@ async function split(): Promise<string> {
 }
 
 try {
-  console.log(`cortex bench: ${api.deployment}/${api.name}, ${photos.join(' ')}, ${seconds}s per cell, ${replicaDefaults.inferenceThreads} inference threads, batching max_batch_size ${batching.maxBatchSize} batch_interval ${batching.intervalMs}ms${baseline ? `, baseline ${baseline}` : ''}`);
+  console.log(`cortex bench: ${api.deployment}/${api.name}, ${photos.join(' ')}, ${seconds}s per cell in ${rounds} interleaved slices, ${replicaDefaults.inferenceThreads} inference threads, batching max_batch_size ${batching.maxBatchSize} batch_interval ${batching.intervalMs}ms${baseline ? `, baseline ${baseline}` : ''}`);
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   // Warm every path so none pays for first-call costs inside a measurement.
   for (const input of inputs) {
@@ -185,8 +187,26 @@ try {
   for (const c of levels) {
     for (const input of inputs) {
       const before = load();
-      const cells: Figures[] = [await inProcess(off[input], c), await inProcess(on[input], c)];
-      for (const server of servers) cells.push(await served(server.url, requestsFor(input), c));
+      const runs: Array<() => Promise<Figures>> = [
+        () => inProcess(off[input], c, seconds / rounds),
+        () => inProcess(on[input], c, seconds / rounds),
+        ...servers.map((server) => () => served(server.url, requestsFor(input), c, seconds / rounds)),
+      ];
+      const slices: Figures[][] = runs.map(() => []);
+      for (let r = 0; r < rounds; r++) {
+        // Each round in another order, so that no cell always follows the same one.
+        const order = runs.map((_, i) => i);
+        if (r % 2) order.reverse();
+        for (const i of order) slices[i]!.push(await runs[i]!());
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      // Throughput over the whole cell; p50 and p99 as the median of the slices' own.
+      const cells: Figures[] = slices.map((fs) => ({
+        rps: fs.reduce((n, f) => n + f.rps, 0) / fs.length,
+        p50: median(fs.map((f) => f.p50)),
+        p99: median(fs.map((f) => f.p99)),
+        errors: fs.reduce((n, f) => n + f.errors, 0),
+      }));
       const bad = cells.some((f) => f.errors > 0);
       if (bad) console.log(`  c=${c} ${input}: requests failed (${cells.map((f) => f.errors).join(', ')}); no ratios for this row`);
       const ratio = (a: Figures, b: Figures) => (bad ? 'invalid' : (a.rps / b.rps).toFixed(2));
