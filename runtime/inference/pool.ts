@@ -163,23 +163,30 @@ export class InferencePool extends EventEmitter<{ loaded: [LoadedModel]; ran: [{
 
   /**
    * The calls the next idle thread takes: the oldest, and with batching the calls of the same
-   * model behind it up to max_batch_size rows, once the batch is full, its oldest call has
-   * waited the batch interval, or no prediction in flight is left to add to it. Undefined: wait.
+   * model behind it, up to max_batch_size rows and this thread's share of what is queued, once
+   * max_batch_size rows are queued, the oldest call has waited the batch interval, or no
+   * prediction in flight is left to add to them. Undefined: wait.
    */
   private nextBatch(now: number): Job[] | undefined {
     const head = this.queue[0];
     if (!head) return undefined;
     const max = this.batching?.maxBatchSize ?? 1;
     if (max <= 1 || head.rows >= max) return this.queue.splice(0, 1);
+    // What is queued is shared out among the threads: one thread taking all of it would leave
+    // the others idle while its batch runs (on the CPU a batched run is only ~10% cheaper a row).
+    let queued = 0;
+    for (const job of this.queue) if (job.key === head.key) queued += Math.min(job.rows, max);
+    const threads = this.slots.filter((s) => !s.dead).length || 1;
+    const share = Math.min(max, Math.max(head.rows, Math.ceil(queued / threads)));
     const picked: number[] = [];
     let rows = 0;
-    for (let i = 0; i < this.queue.length && rows < max; i++) {
+    for (let i = 0; i < this.queue.length && rows < share; i++) {
       const job = this.queue[i]!;
-      if (job.key !== head.key || rows + job.rows > max) continue;
+      if (job.key !== head.key || rows + job.rows > share) continue;
       picked.push(i);
       rows += job.rows;
     }
-    const full = rows >= max;
+    const full = queued >= max;
     const waited = now - head.queuedAt >= this.batching!.intervalMs;
     const nobodyElse = this.predictions <= this.queue.length + this.running;
     if (!full && !waited && !nobodyElse) return undefined;
