@@ -121,3 +121,20 @@ test('a matrix/TRC profile converted here is within one level of lcms on the who
   t.is(matrixShaper(undefined), undefined);
   t.is(matrixShaper(new Uint8Array(200)), undefined);
 });
+
+test('Display P3 (a v4 profile with parametric curves) too: within one level of lcms, and the same top-1 as the full pipeline', async (t) => {
+  // sharp's own Display P3 profile, attached as a phone would: the same photo, in P3's numbers.
+  const p3 = await sharp(await readFile(join(imagesDir, 'eagle.jpg'))).withIccProfile('p3').jpeg({ quality: 95 }).toBuffer();
+  const icc = (await sharp(p3).metadata()).icc!;
+  t.is(iccDescription(icc), 'sP3C');
+  t.false(isSrgbProfile(icc));
+  const profile = matrixShaper(icc)!;
+  t.truthy(profile);
+  const lcms = await sharp(p3).toColourspace('srgb').raw().toBuffer();
+  const mine = await sharp(p3, { ignoreIcc: true }).raw().toBuffer();
+  convertToSrgb(mine, profile);
+  t.true(lcms.every((v, i) => Math.abs(v - mine[i]!) <= 1));
+  const model = await pool.load(join(modelsDir, 'mobilenetv2-12-int8.onnx'));
+  const best = async (data: Float32Array) => topK((await model.run({ input: { type: 'float32', data, dims: [1, 3, 224, 224] } })).output!.data as Float32Array, 1)[0]!.index;
+  t.is(await best((await imageToTensor(p3)).data as Float32Array), await best(await reference(p3)));
+});
