@@ -1,14 +1,20 @@
 // npm run bench: the example classifier served over HTTP (`cortex serve`, driven by
-// autocannon) against the same predictor called in this process, at concurrency 1, 4 and 16,
-// interleaved in one run so that both see the same machine. The figure that matters is the
-// ratio served / in-process: what HTTP, admission and the runtime cost on top of inference.
+// autocannon) against the same predictor called in this process, at concurrency 1, 4 and 16, by
+// bytes and by URL, each with server-side batching off and on, all interleaved in one run so that
+// every cell sees the same machine. The figures that matter are ratios within the run: served /
+// in-process (what HTTP, admission and the runtime cost on top of inference), batching on / off,
+// and, with BENCH_BASELINE=<a built checkout of main>, this tree / that one. The machine's load
+// average is printed beside every row: on a shared machine a figure without it means little.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import type { Tensor } from '../runtime/contract.js';
+import { imageToTensor } from '../runtime/helpers/image.js';
 import { inferencePlan } from '../runtime/inference/plan.js';
-import { InferencePool } from '../runtime/inference/pool.js';
+import { InferencePool, type BatchSettings } from '../runtime/inference/pool.js';
 import { replicaDefaults } from '../runtime/settings.js';
 import { PredictorSlot } from '../runtime/predictor-slot.js';
 import { bundleOnce } from '../src/dev/bundler.js';
@@ -17,9 +23,17 @@ import { loadSpec } from '../src/spec/index.js';
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const shared = resolve(process.env.CORTEX_SHARED_DIR ?? join(root, '../shared'));
 process.env.CORTEX_MODEL_MIRROR ??= join(shared, 'models');
+// The photos by URL are on loopback, as cortex serve allows (the in-process predictor reads this too).
+process.env.CORTEX_FETCH_ADDRESSES ??= 'any';
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+/** Each cell's seconds are cut into this many slices, the cells of a row taking turns, so a change in the machine's load falls on all of them alike. */
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const levels = (process.env.BENCH_CONCURRENCY ?? '1,4,16').split(',').map(Number);
+const inputs = (process.env.BENCH_INPUT ?? 'bytes,url').split(',') as Array<'bytes' | 'url'>;
 const port = Number(process.env.BENCH_PORT ?? 18888);
+/** A built checkout to compare with (its own bin/cortex.js and example), e.g. main: `git archive main | tar -x -C DIR`, then build there. */
+const baseline = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
+const batching: BatchSettings = { maxBatchSize: Number(process.env.BENCH_BATCH_SIZE ?? 8), intervalMs: Number(process.env.BENCH_BATCH_INTERVAL_MS ?? 2) };
 const photos = ['hotdog.jpg', 'finch.jpg', 'eagle.jpg', 'dog.jpg'];
 // Serving over HTTP should cost at most a tenth of in-process throughput under load.
 const goal = { concurrency: 16, ratio: 0.9 };
@@ -34,6 +48,8 @@ interface Figures {
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
+
+const load = () => loadavg()[0]!.toFixed(1);
 
 /** Closed loop: `concurrency` callers, each starting the next call when its last one ends. */
 async function inProcess(predict: (i: number) => Promise<unknown>, concurrency: number, duration = seconds): Promise<Figures> {
@@ -58,75 +74,166 @@ async function inProcess(predict: (i: number) => Promise<unknown>, concurrency: 
   return { rps: latencies.length / duration, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
 }
 
-async function served(url: string, bodies: Buffer[], concurrency: number, duration = seconds): Promise<Figures> {
-  const result = await autocannon({
-    url,
-    connections: concurrency,
-    duration,
-    requests: bodies.map((body) => ({ method: 'POST', path: '/image/classifier', headers: { 'content-type': 'image/jpeg' }, body })),
-  });
+type Request = { method: 'POST'; path: string; headers: Record<string, string>; body: Buffer | string };
+
+async function served(url: string, requests: Request[], concurrency: number, duration = seconds): Promise<Figures> {
+  const result = await autocannon({ url, connections: concurrency, duration, requests });
   // Only answers count as served: a fast 503 or 504 is not throughput.
   return { rps: result['2xx'] / duration, p50: result.latency.p50, p99: result.latency.p99, errors: result.non2xx + result.errors };
 }
 
-async function startServe(dir: string): Promise<() => void> {
-  const child = spawn(process.execPath, [join(root, 'bin/cortex.js'), 'serve', dir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startServe(cli: string, dir: string, at: number): Promise<() => void> {
+  const child = spawn(process.execPath, [cli, 'serve', dir, '--port', String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((ready, fail) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('http://') && ready());
-    child.once('exit', (code) => fail(new Error(`cortex serve exited with ${code}`)));
+    child.once('exit', (code) => fail(new Error(`cortex serve (${cli}) exited with ${code}`)));
   });
   return () => child.kill('SIGTERM');
 }
 
-const spec = await loadSpec(join(root, 'examples/image-classifier'));
+const exampleDir = join(root, 'examples/image-classifier');
+const spec = await loadSpec(exampleDir);
 const api = spec.apis[0]!;
 const bodies = await Promise.all(photos.map((p) => readFile(join(shared, 'images', p))));
 
-const plan = inferencePlan(['cpu'], replicaDefaults.inferenceThreads);
-const pool = new InferencePool(plan.threads, plan.session);
-const assets = { baseDir: spec.dir, cacheDir: join(tmpdir(), 'cortex-bench-cache'), mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
-// The replica's own path without HTTP: the predictor on its thread, models in the pool.
-const slot = new PredictorSlot({
-  ...replicaDefaults,
-  api: { name: api.name, deployment: api.deployment },
-  assets,
-  pool,
-  bundleDir: mkdtemp(join(tmpdir(), 'cortex-bench-')),
-  blockedMs: replicaDefaults.blockedThreadMs,
-  retireMs: 0,
-  onStray: (kind, failure) => console.error(`bench: ${kind} in the predictor: ${failure.message}`),
+// The photos by URL come from this process, out of memory: the cheapest server there is.
+const photoServer = createServer((req, res) => {
+  const i = photos.indexOf((req.url ?? '').slice(1));
+  if (i < 0) res.writeHead(404).end();
+  else res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': bodies[i]!.length }).end(bodies[i]);
 });
-const { host } = await slot.load({ code: (await bundleOnce(api.predictor.path)).code, config: api.predictor.config });
+await new Promise<void>((r) => photoServer.listen(0, '127.0.0.1', r));
+const photoUrl = (i: number) => `http://127.0.0.1:${(photoServer.address() as { port: number }).port}/${photos[i % photos.length]}`;
+
+// The same example with batching on: its folder copied, with the section added to cortex.yaml.
+const batchedDir = await mkdtemp(join(tmpdir(), 'cortex-bench-batched-'));
+await cp(exampleDir, batchedDir, { recursive: true });
+const yaml = await readFile(join(exampleDir, 'cortex.yaml'), 'utf8');
+await writeFile(join(batchedDir, 'cortex.yaml'), yaml.replace(/^(    path: predictor\.ts\n)/m, `$1    server_side_batching: { max_batch_size: ${batching.maxBatchSize}, batch_interval: ${batching.intervalMs}ms }\n`));
+if ((await loadSpec(batchedDir)).apis[0]!.predictor.serverSideBatching === undefined) throw new Error('bench: could not add server_side_batching to the copied cortex.yaml');
+
+const plan = inferencePlan(['cpu'], replicaDefaults.inferenceThreads);
+const assets = { baseDir: spec.dir, cacheDir: join(tmpdir(), 'cortex-bench-cache'), mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
 const metadata = { requestId: 'bench', contentType: 'image/jpeg', headers: {}, query: {} };
-// Each call gets its own copy: the host moves a body's bytes to the predictor's thread.
-const predict = (i: number) => host.predict(Buffer.from(bodies[i % bodies.length]!), metadata);
-const stop = await startServe(spec.dir);
+const code = (await bundleOnce(api.predictor.path)).code;
+
+/** The replica's own path without HTTP: the predictor on its thread, models in the pool. */
+async function local(withBatching: boolean) {
+  const pool = new InferencePool(plan.threads, plan.session, withBatching ? batching : undefined);
+  const slot = new PredictorSlot({
+    ...replicaDefaults,
+    api: { name: api.name, deployment: api.deployment },
+    assets,
+    pool,
+    bundleDir: mkdtemp(join(tmpdir(), 'cortex-bench-')),
+    blockedMs: replicaDefaults.blockedThreadMs,
+    retireMs: 0,
+    onStray: (kind, failure) => console.error(`bench: ${kind} in the predictor: ${failure.message}`),
+  });
+  const { host } = await slot.load({ code, config: api.predictor.config });
+  return {
+    pool,
+    // Each call gets its own copy: the host moves a body's bytes to the predictor's thread.
+    bytes: (i: number) => host.predict(Buffer.from(bodies[i % bodies.length]!), metadata),
+    url: (i: number) => host.predict({ url: photoUrl(i) }, { ...metadata, contentType: 'application/json' }),
+    close: async () => {
+      await slot.close();
+      await pool.close();
+    },
+  };
+}
+
+const off = await local(false);
+const on = await local(true);
+const cli = join(root, 'bin/cortex.js');
+const servers: Array<{ name: string; url: string; stop: () => void }> = [
+  { name: 'served', url: `http://127.0.0.1:${port}`, stop: await startServe(cli, exampleDir, port) },
+  { name: 'served+batch', url: `http://127.0.0.1:${port + 1}`, stop: await startServe(cli, batchedDir, port + 1) },
+];
+if (baseline) servers.push({ name: 'baseline', url: `http://127.0.0.1:${port + 2}`, stop: await startServe(join(baseline, 'bin/cortex.js'), join(baseline, 'examples/image-classifier'), port + 2) });
+
+const requestsFor = (input: 'bytes' | 'url'): Request[] =>
+  input === 'bytes'
+    ? bodies.map((body) => ({ method: 'POST', path: '/image/classifier', headers: { 'content-type': 'image/jpeg' }, body }))
+    : photos.map((_, i) => ({ method: 'POST', path: '/image/classifier', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: photoUrl(i) }) }));
+
+/** Where a request's time goes, in process at concurrency 1: bytes → tensor (sharp and the normalisation), then the model alone. */
+async function split(): Promise<string> {
+  const model = await off.pool.load(join(process.env.CORTEX_MODEL_MIRROR!, 'mobilenetv2-12-int8.onnx'));
+  const n = Math.max(20, Math.round(seconds * 10));
+  let t = performance.now();
+  const tensors: Tensor[] = [];
+  for (let i = 0; i < n; i++) tensors.push(await imageToTensor(bodies[i % bodies.length]!));
+  const decode = (performance.now() - t) / n;
+  t = performance.now();
+  for (const input of tensors) await model.run({ input });
+  const infer = (performance.now() - t) / n;
+  return `decode/infer split (in process, c=1, ${n} requests, load ${load()}): bytes → tensor ${decode.toFixed(2)} ms, model.run ${infer.toFixed(2)} ms (${((100 * decode) / (decode + infer)).toFixed(0)}% decode)`;
+}
 
 try {
-  console.log(`cortex bench: ${api.deployment}/${api.name}, ${photos.join(' ')}, ${seconds}s per run, ${replicaDefaults.inferenceThreads} inference threads`);
-  // Warm both paths so neither pays for first-call costs inside a measurement.
-  await inProcess(predict, 4, 2);
-  await served(`http://127.0.0.1:${port}`, bodies, 4, 2);
-  const rows: string[][] = [['concurrency', 'in-process req/s', 'p50 ms', 'p99 ms', 'served req/s', 'p50 ms', 'p99 ms', 'served/in-process']];
-  const ratios = new Map<number, number | undefined>();
+  console.log(`cortex bench: ${api.deployment}/${api.name}, ${photos.join(' ')}, ${seconds}s per cell in ${rounds} interleaved slices, ${replicaDefaults.inferenceThreads} inference threads, batching max_batch_size ${batching.maxBatchSize} batch_interval ${batching.intervalMs}ms${baseline ? `, baseline ${baseline}` : ''}`);
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  // Warm every path so none pays for first-call costs inside a measurement.
+  for (const input of inputs) {
+    await inProcess(off[input], 4, 2);
+    await inProcess(on[input], 4, 2);
+    for (const server of servers) await served(server.url, requestsFor(input), 4, 2);
+  }
+  console.log(await split());
+  const columns = ['c', 'input', 'load', 'in-process', 'in-process+batch', ...servers.map((s) => s.name)];
+  const rows: string[][] = [[...columns.slice(0, 3), ...columns.slice(3).map((c) => `${c} req/s p50/p99`), 'served/in-process', 'batch on/off', ...(baseline ? ['served+batch/baseline'] : [])]];
+  const verdicts: string[] = [];
   for (const c of levels) {
-    const local = await inProcess(predict, c);
-    const remote = await served(`http://127.0.0.1:${port}`, bodies, c);
-    // A run with failed requests measured something other than serving: no ratio for it.
-    const valid = local.errors === 0 && remote.errors === 0;
-    if (!valid) console.log(`  c=${c}: ${local.errors} in-process errors, ${remote.errors} served errors; no ratio for this run`);
-    ratios.set(c, valid ? remote.rps / local.rps : undefined);
-    rows.push([String(c), local.rps.toFixed(1), local.p50.toFixed(1), local.p99.toFixed(1), remote.rps.toFixed(1), remote.p50.toFixed(1), remote.p99.toFixed(1), valid ? (remote.rps / local.rps).toFixed(2) : 'invalid']);
+    for (const input of inputs) {
+      const before = load();
+      const runs: Array<() => Promise<Figures>> = [
+        () => inProcess(off[input], c, seconds / rounds),
+        () => inProcess(on[input], c, seconds / rounds),
+        ...servers.map((server) => () => served(server.url, requestsFor(input), c, seconds / rounds)),
+      ];
+      const slices: Figures[][] = runs.map(() => []);
+      for (let r = 0; r < rounds; r++) {
+        // Each round in another order, so that no cell always follows the same one.
+        const order = runs.map((_, i) => i);
+        if (r % 2) order.reverse();
+        for (const i of order) slices[i]!.push(await runs[i]!());
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      // Throughput over the whole cell; p50 and p99 as the median of the slices' own.
+      const cells: Figures[] = slices.map((fs) => ({
+        rps: fs.reduce((n, f) => n + f.rps, 0) / fs.length,
+        p50: median(fs.map((f) => f.p50)),
+        p99: median(fs.map((f) => f.p99)),
+        errors: fs.reduce((n, f) => n + f.errors, 0),
+      }));
+      const bad = cells.some((f) => f.errors > 0);
+      if (bad) console.log(`  c=${c} ${input}: requests failed (${cells.map((f) => f.errors).join(', ')}); no ratios for this row`);
+      const ratio = (a: Figures, b: Figures) => (bad ? 'invalid' : (a.rps / b.rps).toFixed(2));
+      const [local0, , served0, served1, base] = cells as [Figures, Figures, Figures, Figures, Figures | undefined];
+      rows.push([
+        String(c), input, `${before}→${load()}`,
+        ...cells.map((f) => `${f.rps.toFixed(1)} ${f.p50.toFixed(0)}/${f.p99.toFixed(0)}`),
+        ratio(served0, local0), ratio(served1, served0), ...(base ? [ratio(served1, base)] : []),
+      ]);
+      if (c === goal.concurrency && !bad) {
+        const r = served0.rps / local0.rps;
+        verdicts.push(`served ≥ ${goal.ratio} × in-process at c=${c} by ${input}: ${r >= goal.ratio ? 'met' : 'missed'} (${r.toFixed(2)})`);
+      }
+      if (!bad) verdicts.push(`batching on ≥ off, served, c=${c} by ${input}: ${served1.rps >= served0.rps ? 'yes' : 'no'} (${(served1.rps / served0.rps).toFixed(2)}, p99 ${served1.p99.toFixed(0)} vs ${served0.p99.toFixed(0)} ms)`);
+      if (base && c === 16 && input === 'url' && !bad) {
+        verdicts.push(`this tree (batching on) ≥ 1.6 × baseline, served by URL at c=16: ${served1.rps >= 1.6 * base.rps ? 'met' : 'missed'} (${(served1.rps / base.rps).toFixed(2)}; batching off: ${(served0.rps / base.rps).toFixed(2)}; p99 ${served1.p99.toFixed(0)} vs ${base.p99.toFixed(0)} ms)`);
+      }
+    }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const row of rows) console.log(row.map((cell, i) => cell.padStart(widths[i]!)).join('  '));
-  if (ratios.has(goal.concurrency)) {
-    const ratio = ratios.get(goal.concurrency);
-    const verdict = ratio === undefined ? 'not measured (requests failed)' : ratio >= goal.ratio ? `met (${ratio.toFixed(2)})` : `missed (${ratio.toFixed(2)})`;
-    console.log(`goal: served ≥ ${goal.ratio} × in-process at concurrency ${goal.concurrency}: ${verdict}`);
-  }
+  for (const v of verdicts) console.log(`goal: ${v}`);
+  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (on a shared machine, compare ratios within a row, not figures across runs)`);
 } finally {
-  stop();
-  await slot.close();
-  await pool.close();
+  for (const server of servers) server.stop();
+  await off.close();
+  await on.close();
+  photoServer.close();
+  await rm(batchedDir, { recursive: true, force: true });
 }

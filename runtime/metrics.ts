@@ -12,6 +12,9 @@ import { metricNames, type LoadedModel } from './protocol.js';
  */
 export const latencyBuckets = Array.from({ length: 145 }, (_, k) => Number((0.00025 * 2 ** (k / 8)).toPrecision(3)));
 
+/** Batch sizes: every power of two to 1024 (a run's rows are whole numbers, so 1 is exactly unbatched). */
+export const batchBuckets = Array.from({ length: 11 }, (_, k) => 2 ** k);
+
 export class ReplicaMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({ name: metricNames.requests, help: 'Prediction requests by HTTP status', labelNames: ['status'] as const, registers: [this.registry] });
@@ -24,6 +27,13 @@ export class ReplicaMetrics {
     name: metricNames.model,
     help: 'Loaded models (1 each), by the onnxruntime execution provider that really runs them',
     labelNames: ['model', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: metricNames.batchSize,
+    help: 'Rows in each inference run, by model (above 1 when server-side batching put calls together)',
+    labelNames: ['model'] as const,
+    buckets: batchBuckets,
     registers: [this.registry],
   });
   readonly strayErrors = new Counter({

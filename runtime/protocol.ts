@@ -111,6 +111,8 @@ export const metricNames = {
   strayErrors: 'cortex_unhandled_errors_total',
   /** 1 for each loaded model, labelled with the execution provider that really runs it. */
   model: 'cortex_model_info',
+  /** Rows of each inference run, by model: above 1 when server-side batching put calls together. */
+  batchSize: 'cortex_batch_size',
 } as const;
 
 /** GET /metrics with `Accept: application/json`: prom-client's getMetricsAsJSON, one family a metric. */

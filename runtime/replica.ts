@@ -26,7 +26,7 @@ export interface Replica {
 
 export function createReplica(settings: ReplicaSettings): Replica {
   const plan = inferencePlan(settings.executionProviders, settings.inferenceThreads);
-  const pool = new InferencePool(plan.threads, plan.session);
+  const pool = new InferencePool(plan.threads, plan.session, settings.batching);
   const bundleDir = replicaBundleDir(settings.api);
   // Errors a predictor leaves unhandled are logged where the replica logs, once it is mounted.
   let log: FastifyBaseLogger | undefined;
@@ -52,6 +52,7 @@ export function createReplica(settings: ReplicaSettings): Replica {
     if (model.fallback) log?.warn(fields, describePlacement(model));
     else log?.info(fields, describePlacement(model));
   });
+  pool.on('ran', ({ model, rows }) => metrics.batchSize.observe({ model }, rows));
   const unsubscribe = onStrayError((kind) => metrics.strayErrors.inc({ kind }));
 
   async function plugin(app: FastifyInstance) {

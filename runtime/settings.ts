@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BlockList, isIP } from 'node:net';
 import type { InitContext, JsonValue } from './contract.js';
 import type { AssetSettings } from './helpers/assets.js';
+import type { BatchSettings } from './inference/pool.js';
 
 // What one replica needs, however it is started; the standalone runtime reads it from the environment.
 /** The port the runtime listens on inside a container (the image's EXPOSE, a pod's containerPort). */
@@ -29,6 +30,8 @@ export interface ReplicaSettings {
   executionProviders: ExecutionProvider[];
   /** Process-wide CPU/memory metrics: on for a standalone replica, off when several share a process. */
   processMetrics: boolean;
+  /** `predictor.server_side_batching` (CORTEX_MAX_BATCH_SIZE, CORTEX_BATCH_INTERVAL_MS); none: every call runs alone. */
+  batching?: BatchSettings;
 }
 
 export const replicaDefaults = {
@@ -150,6 +153,24 @@ export function fetchPolicyFrom(env: NodeJS.ProcessEnv): FetchPolicy {
   return { addresses, allow };
 }
 
+/**
+ * Server-side batching, set by backends from `predictor.server_side_batching`: both variables or
+ * neither. The interval may be fractional (`batch_interval: 500us` is 0.5) and 0 (batch only
+ * what queues while the threads are busy).
+ */
+export function batchingFrom(env: NodeJS.ProcessEnv): BatchSettings | undefined {
+  const size = env.CORTEX_MAX_BATCH_SIZE;
+  const interval = env.CORTEX_BATCH_INTERVAL_MS;
+  if (!size && !interval) return undefined;
+  if (!size || !interval) {
+    throw new SettingsError(`CORTEX_MAX_BATCH_SIZE and CORTEX_BATCH_INTERVAL_MS go together (predictor.server_side_batching's max_batch_size and batch_interval): ${size ? 'CORTEX_BATCH_INTERVAL_MS' : 'CORTEX_MAX_BATCH_SIZE'} is missing`);
+  }
+  const maxBatchSize = int(env, 'CORTEX_MAX_BATCH_SIZE', 1, 1);
+  const intervalMs = Number(interval);
+  if (!Number.isFinite(intervalMs) || intervalMs < 0 || intervalMs > 60_000) throw new SettingsError(`CORTEX_BATCH_INTERVAL_MS must be a number of milliseconds from 0 to 60000, got "${interval}"`);
+  return { maxBatchSize, intervalMs };
+}
+
 /** The onnxruntime execution providers a replica may ask for. */
 export const executionProviders = ['cuda', 'cpu'] as const;
 export type ExecutionProvider = (typeof executionProviders)[number];
@@ -247,6 +268,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
     inferenceThreads: int(env, 'CORTEX_INFERENCE_THREADS', replicaDefaults.inferenceThreads, 1),
     executionProviders: executionProvidersFrom(env),
     processMetrics: true,
+    ...(batchingFrom(env) ? { batching: batchingFrom(env)! } : {}),
   };
 }
 

@@ -174,3 +174,11 @@ test('names stay DNS labels of at most 63 characters, and distinct', (t) => {
   }
   t.is(apiObjectName('image', 'classifier'), 'image-classifier');
 });
+
+test('server_side_batching reaches the pod as the runtime settings, and only when the spec has it', (t) => {
+  const { env } = rendered(parseSpec(yaml('').replace('config: { model: m.onnx }', 'config: { model: m.onnx }\n    server_side_batching: { max_batch_size: 32, batch_interval: 10ms }'), '/project/cortex.yaml'), profiles.eks());
+  t.like(env, { CORTEX_MAX_BATCH_SIZE: '32', CORTEX_BATCH_INTERVAL_MS: '10' });
+  const without = rendered(spec(), profiles.kind()).env;
+  t.false('CORTEX_MAX_BATCH_SIZE' in without);
+  t.false('CORTEX_BATCH_INTERVAL_MS' in without);
+});

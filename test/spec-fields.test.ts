@@ -31,7 +31,8 @@ test('the README holds the cortex.yaml field tables generated from the schema', 
 
 test('every field of an api is documented, sections by their fields', (t) => {
   const paths = specFields().api.map((field) => field.path);
-  for (const field of ['name', 'kind', 'predictor.path', 'predictor.config', 'predictor.env', 'compute.cpu', 'compute.mem', 'compute.gpu',
+  for (const field of ['name', 'kind', 'predictor.path', 'predictor.config', 'predictor.env',
+    'predictor.server_side_batching.max_batch_size', 'predictor.server_side_batching.batch_interval', 'compute.cpu', 'compute.mem', 'compute.gpu',
     'autoscaling.min_replicas', 'autoscaling.max_replicas', 'autoscaling.init_replicas', 'autoscaling.target_replica_concurrency',
     'autoscaling.max_replica_concurrency', 'autoscaling.window', 'autoscaling.downscale_stabilization_period',
     'autoscaling.upscale_stabilization_period', 'autoscaling.max_downscale_factor', 'autoscaling.max_upscale_factor',
@@ -39,10 +40,30 @@ test('every field of an api is documented, sections by their fields', (t) => {
     'networking.endpoint']) {
     t.true(paths.includes(field), field);
   }
-  t.is(paths.length, 23);
+  t.is(paths.length, 25);
   t.deepEqual(specFields().deployment.map((field) => field.path), ['kind', 'name']);
   const required = specFields().api.filter((field) => field.required).map((field) => field.path);
   t.deepEqual(required, ['name', 'kind', 'predictor.path']);
+  // Required only once their section is written: no section, no batching.
+  const within = specFields().api.filter((field) => field.requiredWith).map((field) => [field.path, field.requiredWith]);
+  t.deepEqual(within, [
+    ['predictor.server_side_batching.max_batch_size', 'predictor.server_side_batching'],
+    ['predictor.server_side_batching.batch_interval', 'predictor.server_side_batching'],
+  ]);
+});
+
+test('server_side_batching: both settings, Go durations, typos named', (t) => {
+  const batching = (value: unknown) => specOf({ ...BASE, predictor: { path: 'predictor.ts', server_side_batching: value } }).apis[0]!.predictor.serverSideBatching;
+  t.is(specOf(BASE).apis[0]!.predictor.serverSideBatching, undefined);
+  t.deepEqual(batching({ max_batch_size: 8, batch_interval: '5ms' }), { maxBatchSize: 8, batchIntervalMs: 5 });
+  t.deepEqual(batching({ max_batch_size: 32, batch_interval: '500us' }), { maxBatchSize: 32, batchIntervalMs: 0.5 });
+  t.deepEqual(batching({ max_batch_size: 4, batch_interval: 0 }), { maxBatchSize: 4, batchIntervalMs: 0 });
+  const at = `${FILE}:7: api "classifier":`;
+  t.is(unknown(['    server_side_batching: { max_batch_size: 8 }']), `${at} missing predictor.server_side_batching.batch_interval; it must be a duration like "60s", "5m", "1m30s" or "500ms", or a number of seconds`);
+  t.regex(unknown(['    server_side_batching: { max_batch_size: 0, batch_interval: 5ms }']), /predictor\.server_side_batching\.max_batch_size must be an integer ≥ 1, got 0/);
+  t.regex(unknown(['    server_side_batching: { max_batch_size: 8, batch_interval: 5 ms }']), /batch_interval must be a duration/);
+  t.regex(unknown(['    server_side_batching: { max_batch: 8, batch_interval: 5ms }']), /unknown field "predictor\.server_side_batching\.max_batch"; did you mean "predictor\.server_side_batching\.max_batch_size"\?/);
+  t.regex(unknown(['  server_side_batching: { max_batch_size: 8, batch_interval: 5ms }']), /unknown field "server_side_batching"; did you mean "predictor\.server_side_batching"\?/);
 });
 
 const BASE = { kind: 'api', name: 'classifier', predictor: { path: 'predictor.ts' } };

@@ -6,6 +6,7 @@ import { HttpError } from '../http-error.js';
 import { imageLimitsFrom, type ImageLimits } from '../settings.js';
 import { DecodeBudget } from './decode-budget.js';
 import { decodeCost, describe, mib } from './decode-cost.js';
+import { convertToSrgb, isSrgbProfile, matrixShaper } from './icc.js';
 
 const imagenet = { size: 224, resizeShorter: 256, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
 
@@ -92,9 +93,17 @@ async function decode(image: Buffer, shorter: number, size: number): Promise<Buf
   const [w, h] = turned ? [cost.height, cost.width] : [cost.width, cost.height];
   const scale = shorter / Math.min(w, h);
   const [rw, rh] = [Math.max(shorter, Math.round(w * scale)), Math.max(shorter, Math.round(h * scale))];
+  // sharp's colour management (lcms) builds a transform for every image, and that costs two to
+  // three times the whole decode of a photo this size. An sRGB profile's transform into sRGB gives
+  // back the very same pixels (checked on the photos in ../shared/images), so it is skipped; a
+  // matrix/TRC profile (Adobe RGB, Display P3) is converted here after the crop, on 224×224 pixels
+  // (within one level of lcms); anything else is still left to sharp.
+  const srgb = isSrgbProfile(meta.icc);
+  const shaper = srgb ? undefined : matrixShaper(meta.icc);
+  const ignoreIcc = srgb || shaper !== undefined;
   try {
-    return await budget.run(cost.bytes, () =>
-      sharp(image, { limitInputPixels: maxPixels })
+    const pixels = await budget.run(cost.bytes, () =>
+      sharp(image, { limitInputPixels: maxPixels, ignoreIcc })
         .rotate()
         .resize(rw, rh, { fit: 'fill' })
         .extract({ left: Math.floor((rw - size) / 2), top: Math.floor((rh - size) / 2), width: size, height: size })
@@ -103,6 +112,8 @@ async function decode(image: Buffer, shorter: number, size: number): Promise<Buf
         .raw()
         .toBuffer(),
     );
+    if (shaper) convertToSrgb(pixels, shaper);
+    return pixels;
   } catch (err) {
     throw new HttpError(422, `not a supported image (${(err as Error).message})`);
   }

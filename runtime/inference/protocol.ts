@@ -12,12 +12,16 @@ export interface SessionSettings {
 
 export type WorkerRequest =
   | { id: number; op: 'load'; key: string; path: string; settings: SessionSettings }
-  | { id: number; op: 'run'; key: string; feeds: Record<string, Tensor> }
+  /** One run per item, or one batched run of all of them (batch.ts); every item gets its own result. */
+  | { id: number; op: 'run'; key: string; items: Array<Record<string, Tensor>> }
   | { id: number; op: 'close' };
 
 export type WorkerReply =
-  | { id: number; ok: true; info?: ModelInfo; outputs?: Record<string, Tensor> }
+  | { id: number; ok: true; info?: ModelInfo; results?: ItemResult[]; runs?: number[] }
   | { id: number; ok: false; error: string };
+
+/** What one `model.run` call of a batch got: its own outputs, or its own error. */
+export type ItemResult = { ok: true; outputs: Record<string, Tensor> } | { ok: false; error: string };
 
 /** Where a session runs: what /readyz says of a model, less what the main thread knows itself. */
 export type Placement = Pick<LoadedModel, 'provider' | 'nodes' | 'fallback'>;

@@ -7,7 +7,8 @@ import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Tensor, ValueInfo } from '../contract.js';
 import type { ExecutionProvider } from '../settings.js';
-import type { ModelInfo, Placement, SessionSettings, WorkerReply, WorkerRequest } from './protocol.js';
+import { rowsOf, signature, split, stack } from './batch.js';
+import type { ItemResult, ModelInfo, Placement, SessionSettings, WorkerReply, WorkerRequest } from './protocol.js';
 import { fallbackReason, libraryProblem, nodesByProvider } from './providers.js';
 import { yieldToTheServer } from '../thread-priority.js';
 
@@ -149,21 +150,60 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
   const session = sessions.get(msg.key);
   if (!session) throw new Error(`model ${msg.key} is not loaded in this worker`);
   const { session: s } = await session;
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-  const results = await s.run(feeds);
-  const outputs: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(results)) {
-    // Copy out of ONNX Runtime's memory so the buffer can be transferred back.
-    outputs[name] = { type: t.type as Tensor['type'], data: (t.data as Tensor['data']).slice(), dims: [...t.dims] };
+  const runs: number[] = [];
+  const results = await runItems(s, msg.items, runs);
+  return { id: msg.id, ok: true, results, runs };
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** One call's run, as it was before batching: its own tensors, onnxruntime's own errors. */
+async function runOne(s: ort.InferenceSession, feeds: Record<string, Tensor>, runs: number[]): Promise<ItemResult> {
+  try {
+    const input: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) input[name] = new ort.Tensor(t.type, t.data, t.dims);
+    runs.push(rowsOf(feeds) ?? 1);
+    const results = await s.run(input);
+    const outputs: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(results)) {
+      // Copy out of ONNX Runtime's memory so the buffer can be transferred back.
+      outputs[name] = { type: t.type as Tensor['type'], data: (t.data as Tensor['data']).slice(), dims: [...t.dims] };
+    }
+    return { ok: true, outputs };
+  } catch (err) {
+    return { ok: false, error: errorText(err) };
   }
-  return { id: msg.id, ok: true, outputs };
+}
+
+/**
+ * The calls that fit together (the first well-formed call's signature) run as one batch; the
+ * others run alone, so a malformed input fails only its own call, with the error it would have
+ * had unbatched. A batch that fails as a whole is run again call by call for the same reason.
+ */
+async function runItems(s: ort.InferenceSession, items: Array<Record<string, Tensor>>, runs: number[]): Promise<ItemResult[]> {
+  if (items.length === 1) return [await runOne(s, items[0]!, runs)];
+  const declared = describe(s.inputMetadata);
+  const sigs = items.map((feeds) => (rowsOf(feeds) === undefined ? undefined : signature(feeds, declared)));
+  const lead = sigs.find((sig) => sig !== undefined);
+  const together = lead === undefined ? [] : items.flatMap((_, i) => (sigs[i] === lead ? [i] : []));
+  const results: ItemResult[] = new Array(items.length);
+  if (together.length > 1) {
+    const rows = together.map((i) => rowsOf(items[i]!)!);
+    const batched = await runOne(s, stack(together.map((i) => items[i]!)), []);
+    const parts = batched.ok ? split(batched.outputs, rows) : undefined;
+    if (parts) {
+      runs.push(rows.reduce((a, b) => a + b, 0));
+      together.forEach((i, k) => (results[i] = { ok: true, outputs: parts[k]! }));
+    }
+  }
+  for (let i = 0; i < items.length; i++) if (!results[i]) results[i] = await runOne(s, items[i]!, runs);
+  return results;
 }
 
 parentPort!.on('message', (msg: WorkerRequest) => {
   handle(msg).then(
     (reply) => {
-      const transfer = reply.ok && reply.outputs ? Object.values(reply.outputs).map((t) => t.data.buffer as ArrayBuffer) : [];
+      const transfer = reply.ok && reply.results ? reply.results.flatMap((r) => (r.ok ? Object.values(r.outputs).map((t) => t.data.buffer as ArrayBuffer) : [])) : [];
       parentPort!.postMessage(reply, transfer);
     },
     (err: unknown) => parentPort!.postMessage({ id: msg.id, ok: false, error: err instanceof Error ? err.message : String(err) }),

@@ -102,10 +102,13 @@ export class PredictorHost extends EventEmitter<{ exit: [string] }> {
     // The body's bytes are moved, not copied, when they own their buffer (Fastify's parser
     // concatenates chunks into a fresh one; small bodies may share Node's pool and are copied).
     const moves = sample instanceof Uint8Array && sample.byteOffset === 0 && sample.byteLength === sample.buffer.byteLength;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.post({ op: 'predict', id, sample, metadata }, moves ? [sample.buffer as ArrayBuffer] : []);
-    });
+    // The pool counts it, so a batch waits for more calls only while some prediction may still make one.
+    return this.options.pool.track(
+      new Promise((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        this.post({ op: 'predict', id, sample, metadata }, moves ? [sample.buffer as ArrayBuffer] : []);
+      }),
+    );
   }
 
   /** Lets in-flight predictions finish (for at most `graceMs`), then ends the thread. */

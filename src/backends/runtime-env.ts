@@ -54,6 +54,14 @@ export function runtimeEnv(spec: Spec, api: ApiSpec, placement: ReplicaPlacement
     CORTEX_MAX_CONCURRENCY: String(api.autoscaling.maxReplicaConcurrency),
     CORTEX_FETCH_ADDRESSES: localFetchAddressesFrom(env),
   });
+  // Set from the spec alone, so a section removed from cortex.yaml is off whatever predictor.env says.
+  delete out.CORTEX_MAX_BATCH_SIZE;
+  delete out.CORTEX_BATCH_INTERVAL_MS;
+  const batching = api.predictor.serverSideBatching;
+  if (batching) {
+    out.CORTEX_MAX_BATCH_SIZE = String(batching.maxBatchSize);
+    out.CORTEX_BATCH_INTERVAL_MS = String(batching.batchIntervalMs);
+  }
   if (placement.host) out.HOST = placement.host;
   if (placement.port !== undefined) out.PORT = String(placement.port);
   if (placement.bundlePath) out.CORTEX_PREDICTOR_BUNDLE = placement.bundlePath;

@@ -48,6 +48,8 @@ export interface FieldDoc {
   /** As written in cortex.yaml ("60s", 0.2, "25%"), or in words; undefined when required or without one. */
   shownDefault: string | undefined;
   description: string;
+  /** Set for a field required only once its optional section is written: that section's path. */
+  requiredWith?: string;
 }
 
 function metaOf(schema: Schema): FieldMeta {
@@ -89,18 +91,20 @@ function shown(value: unknown, meta: FieldMeta): string {
  * of fields) is not a row of its own: its fields are. A field without a description is an
  * error, so a new field cannot reach the README undocumented.
  */
-export function describeFields(shape: Record<string, Schema>, prefix = ''): FieldDoc[] {
+export function describeFields(shape: Record<string, Schema>, prefix = '', within?: string): FieldDoc[] {
   return Object.entries(shape).flatMap(([key, value]): FieldDoc[] => {
     const path = `${prefix}${key}`;
     const inner = objectShape(value);
-    if (inner) return describeFields(inner, `${path}.`);
+    // Fields of an optional section are required only when it is there.
+    if (inner) return describeFields(inner, `${path}.`, within ?? (optional(value) && defaultOf(value) === undefined && !isPreprocess(value) ? path : undefined));
     const meta = metaOf(value);
     if (!meta.description) throw new Error(`cortex.yaml field ${path} has no description in src/spec/schema.ts`);
     const fallback = defaultOf(value);
     const isRequired = !optional(value);
     return [{
       path,
-      required: isRequired,
+      required: isRequired && !within,
+      ...(isRequired && within ? { requiredWith: within } : {}),
       shownDefault: meta.shownDefault ?? (fallback === undefined || fallback.value === null ? undefined : shown(fallback.value, meta)),
       description: meta.description,
     }];
@@ -109,7 +113,7 @@ export function describeFields(shape: Record<string, Schema>, prefix = ''): Fiel
 
 /** The README's table of fields: one row per field, `| field | default | what it does |`. */
 export function fieldTable(rows: readonly FieldDoc[]): string {
-  const cell = (doc: FieldDoc) => (doc.required ? 'required' : doc.shownDefault === undefined ? 'none' : `\`${doc.shownDefault}\``);
+  const cell = (doc: FieldDoc) => (doc.required ? 'required' : doc.requiredWith ? `required in \`${doc.requiredWith}\`` : doc.shownDefault === undefined ? 'none' : `\`${doc.shownDefault}\``);
   return [
     '| field | default | |',
     '| --- | --- | --- |',

@@ -2,6 +2,7 @@
 // then rules across fields and items. A stage runs only when the one before found nothing, so
 // the reported problem is never a consequence of an earlier one.
 import path from 'node:path';
+import type { z } from 'zod';
 import { apiProblems, crossApiProblems, type PlacedApi } from './checks.js';
 import { SpecError, describeValue, dotted, lineOf, problemsFromIssue, readYaml, type Problem, type YamlPath } from './errors.js';
 import { apiItem, deploymentItem } from './schema.js';
@@ -67,7 +68,7 @@ export function analyse(text: string, file: string): Analysis {
   const parsed = apiIndexes.map((index) => ({ index, result: schema.safeParse(items[index]) }));
   throwFirst([
     ...(deploymentResult.error?.issues ?? []).flatMap((issue) => problemsFromIssue(issue, items[deploymentIndex], [deploymentIndex])),
-    ...parsed.flatMap(({ index, result }) => (result.error?.issues ?? []).flatMap((issue) => problemsFromIssue(issue, items[index], [index]))),
+    ...parsed.flatMap(({ index, result }) => explained(result.error?.issues ?? [], items[index]).flatMap((issue) => problemsFromIssue(issue, items[index], [index]))),
   ]);
 
   const apis: PlacedApi[] = parsed.flatMap(({ index, result }) => (result.success ? [{ api: result.data, index }] : []));
@@ -80,6 +81,22 @@ export function analyse(text: string, file: string): Analysis {
       return toError({ path: index === undefined ? [] : [index, ...fields], text: problem });
     },
   };
+}
+
+/**
+ * A mapping with an unknown key and a missing field is most often one typo (`max_batch: 8` for
+ * `max_batch_size`): the unknown key, with its "did you mean", is the problem to show, so the
+ * missing fields of that same mapping are left out.
+ */
+function explained(issues: readonly z.core.$ZodIssue[], item: unknown): z.core.$ZodIssue[] {
+  const typoed = new Set(issues.filter((i) => i.code === 'unrecognized_keys').map((i) => JSON.stringify(i.path)));
+  if (typoed.size === 0) return [...issues];
+  const missing = (i: z.core.$ZodIssue) => {
+    let value = item;
+    for (const key of i.path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+    return value === undefined;
+  };
+  return issues.filter((i) => !(i.code !== 'unrecognized_keys' && missing(i) && typoed.has(JSON.stringify(i.path.slice(0, -1)))));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -107,6 +107,11 @@ export function apiItem(context: { deployment: string; dir: string }) {
       path: predictorPath.meta(doc('the predictor file (`init` and `predict`), relative to cortex.yaml; bundled with esbuild')),
       config: z.preprocess((value) => value ?? {}, config).meta(doc('any JSON data, given to `init` as `context.config`', { shownDefault: '{}' })),
       env: z.preprocess((value) => value ?? {}, env).meta(doc('environment variables of the replicas (values are strings)', { shownDefault: '{}' })),
+      // Cortex v0.20's field: both settings are required once the section is there; no section, no batching.
+      server_side_batching: mapping({
+        max_batch_size: integer(1).meta(doc('server-side batching: the most rows one inference run takes; concurrent `model.run` calls on one model are stacked along the first dimension into one run and the outputs split back per call')),
+        batch_interval: duration().meta(doc('server-side batching: the longest a call waits for others to fill its batch (`"5ms"`, `"500us"`, `0`: batch only what queues while the threads are busy); a lone request never waits')),
+      }).optional(),
     }),
     compute: section({
       cpu: reader(readCpu, CPU).default(0.2).meta(doc('cores per replica (`1`, `0.5`, `"200m"`): a container\'s CPU limit, a pod\'s request, and the inference threads')),
@@ -142,6 +147,9 @@ export function apiItem(context: { deployment: string; dir: string }) {
         path: path.resolve(context.dir, item.predictor.path),
         config: item.predictor.config,
         env: item.predictor.env,
+        ...(item.predictor.server_side_batching
+          ? { serverSideBatching: { maxBatchSize: item.predictor.server_side_batching.max_batch_size, batchIntervalMs: item.predictor.server_side_batching.batch_interval } }
+          : {}),
       },
       compute: item.compute,
       autoscaling: {

@@ -25,6 +25,8 @@ export interface PredictorSpec {
   path: string;
   config: Record<string, JsonValue>;
   env: Record<string, string>;
+  /** `server_side_batching`; absent: every `model.run` call runs alone. */
+  serverSideBatching?: { maxBatchSize: number; batchIntervalMs: number };
 }
 
 export interface ComputeSpec {
