@@ -147,19 +147,24 @@ async function requireImageId(docker: Docker, ref: string): Promise<string> {
 
 /** Bytes of a pull so far, summed over the layers the daemon has started on. */
 class PullBytes {
-  private readonly layers = new Map<string, { current: number; total: number }>();
+  private readonly layers = new Map<string, { current: number; total: number; complete: boolean }>();
 
   take(message: DaemonMessage & { id?: string; progressDetail?: { current?: number; total?: number } }): boolean {
     if (!message.id) return false;
-    const layer = this.layers.get(message.id) ?? { current: 0, total: 0 };
+    const layer = this.layers.get(message.id) ?? { current: 0, total: 0, complete: false };
     this.layers.set(message.id, layer);
     if (message.status === 'Downloading' && message.progressDetail?.total) {
       layer.current = message.progressDetail.current ?? layer.current;
       layer.total = message.progressDetail.total;
       return true;
     }
-    if (message.status === 'Download complete' || message.status === 'Already exists') layer.current = layer.total;
+    if (message.status === 'Download complete' || message.status === 'Already exists') Object.assign(layer, { current: layer.total, complete: true });
     return false;
+  }
+
+  /** Every layer the daemon named is here: what is left (extracting, registering) happens on this machine. */
+  get downloaded(): boolean {
+    return this.layers.size > 0 && [...this.layers.values()].every((l) => l.complete || (l.total > 0 && l.current >= l.total));
   }
 
   get done(): number {
@@ -192,6 +197,9 @@ export async function pull(docker: Docker, ref: string, limits: PullLimits, onEv
   const silence = new Promise<never>((_, reject) => (stalled = reject));
   const wait = () => {
     clearTimeout(timer);
+    // Once every byte is in, a quiet daemon is extracting the layers, not waiting on the network:
+    // that is no stall (a busy machine took over a second for a 1 MiB layer), and it ends on its own.
+    if (bytes.downloaded) return;
     const ms = answered ? limits.idleMs : limits.firstAnswerMs;
     timer = setTimeout(() => {
       abort.abort();
@@ -215,8 +223,10 @@ export async function pull(docker: Docker, ref: string, limits: PullLimits, onEv
           else resolve();
         },
         (message: DaemonMessage & { id?: string }) => {
+          // Counted before the silence timer is set again, so that the last layer's "Download complete" stops it.
+          const progressed = bytes.take(message);
           heard();
-          if (bytes.take(message)) onEvent({ type: 'bytes', what: 'pull', done: bytes.done, total: bytes.total });
+          if (progressed) onEvent({ type: 'bytes', what: 'pull', done: bytes.done, total: bytes.total });
           // Per-layer ticks become the byte count above; the layer and pull statuses are shown.
           else if (message.status && !/^(Downloading|Extracting|Waiting)/.test(message.status)) onEvent({ type: 'output', text: [message.id, message.status].filter(Boolean).join(': ') });
         },
