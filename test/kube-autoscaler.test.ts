@@ -99,9 +99,11 @@ kindTest('the in-cluster autoscaler: init_replicas, a re-apply keeps replicas, m
   const appliedAt = Date.now();
   await client.apply(apiObjects(raised));
   // (The loop alone would not: its upscale stabilization holds for a minute from its start.)
-  const clamped = await until('image-classifier clamped to 3', 30_000, async () => {
+  // Replicas go through the scale subresource and the decision through the Deployment: two writes,
+  // so a read between them sees 3 replicas under the old decision. Wait for both.
+  const clamped = await until('image-classifier clamped to 3, with its decision', 30_000, async () => {
     const d = await read('image-classifier');
-    return d.spec?.replicas === 3 ? d : undefined;
+    return d.spec?.replicas === 3 && decisionOf(d)?.decision !== 'init_replicas 2' ? d : undefined;
   });
   const clampMs = Date.now() - appliedAt;
   t.true(clampMs < 5000, `clamped ${clampMs} ms after the apply`);
