@@ -3,10 +3,10 @@
 // through the gateway gets the new answer. BENCH_LOAD clients keep posting the photo meanwhile,
 // and every one of their requests must be answered. BENCH_BACKEND=kind runs on the cortex kind
 // cluster (cortex cluster up), whose gateway is the cluster's port, not BENCH_PORT.
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startDev } from './dev-session.js';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const shared = resolve(process.env.CORTEX_SHARED_DIR ?? join(root, '../shared'));
@@ -21,20 +21,8 @@ const predictor = join(dir, 'predictor.ts');
 const original = await readFile(predictor, 'utf8');
 const photo = await readFile(join(shared, 'images/hotdog.jpg'));
 
-const child = spawn(process.execPath, [join(root, 'bin/cortex.js'), 'dev', dir, '--no-tui', '--port', String(port), '--backend', backend], {
-  env: { ...process.env, CORTEX_MODEL_MIRROR: process.env.CORTEX_MODEL_MIRROR ?? join(shared, 'models'), CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-// The session says where the api answers (kind: the cluster's gateway), then when a replica serves.
-let endpoint = '';
-await new Promise<void>((ready, fail) => {
-  child.stdout.on('data', (d: Buffer) => {
-    const text = d.toString();
-    endpoint ||= /endpoint classifier: (\S+)/.exec(text)?.[1] ?? '';
-    if (endpoint && text.includes('→ ready')) ready();
-  });
-  child.once('exit', (code) => fail(new Error(`cortex dev exited with ${code}`)));
-});
+const session = await startDev(join(root, 'bin/cortex.js'), dir, { port, backend, mirror: process.env.CORTEX_MODEL_MIRROR ?? join(shared, 'models') });
+const { endpoint } = session;
 
 async function answer(): Promise<string> {
   const res = await fetch(endpoint, { method: 'POST', body: photo, headers: { 'content-type': 'image/jpeg' } });
@@ -71,7 +59,7 @@ try {
 } finally {
   loading = false;
   await Promise.all(clients);
-  child.kill('SIGINT');
+  await session.stop();
 }
 
 const sorted = [...times].sort((a, b) => a - b);
@@ -79,5 +67,4 @@ const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sort
 console.log(`cortex bench:reload: ${edits} edits of examples/image-classifier/predictor.ts on the ${backend} backend`);
 console.log(`save → serving: p50 ${at(0.5).toFixed(0)} ms, p95 ${at(0.95).toFixed(0)} ms, min ${sorted[0]!.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`);
 console.log(`meanwhile ${loadClients} clients: ${load.ok} requests answered, ${load.failed.length} failed${load.failed.length ? ` (first: ${load.failed[0]})` : ''}`);
-if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
 if (load.failed.length) process.exitCode = 1;

@@ -1,9 +1,10 @@
-// npm run bench: the example classifier served over HTTP (`cortex serve`, driven by
-// autocannon) against the same predictor called in this process, at concurrency 1, 4 and 16, by
-// bytes and by URL, each with server-side batching off and on, all interleaved in one run so that
-// every cell sees the same machine. The figures that matter are ratios within the run: served /
-// in-process (what HTTP, admission and the runtime cost on top of inference), batching on / off,
-// and, with BENCH_BASELINE=<a built checkout of main>, this tree / that one. The machine's load
+// npm run bench: the example classifier served over HTTP (`cortex serve`, and `cortex dev` through
+// its gateway, driven by autocannon) against the same predictor called in this process, at
+// concurrency 1, 4 and 16, by bytes and by URL, each with server-side batching off and on, all
+// interleaved in one run so that every cell sees the same machine. The figures that matter are
+// ratios within the run: served / in-process (what HTTP, admission and the runtime cost on top of
+// inference), dev / served (what the gateway costs), batching on / off, and, with
+// BENCH_BASELINE=<a built checkout of main>, this tree / that one. The machine's load
 // average is printed beside every row: on a shared machine a figure without it means little.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -19,6 +20,7 @@ import { replicaDefaults } from '../runtime/settings.js';
 import { PredictorSlot } from '../runtime/predictor-slot.js';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { loadSpec } from '../src/spec/index.js';
+import { startDev } from './dev-session.js';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const shared = resolve(process.env.CORTEX_SHARED_DIR ?? join(root, '../shared'));
@@ -35,7 +37,8 @@ const port = Number(process.env.BENCH_PORT ?? 18888);
 const baseline = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 const batching: BatchSettings = { maxBatchSize: Number(process.env.BENCH_BATCH_SIZE ?? 8), intervalMs: Number(process.env.BENCH_BATCH_INTERVAL_MS ?? 2) };
 const photos = ['hotdog.jpg', 'finch.jpg', 'eagle.jpg', 'dog.jpg'];
-// Serving over HTTP should cost at most a tenth of in-process throughput under load.
+// Serving over HTTP should cost at most a tenth of in-process throughput under load, and the dev
+// gateway at most a tenth of what cortex serve answers.
 const goal = { concurrency: 16, ratio: 0.9 };
 
 interface Figures {
@@ -111,6 +114,12 @@ await cp(exampleDir, batchedDir, { recursive: true });
 const yaml = await readFile(join(exampleDir, 'cortex.yaml'), 'utf8');
 await writeFile(join(batchedDir, 'cortex.yaml'), yaml.replace(/^(    path: predictor\.ts\n)/m, `$1    server_side_batching: { max_batch_size: ${batching.maxBatchSize}, batch_interval: ${batching.intervalMs}ms }\n`));
 if ((await loadSpec(batchedDir)).apis[0]!.predictor.serverSideBatching === undefined) throw new Error('bench: could not add server_side_batching to the copied cortex.yaml');
+// cortex dev on a copy held at one replica, so that its column is cortex serve plus the gateway (the
+// autoscaler would otherwise add replicas under load, on cores the client needs).
+const devDir = await mkdtemp(join(tmpdir(), 'cortex-bench-dev-'));
+await cp(exampleDir, devDir, { recursive: true });
+await writeFile(join(devDir, 'cortex.yaml'), yaml.replace(/max_replicas: \d+/, 'max_replicas: 1'));
+if ((await loadSpec(devDir)).apis[0]!.autoscaling.maxReplicas !== 1) throw new Error('bench: could not hold the copied cortex.yaml at one replica');
 
 const plan = inferencePlan(['cpu'], replicaDefaults.inferenceThreads);
 const assets = { baseDir: spec.dir, cacheDir: join(tmpdir(), 'cortex-bench-cache'), mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
@@ -150,6 +159,8 @@ const servers: Array<{ name: string; url: string; stop: () => void }> = [
   { name: 'served', url: `http://127.0.0.1:${port}`, stop: await startServe(cli, exampleDir, port) },
   { name: 'served+batch', url: `http://127.0.0.1:${port + 1}`, stop: await startServe(cli, batchedDir, port + 1) },
 ];
+const dev = await startDev(cli, devDir, { port: port + 3, backend: 'process', mirror: process.env.CORTEX_MODEL_MIRROR });
+servers.push({ name: 'dev', url: new URL(dev.endpoint).origin, stop: () => void dev.stop() });
 if (baseline) servers.push({ name: 'baseline', url: `http://127.0.0.1:${port + 2}`, stop: await startServe(join(baseline, 'bin/cortex.js'), join(baseline, 'examples/image-classifier'), port + 2) });
 
 const requestsFor = (input: 'bytes' | 'url'): Request[] =>
@@ -182,7 +193,7 @@ try {
   }
   console.log(await split());
   const columns = ['c', 'input', 'load', 'in-process', 'in-process+batch', ...servers.map((s) => s.name)];
-  const rows: string[][] = [[...columns.slice(0, 3), ...columns.slice(3).map((c) => `${c} req/s p50/p99`), 'served/in-process', 'batch on/off', ...(baseline ? ['served+batch/baseline'] : [])]];
+  const rows: string[][] = [[...columns.slice(0, 3), ...columns.slice(3).map((c) => `${c} req/s p50/p99`), 'served/in-process', 'dev/served', 'batch on/off', ...(baseline ? ['served+batch/baseline'] : [])]];
   const verdicts: string[] = [];
   for (const c of levels) {
     for (const input of inputs) {
@@ -210,15 +221,17 @@ try {
       const bad = cells.some((f) => f.errors > 0);
       if (bad) console.log(`  c=${c} ${input}: requests failed (${cells.map((f) => f.errors).join(', ')}); no ratios for this row`);
       const ratio = (a: Figures, b: Figures) => (bad ? 'invalid' : (a.rps / b.rps).toFixed(2));
-      const [local0, , served0, served1, base] = cells as [Figures, Figures, Figures, Figures, Figures | undefined];
+      const [local0, , served0, served1, devCell, base] = cells as [Figures, Figures, Figures, Figures, Figures, Figures | undefined];
       rows.push([
         String(c), input, `${before}→${load()}`,
         ...cells.map((f) => `${f.rps.toFixed(1)} ${f.p50.toFixed(0)}/${f.p99.toFixed(0)}`),
-        ratio(served0, local0), ratio(served1, served0), ...(base ? [ratio(served1, base)] : []),
+        ratio(served0, local0), ratio(devCell, served0), ratio(served1, served0), ...(base ? [ratio(served1, base)] : []),
       ]);
       if (c === goal.concurrency && !bad) {
         const r = served0.rps / local0.rps;
         verdicts.push(`served ≥ ${goal.ratio} × in-process at c=${c} by ${input}: ${r >= goal.ratio ? 'met' : 'missed'} (${r.toFixed(2)})`);
+        const d = devCell.rps / served0.rps;
+        verdicts.push(`dev gateway ≥ ${goal.ratio} × served at c=${c} by ${input}: ${d >= goal.ratio ? 'met' : 'missed'} (${d.toFixed(2)}, p99 ${devCell.p99.toFixed(0)} vs ${served0.p99.toFixed(0)} ms)`);
       }
       if (!bad) verdicts.push(`batching on ≥ off, served, c=${c} by ${input}: ${served1.rps >= served0.rps ? 'yes' : 'no'} (${(served1.rps / served0.rps).toFixed(2)}, p99 ${served1.p99.toFixed(0)} vs ${served0.p99.toFixed(0)} ms)`);
       if (base && c === 16 && input === 'url' && !bad) {
@@ -236,4 +249,5 @@ try {
   await on.close();
   photoServer.close();
   await rm(batchedDir, { recursive: true, force: true });
+  await rm(devDir, { recursive: true, force: true });
 }
