@@ -20,9 +20,9 @@ const howToPick = 'pick one with --session FOLDER (or its name), or run the comm
 
 const holds = (dir: string, path: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
-/** The running sessions, one a line: name, folder, gateway, pid. */
+/** The running sessions, one a line: name, folder (whole: the listing is read from anywhere), gateway, pid. */
 export function sessionList(sessions: readonly SessionRecord[]): string {
-  const rows = sessions.map((s) => [basename(s.dir), shownPath(s.dir), s.control ? s.gateway : 'starting', `pid ${s.pid}`]);
+  const rows = sessions.map((s) => [basename(s.dir), s.dir, s.control ? s.gateway : 'starting', `pid ${s.pid}`]);
   return table(rows).replace(/^/gm, '  ');
 }
 
