@@ -3,7 +3,7 @@
 // namespace, so one session at a time), and its gateway port (not another session's).
 // Claims are files in the user's private sessions folder, created exclusively; a claim whose
 // process is gone is taken over.
-import { link, lstat, mkdir, realpath, rename, rm, writeFile, chmod } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserError } from '../user-error.js';
 import { readRecord, sessionFilePath, sessionsDir, type SessionRecord } from './session-file.js';
@@ -43,7 +43,7 @@ async function writeWhole(path: string, record: object, place: (from: string, to
 }
 
 /** Creates the claim file, or returns the record of the live process that holds it. */
-export async function claimFile<T extends { pid: number }>(path: string, record: T): Promise<T | undefined> {
+async function claimFile<T extends { pid: number }>(path: string, record: T): Promise<T | undefined> {
   await privateDir(dirname(path));
   for (;;) {
     try {
@@ -86,7 +86,7 @@ export async function claimSession(dir: string): Promise<SessionClaim> {
 }
 
 /** The one line for a kind cluster another session holds. */
-export function kindClusterHeld(cluster: string, holder: { pid: number; dir: string }): string {
+function kindClusterHeld(cluster: string, holder: { pid: number; dir: string }): string {
   return `the kind cluster "${cluster}" is in use by the dev session for ${holder.dir} (pid ${holder.pid}), and its apis share one namespace; stop that session first, or run this one with --backend process or --backend docker`;
 }
 
