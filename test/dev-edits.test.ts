@@ -1,12 +1,13 @@
 // `cortex dev` for real, the edits and stops people actually make: two saves in quick
 // succession, a cortex.yaml that is half-written or wrong, a predictor importing a file beside
 // its folder, `kill` on the live view, two sessions started at once.
-import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, realpath, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
+import { sessionFilePath } from '../src/dev/session-file.js';
 import { cortex, cortexBin } from './helpers/cli.js';
 import { copyProject, leftovers, processesWith, startDev, until } from './helpers/dev.js';
 import { closedPort, post } from './helpers/http.js';
@@ -96,9 +97,10 @@ async function liveView(t: ExecutionContext) {
   const terminal = execa('script', ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm-256color', CI: undefined, CONTINUOUS_INTEGRATION: undefined }, reject: false, all: true });
   t.teardown(() => void terminal.kill('SIGKILL'));
   await until('the session to serve', async () => ((await cortex(['get', '-o', 'json'], { env })).exitCode === 0 ? true : undefined), 120_000);
-  const { pid } = JSON.parse(await readFile(join(home, 'dev-session.json'), 'utf8')) as { pid: number };
+  const sessionFile = sessionFilePath(await realpath(dir), env);
+  const { pid } = JSON.parse(await readFile(sessionFile, 'utf8')) as { pid: number };
   t.true((await processesWith({ CORTEX_SESSION: String(pid) })).length > 0, 'a replica runs');
-  return { terminal, pid, sessionFile: join(home, 'dev-session.json') };
+  return { terminal, pid, sessionFile };
 }
 
 test.serial('kill (SIGTERM) on the live view stops every replica and removes the session file, as q does', async (t) => {
@@ -127,22 +129,22 @@ test.serial('closing the terminal under the live view stops every replica and re
   t.false(existsSync(sessionFile));
 });
 
-test.serial('of two sessions started at once, exactly one runs; the other says which one holds the place', async (t) => {
+test.serial('of two sessions for one folder started at once, exactly one runs; the other names it', async (t) => {
   const home = await mkdtemp(join(tmpdir(), 'cortex-home-'));
   const env = { CORTEX_HOME: home };
-  const [a, b] = await Promise.all([copyProject(exampleDir), copyProject(exampleDir)]);
+  const dir = await copyProject(exampleDir);
   const ports = [await closedPort(), await closedPort()];
-  const sessions = [a, b].map((dir, i) => execa(process.execPath, [cortexBin, 'dev', dir, '--no-tui', '--backend', 'process', '--port', String(ports[i])], { env, reject: false, all: true }));
+  const sessions = ports.map((port) => execa(process.execPath, [cortexBin, 'dev', dir, '--no-tui', '--backend', 'process', '--port', String(port)], { env, reject: false, all: true }));
   try {
     const refused = await Promise.race(sessions);
     t.is(refused.exitCode, 2);
-    t.regex(refused.all ?? '', /^cortex: a dev session is already running \(pid \d+/m);
+    t.regex(refused.all ?? '', /^cortex: a dev session for \S+ is already running \(pid \d+, (starting|http:\/\/localhost:\d+)\)/m);
     await until('the other session to serve', async () => ((await cortex(['get', '-o', 'json'], { env })).exitCode === 0 ? true : undefined), 120_000);
   } finally {
     for (const s of sessions) s.kill('SIGINT');
     await Promise.all(sessions);
   }
-  t.false(existsSync(join(home, 'dev-session.json')), 'the running session removed its file, and only it');
+  t.false(existsSync(sessionFilePath(await realpath(dir), env)), 'the running session removed its file, and only it');
 });
 
 test.serial('a replica that refuses a bundle the others took is replaced by one that serves it', async (t) => {

@@ -1,12 +1,13 @@
 // `cortex get`: the seed's table from a session snapshot.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { findSample } from '../src/cli/commands/session.js';
 import { formatGet } from '../src/cli/get-view.js';
+import { sessionFilePath } from '../src/dev/session-file.js';
 import { cortexBin } from './helpers/cli.js';
 import { exampleDir, repoRoot } from './helpers/shared.js';
 import { api, iso, replica, snapshot } from './fixtures/tui/session.js';
@@ -99,7 +100,9 @@ test('get --watch redraws until Ctrl-C, then exits 0', async (t) => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
   const { port } = server.address() as { port: number };
-  await writeFile(join(home, 'dev-session.json'), JSON.stringify({ pid: process.pid, control: `http://127.0.0.1:${port}`, token: 't', gateway: 'http://localhost:8888', dir: exampleDir }));
+  const file = sessionFilePath(exampleDir, { CORTEX_HOME: home });
+  await mkdir(dirname(file), { mode: 0o700 });
+  await writeFile(file, JSON.stringify({ pid: process.pid, control: `http://127.0.0.1:${port}`, token: 't', gateway: 'http://localhost:8888', dir: exampleDir }), { mode: 0o600 });
   const child = execa(process.execPath, [cortexBin, 'get', '--watch'], { cwd: repoRoot, env: { CORTEX_HOME: home }, reject: false, all: true });
   await new Promise<void>((resolve) => child.all.on('data', (chunk: Buffer) => String(chunk).includes('classifier') && resolve()));
   child.kill('SIGINT');

@@ -18,7 +18,6 @@ export interface Selected {
 }
 
 export interface SelectOptions {
-  backend?: string;
   /** Base image for the runtime image (docker, kind). */
   base?: string;
   onImageEvent?: (event: ImageEvent) => void;
@@ -84,9 +83,13 @@ const backends = {
   kind: (options) => startKindBackend({ ...options, name: defaultClusterName }),
 } satisfies Record<BackendName, (options: SelectOptions) => Promise<Started>>;
 
-export async function selectBackend(options: SelectOptions): Promise<Selected> {
-  const requested = requestedBackend(options.backend);
-  const choice = requested ? { backend: requested, why: `--backend ${requested}` } : autoBackend(await probe());
+/** Which backend: --backend, else the best one here. Nothing is started yet, so the session can claim what that backend needs first. */
+export async function chooseBackend(flag: string | undefined): Promise<Choice> {
+  const requested = requestedBackend(flag);
+  return requested ? { backend: requested, why: `--backend ${requested}` } : autoBackend(await probe());
+}
+
+export async function startBackend(choice: Choice, options: SelectOptions): Promise<Selected> {
   const { backend, description } = await backends[choice.backend](options);
   return { backend, reason: `${description} (${choice.why})` };
 }

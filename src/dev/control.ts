@@ -2,41 +2,14 @@
 // in another terminal can read and steer it. Loopback only, guarded by a token that is
 // written, with the address, to a session file only this user can read.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ReplicaLogLine } from '../model/backend.js';
 import { sameToken } from '../../runtime/plugins/admin.js';
-import { UserError } from '../user-error.js';
+import { updateClaim, type SessionClaim } from './claims.js';
 import type { DevSession } from './session.js';
-import { readSessionFile, sessionFilePath, type SessionFile } from './session-file.js';
+import type { SessionFile } from './session-file.js';
 
 const logBufferSize = 1000;
-
-/**
- * Makes this process the one dev session, before it starts anything: the file is created
- * exclusively, so of two `cortex dev` started at once exactly one goes on. A file left by a
- * session that died is taken over.
- */
-export async function claimSessionFile(path = sessionFilePath()): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  for (;;) {
-    try {
-      await writeFile(path, JSON.stringify({ pid: process.pid }), { flag: 'wx', mode: 0o600 });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = await readSessionFile(path);
-    if (holder) throw new UserError(`a dev session is already running (pid ${holder.pid}${holder.control ? `, ${holder.gateway}` : ', starting'}); stop it first`);
-    await rm(path, { force: true });
-  }
-}
-
-/** Removes the session file if it is this process's own. */
-export async function releaseSessionFile(path = sessionFilePath()): Promise<void> {
-  if ((await readSessionFile(path))?.pid === process.pid) await rm(path, { force: true });
-}
 
 export class ControlServer {
   private readonly app: FastifyInstance = Fastify({ logger: false });
@@ -80,17 +53,16 @@ export class ControlServer {
     });
   }
 
-  /** Listens, and fills in the session file this process claimed (claimSessionFile). */
-  async start(gateway: string, dir: string): Promise<void> {
+  /** Listens, and fills in the session file this process claimed (claimSession). */
+  async start(gateway: string, claim: SessionClaim): Promise<void> {
     const control = await this.app.listen({ host: '127.0.0.1', port: 0 });
-    const contents: SessionFile = { pid: process.pid, control, token: this.token, gateway, dir };
-    await writeFile(sessionFilePath(), JSON.stringify(contents, null, 2), { mode: 0o600 });
+    const contents: SessionFile = { pid: process.pid, control, token: this.token, gateway, dir: claim.dir };
+    await updateClaim(claim.path, contents);
   }
 
   async stop(): Promise<void> {
     for (const end of this.followers.values()) end();
     this.followers.clear();
-    await releaseSessionFile();
     await this.app.close();
   }
 }

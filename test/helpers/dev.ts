@@ -23,10 +23,12 @@ export async function copyProject(from: string): Promise<string> {
   return dir;
 }
 
-/** `extraArgs` default to the process backend; pass ['--backend', 'docker'] (or []) to choose. */
+/**
+ * `extraArgs` default to the process backend; pass ['--backend', 'docker'] (or []) to choose.
+ * Each session gets a CORTEX_HOME of its own, unless `extraEnv` names one to share.
+ */
 export async function startDev(dir: string, extraArgs: string[] = ['--backend', 'process'], extraEnv: Record<string, string> = {}): Promise<DevRun> {
-  const home = await mkdtemp(join(tmpdir(), 'cortex-home-'));
-  const env = { ...extraEnv, CORTEX_HOME: home };
+  const env = { CORTEX_HOME: extraEnv.CORTEX_HOME ?? (await mkdtemp(join(tmpdir(), 'cortex-home-'))), ...extraEnv };
   const port = await closedPort();
   const { child, output } = await cortexUntil(['dev', dir, '--no-tui', '--port', String(port), ...extraArgs], / → ready/, { env, timeout: 300_000 });
   const url = `http://localhost:${port}`;

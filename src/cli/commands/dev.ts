@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
-import { selectBackend } from '../../backends/select.js';
-import { claimSessionFile, ControlServer, releaseSessionFile } from '../../dev/control.js';
+import { chooseBackend, startBackend } from '../../backends/select.js';
+import { claimKindCluster, claimSession, refuseGatewayPortOfSession, type Claim } from '../../dev/claims.js';
+import { ControlServer } from '../../dev/control.js';
 import { DevSession } from '../../dev/session.js';
+import { runningSessions } from '../../dev/session-file.js';
+import { defaultClusterName } from '../../kube/kind.js';
 import { loadSpec } from '../../spec/index.js';
 import { canDrawLive, renderDevTui } from '../../tui/dev-app.js';
 import { printLines } from '../../tui/lines.js';
@@ -52,19 +55,28 @@ export function registerDev(program: Command): void {
     .action(async (dir: string, flags: DevFlags) => {
       // A mistake in cortex.yaml is one line before anything slow (an image build, a cluster) starts.
       await loadSpec(dir);
-      await claimSessionFile();
+      const claim = await claimSession(dir);
+      let cluster: Claim | undefined;
+      const release = async () => {
+        await cluster?.release();
+        await claim.release();
+      };
       let session: DevSession;
       try {
-        const { backend, reason } = await selectBackend({ backend: flags.backend, base: flags.base, keep: flags.keep, onImageEvent: printImageProgress(), onLine: (line) => console.log(line) });
+        const choice = await chooseBackend(flags.backend);
+        // The kind backend serves on the cluster's port, whatever --port says.
+        if (choice.backend === 'kind') cluster = await claimKindCluster(defaultClusterName, claim.dir);
+        else refuseGatewayPortOfSession(flags.port, await runningSessions());
+        const { backend, reason } = await startBackend(choice, { base: flags.base, keep: flags.keep, onImageEvent: printImageProgress(), onLine: (line) => console.log(line) });
         session = await DevSession.start({ dir, port: flags.port, backend, backendReason: reason });
       } catch (err) {
-        await releaseSessionFile();
+        await release();
         throw err;
       }
       const control = new ControlServer(session);
       const stop = stopRequested();
       try {
-        await control.start(session.snapshot().gateway, dir);
+        await control.start(session.snapshot().gateway, claim);
         if (flags.tui && canDrawLive(process.stdout, process.stdin)) {
           const quit = new AbortController();
           void stop.then(() => quit.abort());
@@ -79,6 +91,7 @@ export function registerDev(program: Command): void {
       } finally {
         await session.stop();
         await control.stop();
+        await release();
       }
     });
 }

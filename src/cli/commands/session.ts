@@ -3,7 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { callSession, connectSession, readSessionFile, type SessionFile } from '../../dev/session-file.js';
+import { callSession, readRecord, sessionFilePath, type SessionFile } from '../../dev/session-file.js';
 import type { ReplicaLogLine } from '../../model/backend.js';
 import type { SessionSnapshot } from '../../model/status.js';
 import { formatLogLine } from '../../../runtime/log-format.js';
@@ -11,6 +11,7 @@ import { UserError } from '../../user-error.js';
 import { shownPath } from '../../spec/errors.js';
 import { contentTypeOf } from '../content-types.js';
 import { formatGet, type Sample } from '../get-view.js';
+import { connectSession } from '../session-choice.js';
 
 async function snapshotOf(file: SessionFile, api?: string): Promise<SessionSnapshot> {
   const snapshot = await callSession<SessionSnapshot>(file, 'GET', '/v1/session');
@@ -23,10 +24,12 @@ async function snapshotOf(file: SessionFile, api?: string): Promise<SessionSnaps
 interface CloudFlags {
   cloud?: boolean;
   cluster?: string;
+  session?: string;
 }
 
 /** With --cloud: the command runs against the EKS cluster of cluster.yaml (cloud-apis.ts), not the dev session; Ctrl-C ends a watch or a follow. */
 async function onCloud<T>(flags: CloudFlags, run: (apis: typeof import('./cloud-apis.js'), target: import('../../cloud/target.js').CloudTarget) => Promise<T>): Promise<T> {
+  if (flags.session !== undefined) throw new UserError('--session picks a dev session; it does not go with --cloud');
   const [apis, { eksTarget }, { resolveClusterConfig }] = await Promise.all([import('./cloud-apis.js'), import('../../cloud/target.js'), import('./cloud.js')]);
   const target = eksTarget(await resolveClusterConfig(flags.cluster));
   try {
@@ -40,6 +43,8 @@ const cloudOption = '--cloud';
 const cloudHelp = 'the apis cortex deploy --cloud runs on EKS, instead of the dev session';
 const clusterOption = '-c, --cluster <cluster.yaml>';
 const clusterHelp = 'with --cloud: the EKS cluster config (default ./cluster.yaml, else the cortex defaults)';
+const sessionOption = '-s, --session <folder|name>';
+const sessionHelp = 'the dev session for this project folder (or folder name), when several run; by default the one whose folder holds the working directory';
 
 /**
  * A file beside cortex.yaml that the curl line can post: sample.json or sample.txt first, else
@@ -68,12 +73,13 @@ export function registerSessionCommands(program: Command): void {
     .argument('[api]', 'one api: adds its replicas, endpoint and a curl')
     .option('-w, --watch', 'redraw every 2 seconds')
     .option('-o, --output <format>', 'table or json', 'table')
+    .option(sessionOption, sessionHelp)
     .option(cloudOption, cloudHelp)
     .option(clusterOption, clusterHelp)
     .action(async (api: string | undefined, opts: { watch?: boolean; output: string } & CloudFlags) => {
       if (opts.output !== 'table' && opts.output !== 'json') throw new UserError(`-o ${opts.output} is not a format; use table or json`);
       if (opts.cloud) return void (await onCloud(opts, (c, target) => c.cloudGet(target, api, opts)));
-      const file = await connectSession();
+      const file = await connectSession(opts.session);
       const show = async () => {
         const snapshot = await snapshotOf(file, api);
         if (opts.output === 'json') return JSON.stringify(api ? snapshot.apis.find((a) => a.name === api) : snapshot, null, 2);
@@ -91,7 +97,7 @@ export function registerSessionCommands(program: Command): void {
           try {
             text = await show();
           } catch (err) {
-            if (!(await readSessionFile())) throw new UserError('the dev session has ended');
+            if ((await readRecord(sessionFilePath(file.dir)))?.pid !== file.pid) throw new UserError('the dev session has ended');
             text = `cortex: ${(err as Error).message}`;
           }
           process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
@@ -109,11 +115,12 @@ export function registerSessionCommands(program: Command): void {
     .description("stream an api's replica logs from the running dev session, or with --cloud its pods' on EKS")
     .argument('<api>')
     .option('--no-follow', 'print what is buffered and exit')
+    .option(sessionOption, sessionHelp)
     .option(cloudOption, cloudHelp)
     .option(clusterOption, clusterHelp)
     .action(async (api: string, opts: { follow: boolean } & CloudFlags) => {
       if (opts.cloud) return onCloud(opts, (c, target) => c.cloudLogs(target, api, opts));
-      const file = await connectSession();
+      const file = await connectSession(opts.session);
       await snapshotOf(file, api);
       const res = await fetch(`${file.control}/v1/logs?api=${encodeURIComponent(api)}&follow=${opts.follow ? 1 : 0}`, { headers: { authorization: `Bearer ${file.token}` } });
       let rest = '';
@@ -133,11 +140,12 @@ export function registerSessionCommands(program: Command): void {
     .description('send FILE to an api of the running dev session (or with --cloud on EKS) and print the answer')
     .argument('<api>')
     .argument('<file>', 'JSON, text, or an image; the content type follows the extension')
+    .option(sessionOption, sessionHelp)
     .option(cloudOption, cloudHelp)
     .option(clusterOption, clusterHelp)
     .action(async (api: string, path: string, opts: CloudFlags) => {
       if (opts.cloud) return void (await onCloud(opts, (c, target) => c.cloudPredict(target, api, path)));
-      const file = await connectSession();
+      const file = await connectSession(opts.session);
       const endpoint = (await snapshotOf(file, api)).apis.find((a) => a.name === api)!.endpoint;
       const body = await readFile(path).catch(() => {
         throw new UserError(`cannot read ${path}`);
@@ -152,11 +160,12 @@ export function registerSessionCommands(program: Command): void {
     .command('delete')
     .description('remove an api (and its replicas) from the running dev session, or with --cloud from EKS')
     .argument('<api>')
+    .option(sessionOption, sessionHelp)
     .option(cloudOption, cloudHelp)
     .option(clusterOption, clusterHelp)
     .action(async (api: string, opts: CloudFlags) => {
       if (opts.cloud) return void (await onCloud(opts, (c, target) => c.cloudDelete(target, api)));
-      const file = await connectSession();
+      const file = await connectSession(opts.session);
       await snapshotOf(file, api);
       await callSession(file, 'DELETE', `/v1/apis/${encodeURIComponent(api)}`);
       console.log(`deleted ${api}`);
