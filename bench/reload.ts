@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { photoFiles } from '../test/helpers/shared.js';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
-const shared = resolve(process.env.CORTEX_SHARED_DIR ?? join(root, '../shared'));
 const edits = Number(process.env.BENCH_EDITS ?? 20);
 const port = Number(process.env.BENCH_PORT ?? 18889);
 const backend = process.env.BENCH_BACKEND ?? 'process';
@@ -19,10 +19,10 @@ const dir = await mkdtemp(join(tmpdir(), 'cortex-reload-bench-'));
 await cp(join(root, 'examples/image-classifier'), dir, { recursive: true });
 const predictor = join(dir, 'predictor.ts');
 const original = await readFile(predictor, 'utf8');
-const photo = await readFile(join(shared, 'images/hotdog.jpg'));
+const photo = await readFile(photoFiles['hotdog.jpg']);
 
 const child = spawn(process.execPath, [join(root, 'bin/cortex.js'), 'dev', dir, '--no-tui', '--port', String(port), '--backend', backend], {
-  env: { ...process.env, CORTEX_MODEL_MIRROR: process.env.CORTEX_MODEL_MIRROR ?? join(shared, 'models'), CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) },
+  env: { ...process.env, CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 // The session says where the api answers (kind: the cluster's gateway), then when a replica serves.

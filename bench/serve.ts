@@ -19,10 +19,9 @@ import { replicaDefaults } from '../runtime/settings.js';
 import { PredictorSlot } from '../runtime/predictor-slot.js';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { loadSpec } from '../src/spec/index.js';
+import { cacheDir, modelFile, photosDir } from '../test/helpers/shared.js';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
-const shared = resolve(process.env.CORTEX_SHARED_DIR ?? join(root, '../shared'));
-process.env.CORTEX_MODEL_MIRROR ??= join(shared, 'models');
 // The photos by URL are on loopback, as cortex serve allows (the in-process predictor reads this too).
 process.env.CORTEX_FETCH_ADDRESSES ??= 'any';
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -94,7 +93,7 @@ async function startServe(cli: string, dir: string, at: number): Promise<() => v
 const exampleDir = join(root, 'examples/image-classifier');
 const spec = await loadSpec(exampleDir);
 const api = spec.apis[0]!;
-const bodies = await Promise.all(photos.map((p) => readFile(join(shared, 'images', p))));
+const bodies = await Promise.all(photos.map((p) => readFile(join(photosDir, p))));
 
 // The photos by URL come from this process, out of memory: the cheapest server there is.
 const photoServer = createServer((req, res) => {
@@ -113,7 +112,7 @@ await writeFile(join(batchedDir, 'cortex.yaml'), yaml.replace(/^(    path: predi
 if ((await loadSpec(batchedDir)).apis[0]!.predictor.serverSideBatching === undefined) throw new Error('bench: could not add server_side_batching to the copied cortex.yaml');
 
 const plan = inferencePlan(['cpu'], replicaDefaults.inferenceThreads);
-const assets = { baseDir: spec.dir, cacheDir: join(tmpdir(), 'cortex-bench-cache'), mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
+const assets = { baseDir: spec.dir, cacheDir, mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
 const metadata = { requestId: 'bench', contentType: 'image/jpeg', headers: {}, query: {} };
 const code = (await bundleOnce(api.predictor.path)).code;
 
@@ -159,7 +158,7 @@ const requestsFor = (input: 'bytes' | 'url'): Request[] =>
 
 /** Where a request's time goes, in process at concurrency 1: bytes → tensor (sharp and the normalisation), then the model alone. */
 async function split(): Promise<string> {
-  const model = await off.pool.load(join(process.env.CORTEX_MODEL_MIRROR!, 'mobilenetv2-12-int8.onnx'));
+  const model = await off.pool.load(modelFile);
   const n = Math.max(20, Math.round(seconds * 10));
   let t = performance.now();
   const tensors: Tensor[] = [];
