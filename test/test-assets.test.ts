@@ -88,7 +88,7 @@ test('with no mirror and no network, it is one line saying which URL failed and 
   t.is(run.exitCode, 1);
   t.is(run.stdout, '');
   t.notRegex(run.stderr, /\n/);
-  t.regex(run.stderr, /^could not download https:\/\/github\.com\/onnx\/models\/raw\/main\/.*\/mobilenetv2-12-int8\.onnx \(.+\); without network, put the file at \$CORTEX_MODEL_MIRROR\/mobilenetv2-12-int8\.onnx \(set CORTEX_MODEL_MIRROR=DIR\) or at .+; for every file the tests use, set CORTEX_SHARED_DIR to a folder with models\/ and images\//);
+  t.regex(run.stderr, /^could not download https:\/\/github\.com\/onnx\/models\/raw\/main\/.*\/mobilenetv2-12-int8\.onnx \(.+\); without network, put the file at \$CORTEX_MODEL_MIRROR\/mobilenetv2-12-int8\.onnx \(set CORTEX_MODEL_MIRROR=DIR\) or at .+; or, for every file the tests use, set CORTEX_SHARED_DIR to a folder with models\/ and images\//);
 });
 
 test('a mirror is CORTEX_MODEL_MIRROR for the model files, CORTEX_SHARED_DIR for everything, else ../shared beside the checkout', async (t) => {

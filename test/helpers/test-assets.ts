@@ -61,7 +61,7 @@ export async function fetchTestAssets(exampleDir: string, mirrors: Mirrors, cach
   const get = async (url: string, mirrorDir: string | undefined) => {
     const settings = { baseDir: exampleDir, cacheDir, mirrorDir, downloadTimeoutMs: 300_000 };
     const file = await resolveAsset(url, settings).catch((err: Error) => {
-      throw new Error(`${err.message}; for every file the tests use, set CORTEX_SHARED_DIR to a folder with models/ and images/ (test/fixtures/images/README.md)`);
+      throw new Error(`${err.message}; or, for every file the tests use, set CORTEX_SHARED_DIR to a folder with models/ and images/ (README.md, Set up and test)`);
     });
     await verify(file, url);
     return { url, file };
