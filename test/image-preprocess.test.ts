@@ -1,5 +1,5 @@
 // The image helpers' fast path gives the same tensors as the full pipeline it replaced: every
-// photo in ../shared/images through imageToTensor against a reference written the old way
+// test photo through imageToTensor against a reference written the old way
 // (sharp's colour management on every embedded profile): pixel for pixel where no colour
 // transform is needed, within a level where one is; the same top-1, and the top-5 overlapping.
 import { readFile } from 'node:fs/promises';

@@ -12,12 +12,12 @@ import { execa } from 'execa';
 import { cachePath } from '../runtime/helpers/assets.js';
 import { closedPort } from './helpers/http.js';
 import { exampleDir, labelsFile, modelFile, photoFiles } from './helpers/shared.js';
-import { findMirrors } from './helpers/test-assets.js';
+import { findMirrors, upstreamPhotos } from './helpers/test-assets.js';
 
 const upstream: Record<string, string> = {
   'https://github.com/onnx/models/raw/main/validated/vision/classification/mobilenet/model/mobilenetv2-12-int8.onnx': modelFile,
   'https://raw.githubusercontent.com/anishathalye/imagenet-simple-labels/master/imagenet-simple-labels.json': labelsFile,
-  ...Object.fromEntries((['giraffe.jpg', 'horses.jpg', 'kite.jpg', 'person.jpg', 'scream.jpg'] as const).map((name) => [`https://raw.githubusercontent.com/pjreddie/darknet/master/data/${name}`, photoFiles[name]])),
+  ...Object.fromEntries(upstreamPhotos.map((name) => [`https://raw.githubusercontent.com/pjreddie/darknet/master/data/${name}`, photoFiles[name]])),
 };
 
 const scratch = await mkdtemp(join(tmpdir(), 'cortex-test-assets-'));

@@ -22,13 +22,6 @@ export const modelMirror = mirrors.models;
 const assets = await fetchTestAssets(exampleDir, mirrors, cacheDir);
 export const modelFile = assets.model.file;
 export const labelsFile = assets.labels.file;
-
-/** Makes `dir` a model mirror holding the files found here, for tests of how one is mounted. */
-export async function writeModelMirror(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  await Promise.all([assets.model, assets.labels].map(({ url, file }) => copyFile(file, join(dir, urlBasename(url)))));
-  return dir;
-}
 const local = (name: string) => resolve(photosDir, name);
 /** Every photo, by file name. */
 export const photoFiles = {
@@ -38,3 +31,10 @@ export const photoFiles = {
   'dog.jpg': local('dog.jpg'),
   ...assets.photos,
 };
+
+/** Makes `dir` a model mirror holding the files found here, for tests of how one is mounted. */
+export async function writeModelMirror(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await Promise.all([assets.model, assets.labels].map(({ url, file }) => copyFile(file, join(dir, urlBasename(url)))));
+  return dir;
+}
