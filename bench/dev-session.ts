@@ -1,4 +1,5 @@
-// `cortex dev --no-tui` on a folder, for the benchmarks: started with its own CORTEX_HOME, and
+// `cortex dev --no-tui` on a folder, for the benchmarks: started with its own CORTEX_HOME (the model
+// mirror, if any, comes with the environment), and
 // ready once it has said where the api answers and a replica serves.
 import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
@@ -12,9 +13,9 @@ export interface DevSession {
   stop(): Promise<void>;
 }
 
-export async function startDev(cli: string, dir: string, options: { port: number; backend: string; mirror: string | undefined }): Promise<DevSession> {
+export async function startDev(cli: string, dir: string, options: { port: number; backend: string }): Promise<DevSession> {
   const child = spawn(process.execPath, [cli, 'dev', dir, '--no-tui', '--port', String(options.port), '--backend', options.backend], {
-    env: { ...process.env, ...(options.mirror ? { CORTEX_MODEL_MIRROR: options.mirror } : {}), CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) },
+    env: { ...process.env, CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let endpoint = '';

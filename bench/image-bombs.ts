@@ -12,7 +12,7 @@ import { imageDefaults } from '../runtime/settings.js';
 import { loadSpec } from '../src/spec/index.js';
 import { imageBombs, type Bomb } from '../test/helpers/image-bombs.js';
 import { startRuntime, waitReady } from '../test/helpers/runtime-process.js';
-import { exampleDir, imagesDir } from '../test/helpers/shared.js';
+import { exampleDir, photoFiles } from '../test/helpers/shared.js';
 
 const atOnce = Number(process.env.BOMBS_AT_ONCE ?? 8);
 const only = process.env.BOMBS_ONLY?.toLowerCase();
@@ -76,7 +76,7 @@ async function atTheLimits(): Promise<Bomb[]> {
   return out;
 }
 
-const kite = await readFile(join(imagesDir, 'kite.jpg'));
+const kite = await readFile(photoFiles['kite.jpg']);
 const cases: Bomb[] = [{ name: 'kite.jpg (a real photo)', type: 'image/jpeg', bytes: kite, width: 0, height: 0 }, ...(process.env.BOMBS_AT_LIMIT ? await atTheLimits() : await imageBombs())];
 console.log(`${atOnce} at once, one fresh replica per format`);
 for (const bomb of cases) {

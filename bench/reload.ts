@@ -7,9 +7,9 @@ import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startDev } from './dev-session.js';
+import { photoFiles } from '../test/helpers/shared.js';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
-const shared = resolve(process.env.CORTEX_SHARED_DIR ?? join(root, '../shared'));
 const edits = Number(process.env.BENCH_EDITS ?? 20);
 const port = Number(process.env.BENCH_PORT ?? 18889);
 const backend = process.env.BENCH_BACKEND ?? 'process';
@@ -19,9 +19,9 @@ const dir = await mkdtemp(join(tmpdir(), 'cortex-reload-bench-'));
 await cp(join(root, 'examples/image-classifier'), dir, { recursive: true });
 const predictor = join(dir, 'predictor.ts');
 const original = await readFile(predictor, 'utf8');
-const photo = await readFile(join(shared, 'images/hotdog.jpg'));
+const photo = await readFile(photoFiles['hotdog.jpg']);
 
-const session = await startDev(join(root, 'bin/cortex.js'), dir, { port, backend, mirror: process.env.CORTEX_MODEL_MIRROR ?? join(shared, 'models') });
+const session = await startDev(join(root, 'bin/cortex.js'), dir, { port, backend });
 const { endpoint } = session;
 
 async function answer(): Promise<string> {

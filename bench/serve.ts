@@ -21,10 +21,9 @@ import { PredictorSlot } from '../runtime/predictor-slot.js';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { loadSpec } from '../src/spec/index.js';
 import { startDev } from './dev-session.js';
+import { cacheDir, modelFile, photosDir } from '../test/helpers/shared.js';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
-const shared = resolve(process.env.CORTEX_SHARED_DIR ?? join(root, '../shared'));
-process.env.CORTEX_MODEL_MIRROR ??= join(shared, 'models');
 // The photos by URL are on loopback, as cortex serve allows (the in-process predictor reads this too).
 process.env.CORTEX_FETCH_ADDRESSES ??= 'any';
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -97,7 +96,7 @@ async function startServe(cli: string, dir: string, at: number): Promise<() => v
 const exampleDir = join(root, 'examples/image-classifier');
 const spec = await loadSpec(exampleDir);
 const api = spec.apis[0]!;
-const bodies = await Promise.all(photos.map((p) => readFile(join(shared, 'images', p))));
+const bodies = await Promise.all(photos.map((p) => readFile(join(photosDir, p))));
 
 // The photos by URL come from this process, out of memory: the cheapest server there is.
 const photoServer = createServer((req, res) => {
@@ -122,7 +121,7 @@ await writeFile(join(devDir, 'cortex.yaml'), yaml.replace(/max_replicas: \d+/, '
 if ((await loadSpec(devDir)).apis[0]!.autoscaling.maxReplicas !== 1) throw new Error('bench: could not hold the copied cortex.yaml at one replica');
 
 const plan = inferencePlan(['cpu'], replicaDefaults.inferenceThreads);
-const assets = { baseDir: spec.dir, cacheDir: join(tmpdir(), 'cortex-bench-cache'), mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
+const assets = { baseDir: spec.dir, cacheDir, mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };
 const metadata = { requestId: 'bench', contentType: 'image/jpeg', headers: {}, query: {} };
 const code = (await bundleOnce(api.predictor.path)).code;
 
@@ -159,7 +158,7 @@ const servers: Array<{ name: string; url: string; stop: () => void }> = [
   { name: 'served', url: `http://127.0.0.1:${port}`, stop: await startServe(cli, exampleDir, port) },
   { name: 'served+batch', url: `http://127.0.0.1:${port + 1}`, stop: await startServe(cli, batchedDir, port + 1) },
 ];
-const dev = await startDev(cli, devDir, { port: port + 3, backend: 'process', mirror: process.env.CORTEX_MODEL_MIRROR });
+const dev = await startDev(cli, devDir, { port: port + 3, backend: 'process' });
 servers.push({ name: 'dev', url: new URL(dev.endpoint).origin, stop: () => void dev.stop() });
 if (baseline) servers.push({ name: 'baseline', url: `http://127.0.0.1:${port + 2}`, stop: await startServe(join(baseline, 'bin/cortex.js'), join(baseline, 'examples/image-classifier'), port + 2) });
 
@@ -170,7 +169,7 @@ const requestsFor = (input: 'bytes' | 'url'): Request[] =>
 
 /** Where a request's time goes, in process at concurrency 1: bytes → tensor (sharp and the normalisation), then the model alone. */
 async function split(): Promise<string> {
-  const model = await off.pool.load(join(process.env.CORTEX_MODEL_MIRROR!, 'mobilenetv2-12-int8.onnx'));
+  const model = await off.pool.load(modelFile);
   const n = Math.max(20, Math.round(seconds * 10));
   let t = performance.now();
   const tensors: Tensor[] = [];

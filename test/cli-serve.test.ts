@@ -7,16 +7,16 @@ import { join } from 'node:path';
 import test from 'ava';
 import { cortex, cortexUntil } from './helpers/cli.js';
 import { post, staticServer } from './helpers/http.js';
-import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
+import { exampleDir, fixtures, photoFiles, photosDir } from './helpers/shared.js';
 
 test('serve answers the seed curl with "hot dog" and stops cleanly on Ctrl-C', async (t) => {
   const { child, match, output } = await cortexUntil(['serve', exampleDir, '--port', '0'], /image\/classifier \(version \w+\): (http:\/\/\S+)/);
   const url = match[1]!;
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/image\/classifier$/);
-  const res = await post(url, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg');
+  const res = await post(url, await readFile(photoFiles['hotdog.jpg']), 'image/jpeg');
   t.is(res.text, '"hot dog"');
   // serve runs on the developer's machine: a photo on localhost is fetched (CORTEX_FETCH_ADDRESSES=any).
-  const photos = await staticServer(imagesDir);
+  const photos = await staticServer(photosDir);
   t.teardown(() => photos.close());
   t.is((await post(url, { url: `${photos.url.replace('127.0.0.1', 'localhost')}/hotdog.jpg` })).text, '"hot dog"');
   t.is((await fetch(`${url}/readyz`)).status, 200);

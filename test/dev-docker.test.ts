@@ -11,7 +11,7 @@ import { cortex } from './helpers/cli.js';
 import { copyProject, startDev, until } from './helpers/dev.js';
 import { post } from './helpers/http.js';
 import { startLoad, type Load } from './helpers/load.js';
-import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
+import { exampleDir, fixtures, photoFiles } from './helpers/shared.js';
 import { dockerTest } from './helpers/docker.js';
 
 const docker = new Docker();
@@ -25,7 +25,7 @@ dockerTest('the example on Docker: "hot dog" through the gateway, a hot reload w
   try {
     t.regex(dev.output(), /docker backend: replicas are containers of cortex-runtime:\w+/);
     t.is((await containersOf(dev.pid)).length, 1);
-    const hotdog = await readFile(join(imagesDir, 'hotdog.jpg'));
+    const hotdog = await readFile(photoFiles['hotdog.jpg']);
     t.is((await post(endpoint, hotdog, 'image/jpeg')).text, '"hot dog"');
 
     const predictor = join(dir, 'predictor.ts');

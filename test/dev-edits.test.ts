@@ -11,9 +11,9 @@ import { sessionFilePath } from '../src/dev/session-file.js';
 import { cortex, cortexBin } from './helpers/cli.js';
 import { copyProject, leftovers, processesWith, startDev, until } from './helpers/dev.js';
 import { closedPort, post } from './helpers/http.js';
-import { exampleDir, imagesDir } from './helpers/shared.js';
+import { exampleDir, photoFiles } from './helpers/shared.js';
 
-const hotdog = await readFile(join(imagesDir, 'hotdog.jpg'));
+const hotdog = await readFile(photoFiles['hotdog.jpg']);
 const answer = async (url: string): Promise<string> => (await post(`${url}/image/classifier`, hotdog, 'image/jpeg')).text;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const labelled = (source: string, tag: string) => source.replace('return labels[best!.index];', `return \`${tag}: \${labels[best!.index]}\`;`);

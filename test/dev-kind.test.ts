@@ -12,7 +12,7 @@ import { cortex } from './helpers/cli.js';
 import { copyProject, startDev, until, type DevRun } from './helpers/dev.js';
 import { clusterDir, kindTest, kubeConfig } from './helpers/kind.js';
 import { startLoad } from './helpers/load.js';
-import { exampleDir, fixtures, imagesDir, modelsDir } from './helpers/shared.js';
+import { exampleDir, fixtures, photoFiles } from './helpers/shared.js';
 
 const namespace = 'cortex';
 
@@ -68,8 +68,8 @@ kindTest('cortex dev --backend kind: hot dog on :8888, hot reload into pods unde
   );
   const predictorFile = join(dir, 'predictor.ts');
   const original = await readFile(predictorFile, 'utf8');
-  const photo = await readFile(join(imagesDir, 'hotdog.jpg'));
-  const dev = await startDev(dir, ['--backend', 'kind'], { PATH: await kindPath(), CORTEX_MODEL_MIRROR: modelsDir });
+  const photo = await readFile(photoFiles['hotdog.jpg']);
+  const dev = await startDev(dir, ['--backend', 'kind'], { PATH: await kindPath() });
   let quit = false;
   t.teardown(async () => {
     if (!quit) await dev.quit();

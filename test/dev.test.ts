@@ -7,14 +7,14 @@ import { cortex } from './helpers/cli.js';
 import { copyProject, leftovers, processesWith, startDev, until } from './helpers/dev.js';
 import { post } from './helpers/http.js';
 import { startLoad } from './helpers/load.js';
-import { exampleDir, imagesDir } from './helpers/shared.js';
+import { exampleDir, photoFiles } from './helpers/shared.js';
 
 test.serial('the example through the gateway, hot reload with no failed request, a compile error kept off, quit cleanly', async (t) => {
   const dir = await copyProject(exampleDir);
   const dev = await startDev(dir);
   const endpoint = `${dev.url}/image/classifier`;
   try {
-    const hotdog = await readFile(join(imagesDir, 'hotdog.jpg'));
+    const hotdog = await readFile(photoFiles['hotdog.jpg']);
     const first = await post(endpoint, hotdog, 'image/jpeg');
     t.is(first.text, '"hot dog"');
 
@@ -45,7 +45,7 @@ test.serial('the example through the gateway, hot reload with no failed request,
     // The other session commands.
     const table = await cortex(['get'], { env: dev.env });
     t.regex(table.stdout, /classifier\s+live\s+1\s+1\s+1/);
-    const predicted = await cortex(['predict', 'classifier', join(imagesDir, 'finch.jpg')], { env: dev.env });
+    const predicted = await cortex(['predict', 'classifier', photoFiles['finch.jpg']], { env: dev.env });
     t.is(predicted.stdout, '"house finch"');
     const logs = await cortex(['logs', 'classifier', '--no-follow'], { env: dev.env });
     t.regex(logs.stdout, /classifier-1 .*predictor swapped/);
@@ -69,7 +69,7 @@ test.serial('an init that throws on save keeps the old code serving and shows th
     const error = await until('the init error', async () => (await dev.get('classifier')).lastReload?.error ?? undefined);
     t.regex(error.message, /init failed: no model today/);
     t.regex(error.location, /predictor\.ts:16:\d+$/);
-    const res = await post(`${dev.url}/image/classifier`, await readFile(join(imagesDir, 'eagle.jpg')), 'image/jpeg');
+    const res = await post(`${dev.url}/image/classifier`, await readFile(photoFiles['eagle.jpg']), 'image/jpeg');
     t.is(res.text, '"bald eagle"');
   } finally {
     await dev.quit();
@@ -82,7 +82,7 @@ test.serial('a save whose init loops forever or exits is refused with file:line 
   try {
     const predictor = join(dir, 'predictor.ts');
     const original = await readFile(predictor, 'utf8');
-    const eagle = await readFile(join(imagesDir, 'eagle.jpg'));
+    const eagle = await readFile(photoFiles['eagle.jpg']);
     let stop = false;
     const wrong: string[] = [];
     let answered = 0;
@@ -133,7 +133,7 @@ test.serial('cortex.yaml edits apply: replica counts follow, a bad edit is refus
     await writeFile(specFile, spec.replace('min_replicas: 1', 'min_replicas: 2').replace(/labels: \S+/, 'labels: missing-labels.json'));
     const error = await until('the config reload error', async () => (await dev.get('classifier')).lastReload?.error ?? undefined);
     t.regex(error.message, /init failed: file not found: .*missing-labels\.json/);
-    t.is((await post(`${dev.url}/image/classifier`, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg')).text, '"hot dog"');
+    t.is((await post(`${dev.url}/image/classifier`, await readFile(photoFiles['hotdog.jpg']), 'image/jpeg')).text, '"hot dog"');
 
     // Deleting the api removes its replicas and its route.
     t.is((await cortex(['delete', 'classifier'], { env: dev.env })).stdout, 'deleted classifier');
@@ -159,7 +159,7 @@ test.serial('a replica that dies is restarted with backoff, and the status says 
     });
     t.log(`crash shown after ${shown - killed} ms, serving again after ${Date.now() - killed} ms`);
     t.is(back.id, 'classifier-1');
-    const res = await post(`${dev.url}/image/classifier`, await readFile(join(imagesDir, 'dog.jpg')), 'image/jpeg');
+    const res = await post(`${dev.url}/image/classifier`, await readFile(photoFiles['dog.jpg']), 'image/jpeg');
     t.is(res.text, '"Alaskan Malamute"');
   } finally {
     await dev.quit();

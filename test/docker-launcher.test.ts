@@ -4,7 +4,7 @@
 // what a crashed session left is removed on the next start.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { bundleOnce } from '../src/dev/bundler.js';
 import { runtimeEnv } from '../src/backends/runtime-env.js';
 import { loadSpec } from '../src/spec/index.js';
 import { post } from './helpers/http.js';
-import { exampleDir, imagesDir, modelsDir } from './helpers/shared.js';
+import { exampleDir, photoFiles, writeModelMirror } from './helpers/shared.js';
 import { dockerTest } from './helpers/docker.js';
 
 const docker = new Docker();
@@ -24,7 +24,7 @@ const scratch = await mkdtemp(join(tmpdir(), 'cortex-docker-launcher-'));
 // A mirror whose path has a space, and a cache given relative to where cortex runs: both must
 // reach the container as the folders they name.
 const mirror = join(scratch, 'my models');
-await cp(modelsDir, mirror, { recursive: true });
+await writeModelMirror(mirror);
 const cacheDir = join(scratch, 'cache');
 const env = { CORTEX_MODEL_MIRROR: mirror, CORTEX_CACHE_DIR: relative(process.cwd(), cacheDir) };
 test.after.always(() => rm(scratch, { recursive: true, force: true }));
@@ -37,7 +37,7 @@ function containersOf(replica: string) {
 async function photoServerForContainers(): Promise<{ port: number; close: () => Promise<void> }> {
   const bridge = await docker.getNetwork('bridge').inspect();
   const gateway = (bridge.IPAM?.Config as Array<{ Gateway?: string }> | undefined)?.[0]?.Gateway ?? '0.0.0.0';
-  const photo = await readFile(join(imagesDir, 'hotdog.jpg'));
+  const photo = await readFile(photoFiles['hotdog.jpg']);
   const server = createServer((req, res) => {
     if (req.url === '/hotdog.jpg') res.writeHead(200, { 'content-type': 'image/jpeg' }).end(photo);
     else res.writeHead(404).end();
@@ -79,7 +79,7 @@ dockerTest('a replica in a container answers "hot dog", for bytes and for a phot
   });
   t.is(pushed.status, 200, await pushed.clone().text());
   t.is((await fetch(`${replica.url}/readyz`)).status, 200);
-  const res = await post(`${replica.url}/`, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg');
+  const res = await post(`${replica.url}/`, await readFile(photoFiles['hotdog.jpg']), 'image/jpeg');
   t.is(res.text, '"hot dog"');
 
   // Inside the container localhost is the container: the host is host.docker.internal.

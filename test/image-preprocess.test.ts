@@ -1,9 +1,8 @@
 // The image helpers' fast path gives the same tensors as the full pipeline it replaced: every
-// photo in ../shared/images through imageToTensor against a reference written the old way
+// test photo through imageToTensor against a reference written the old way
 // (sharp's colour management on every embedded profile): pixel for pixel where no colour
 // transform is needed, within a level where one is; the same top-1, and the top-5 overlapping.
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import test from 'ava';
 import sharp from 'sharp';
 import type { Tensor } from '../runtime/contract.js';
@@ -12,7 +11,7 @@ import { imageToTensor } from '../runtime/helpers/image.js';
 import { topK } from '../runtime/helpers/math.js';
 import { inferencePlan } from '../runtime/inference/plan.js';
 import { InferencePool } from '../runtime/inference/pool.js';
-import { imagesDir, modelsDir } from './helpers/shared.js';
+import { modelFile, photoFiles } from './helpers/shared.js';
 
 const imagenetMean = [0.485, 0.456, 0.406];
 const std = [0.229, 0.224, 0.225];
@@ -37,11 +36,9 @@ const pool = new InferencePool(1, inferencePlan(['cpu'], 1).session);
 test.after.always(() => pool.close());
 
 test('every photo: the same tensor as the full pipeline, the same top-1 and top-5', async (t) => {
-  const model = await pool.load(join(modelsDir, 'mobilenetv2-12-int8.onnx'));
-  const files = (await readdir(imagesDir)).filter((f) => f.endsWith('.jpg')).sort();
-  t.true(files.length >= 9);
-  for (const file of files) {
-    const bytes = await readFile(join(imagesDir, file));
+  const model = await pool.load(modelFile);
+  for (const [file, path] of Object.entries(photoFiles)) {
+    const bytes = await readFile(path);
     const [fast, slow] = await Promise.all([imageToTensor(bytes), reference(bytes)]);
     let worst = 0;
     let sum = 0;
@@ -71,7 +68,7 @@ test('every photo: the same tensor as the full pipeline, the same top-1 and top-
 });
 
 test('ICC profiles: sRGB ones are told from others by their own description', async (t) => {
-  const profile = async (file: string) => (await sharp(await readFile(join(imagesDir, file))).metadata()).icc!;
+  const profile = async (file: keyof typeof photoFiles) => (await sharp(await readFile(photoFiles[file])).metadata()).icc!;
   t.is(iccDescription(await profile('eagle.jpg')), 'sRGB IEC61966-2.1');
   t.true(isSrgbProfile(await profile('eagle.jpg')));
   t.is(iccDescription(await profile('finch.jpg')), 'Adobe RGB (1998)');
@@ -98,7 +95,7 @@ test('ICC profiles: sRGB ones are told from others by their own description', as
 });
 
 test('a matrix/TRC profile converted here is within one level of lcms on the whole photo', async (t) => {
-  const bytes = await readFile(join(imagesDir, 'finch.jpg'));
+  const bytes = await readFile(photoFiles['finch.jpg']);
   const profile = matrixShaper((await sharp(bytes).metadata()).icc);
   t.truthy(profile, 'Adobe RGB (1998) is a matrix/TRC profile');
   const lcms = await sharp(bytes).toColourspace('srgb').raw().toBuffer();
@@ -114,7 +111,7 @@ test('a matrix/TRC profile converted here is within one level of lcms on the who
   t.true(worst <= 1, `at most ${worst} levels apart`);
   t.true(off / lcms.length < 0.02, `${((100 * off) / lcms.length).toFixed(2)}% of values a level apart`);
   // sRGB's own profile is the identity (it is skipped in practice), and profiles that are not RGB matrices are left to lcms.
-  const srgb = matrixShaper((await sharp(await readFile(join(imagesDir, 'eagle.jpg'))).metadata()).icc)!;
+  const srgb = matrixShaper((await sharp(await readFile(photoFiles['eagle.jpg'])).metadata()).icc)!;
   const grey = new Uint8Array(Array.from({ length: 256 * 3 }, (_, i) => Math.floor(i / 3)));
   convertToSrgb(grey, srgb);
   t.true(grey.every((v, i) => Math.abs(v - Math.floor(i / 3)) <= 1));
@@ -124,7 +121,7 @@ test('a matrix/TRC profile converted here is within one level of lcms on the who
 
 test('Display P3 (a v4 profile with parametric curves) too: within one level of lcms, and the same top-1 as the full pipeline', async (t) => {
   // sharp's own Display P3 profile, attached as a phone would: the same photo, in P3's numbers.
-  const p3 = await sharp(await readFile(join(imagesDir, 'eagle.jpg'))).withIccProfile('p3').jpeg({ quality: 95 }).toBuffer();
+  const p3 = await sharp(await readFile(photoFiles['eagle.jpg'])).withIccProfile('p3').jpeg({ quality: 95 }).toBuffer();
   const icc = (await sharp(p3).metadata()).icc!;
   t.is(iccDescription(icc), 'sP3C');
   t.false(isSrgbProfile(icc));
@@ -134,7 +131,7 @@ test('Display P3 (a v4 profile with parametric curves) too: within one level of 
   const mine = await sharp(p3, { ignoreIcc: true }).raw().toBuffer();
   convertToSrgb(mine, profile);
   t.true(lcms.every((v, i) => Math.abs(v - mine[i]!) <= 1));
-  const model = await pool.load(join(modelsDir, 'mobilenetv2-12-int8.onnx'));
+  const model = await pool.load(modelFile);
   const best = async (data: Float32Array) => topK((await model.run({ input: { type: 'float32', data, dims: [1, 3, 224, 224] } })).output!.data as Float32Array, 1)[0]!.index;
   t.is(await best((await imageToTensor(p3)).data as Float32Array), await best(await reference(p3)));
 });

@@ -1,6 +1,6 @@
 // Server-side batching in the inference pool, on the real model and photos: concurrent runs of
 // one model share one run, and each call still gets exactly what it would have got alone.
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import type { Tensor } from '../runtime/contract.js';
@@ -9,9 +9,8 @@ import { topK } from '../runtime/helpers/math.js';
 import { rowsOf, signature, split, stack, unbatchable } from '../runtime/inference/batch.js';
 import { inferencePlan } from '../runtime/inference/plan.js';
 import { InferencePool } from '../runtime/inference/pool.js';
-import { fixtures, imagesDir, modelsDir } from './helpers/shared.js';
+import { fixtures, modelFile, photoFiles } from './helpers/shared.js';
 
-const modelPath = join(modelsDir, 'mobilenetv2-12-int8.onnx');
 const fixedBatch = join(fixtures, 'models/fixed-batch.onnx');
 const session = inferencePlan(['cpu'], 2).session;
 
@@ -22,8 +21,8 @@ test.after.always(() => Promise.all([alone.close(), batched.close()]));
 let photos: string[] = [];
 let tensors: Tensor[] = [];
 test.before(async () => {
-  photos = (await readdir(imagesDir)).filter((f) => f.endsWith('.jpg')).sort();
-  tensors = await Promise.all(photos.map(async (f) => imageToTensor(await readFile(join(imagesDir, f)))));
+  photos = Object.keys(photoFiles);
+  tensors = await Promise.all(Object.values(photoFiles).map(async (f) => imageToTensor(await readFile(f))));
 });
 const copy = (t: Tensor): Tensor => ({ ...t, data: t.data.slice(), dims: [...t.dims] });
 
@@ -43,8 +42,8 @@ function sizes(pool: InferencePool): { list: number[]; stop: () => void } {
 }
 
 test.serial('batched answers equal unbatched ones for every photo: same top-1, logits within 1e-4', async (t) => {
-  const one = await alone.load(modelPath);
-  const many = await batched.load(modelPath);
+  const one = await alone.load(modelFile);
+  const many = await batched.load(modelFile);
   const reference: Float32Array[] = [];
   for (const input of tensors) reference.push((await one.run({ input: copy(input) })).output!.data as Float32Array);
 
@@ -69,8 +68,8 @@ test.serial('batched answers equal unbatched ones for every photo: same top-1, l
 });
 
 test.serial('a malformed input fails only its own call, with the error it would have had alone', async (t) => {
-  const one = await alone.load(modelPath);
-  const many = await batched.load(modelPath);
+  const one = await alone.load(modelFile);
+  const many = await batched.load(modelFile);
   const wrongSize = () => ({ input: { type: 'float32' as const, data: new Float32Array(3 * 100 * 100), dims: [1, 3, 100, 100] } });
   const wrongLength = () => ({ input: { type: 'float32' as const, data: new Float32Array(10), dims: [1, 3, 224, 224] } });
   const wrongName = () => ({ image: copy(tensors[0]!) });
@@ -96,7 +95,7 @@ test.serial('a malformed input fails only its own call, with the error it would 
 test.serial('one thread takes up to max_batch_size, two share the queue between them', async (t) => {
   const single = new InferencePool(1, session, { maxBatchSize: 4, intervalMs: 10_000 });
   t.teardown(() => single.close());
-  const model = await single.load(modelPath);
+  const model = await single.load(modelFile);
   const ran = sizes(single);
   // Ten predictions, each done when its own run is.
   const ends: Array<() => void> = [];
@@ -112,7 +111,7 @@ test.serial('one thread takes up to max_batch_size, two share the queue between 
 test.serial('a lone request does not wait for the batch interval', async (t) => {
   const slow = new InferencePool(1, session, { maxBatchSize: 8, intervalMs: 10_000 });
   t.teardown(() => slow.close());
-  const model = await slow.load(modelPath);
+  const model = await slow.load(modelFile);
   const started = performance.now();
   // One prediction in flight, and it has made its call: nothing else can join.
   await slow.track(model.run({ input: copy(tensors[0]!) }));
@@ -120,7 +119,7 @@ test.serial('a lone request does not wait for the batch interval', async (t) => 
 });
 
 test.serial('a call waits at most the batch interval for others that may come', async (t) => {
-  const model = await batched.load(modelPath);
+  const model = await batched.load(modelFile);
   const end = inFlight(3); // three predictions in flight, only one calls run
   const started = performance.now();
   await model.run({ input: copy(tensors[0]!) });

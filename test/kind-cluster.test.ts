@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { cortex } from './helpers/cli.js';
 import { kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy } from './helpers/kind.js';
-import { exampleDir, imagesDir } from './helpers/shared.js';
+import { exampleDir, photoFiles } from './helpers/shared.js';
 
 const namespace = `cortex-kind-test-${process.pid}`;
 const port = 8080;
@@ -105,7 +105,7 @@ kindTest('the runtime image runs as a pod and says "hot dog" through the pod pro
   const ready = await podProxy(kc, namespace, 'classifier', port, '/readyz');
   t.is(ready.status, 200, ready.body);
 
-  const photo = await readFile(join(imagesDir, 'hotdog.jpg'));
+  const photo = await readFile(photoFiles['hotdog.jpg']);
   const answer = await podProxy(kc, namespace, 'classifier', port, '/', { method: 'POST', body: photo, contentType: 'image/jpeg' });
   t.is(answer.status, 200, answer.body);
   t.is(JSON.parse(answer.body), 'hot dog');

@@ -12,7 +12,7 @@ import { profiles, render, type RenderInput } from '../src/kube/render.js';
 import { loadSpec, parseSpec } from '../src/spec/index.js';
 import { cortex } from './helpers/cli.js';
 import { kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy, until } from './helpers/kind.js';
-import { exampleDir, imagesDir } from './helpers/shared.js';
+import { exampleDir, photoFiles } from './helpers/shared.js';
 
 const namespace = `cortex-render-test-${process.pid}`;
 
@@ -88,7 +88,7 @@ kindTest('the kind profile runs the example: "hot dog" from a pod and through th
   });
   const ready = JSON.parse((await podProxy(kc, 'cortex', pod.metadata!.name!, 8080, '/readyz')).body) as { version: string };
   t.is(ready.version, input.bundles.get('classifier')!.version, 'the pod serves the version in the ConfigMap');
-  const photo = await readFile(join(imagesDir, 'hotdog.jpg'));
+  const photo = await readFile(photoFiles['hotdog.jpg']);
   const answer = await podProxy(kc, 'cortex', pod.metadata!.name!, 8080, '/', { method: 'POST', body: photo, contentType: 'image/jpeg' });
   t.is(answer.status, 200, answer.body);
   t.is(JSON.parse(answer.body), 'hot dog');

@@ -11,7 +11,7 @@ import { kindConfig } from '../src/kube/kind.js';
 import { cortex } from './helpers/cli.js';
 import { clusterDir, clusterName, kindTest } from './helpers/kind.js';
 import { closedPort } from './helpers/http.js';
-import { exampleDir, modelsDir } from './helpers/shared.js';
+import { exampleDir, writeModelMirror } from './helpers/shared.js';
 
 /** PATH with the harness's kind binary and its docker shim (test/cluster/README.md) first. */
 async function kindPath(): Promise<string> {
@@ -84,7 +84,7 @@ kindTest('cluster up creates a cluster from the offline node image, with the gat
   const { stdout: image } = await execa(join(clusterDir, 'build-node-image.sh'));
   const name = `cortex-create-test-${process.pid}`;
   const port = await closedPort();
-  const env = { PATH: await kindPath(), CORTEX_CACHE_DIR: await mkdtemp(join(tmpdir(), 'cortex-cache-')), CORTEX_MODEL_MIRROR: modelsDir };
+  const env = { PATH: await kindPath(), CORTEX_CACHE_DIR: await mkdtemp(join(tmpdir(), 'cortex-cache-')), CORTEX_MODEL_MIRROR: await writeModelMirror(await mkdtemp(join(tmpdir(), 'cortex-mirror-'))) };
   t.teardown(async () => void (await cortex(['cluster', 'down', '--name', name], { env })));
   const up = await cortex(['cluster', 'up', '--name', name, '--port', String(port), '--image', image.trim()], { env });
   t.is(up.exitCode, 0, up.all);

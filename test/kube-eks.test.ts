@@ -25,7 +25,7 @@ import { profiles, renderApi, renderCluster, type RenderInput } from '../src/kub
 import { loadSpec } from '../src/spec/index.js';
 import { copyProject, until } from './helpers/dev.js';
 import { kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy } from './helpers/kind.js';
-import { exampleDir, imagesDir } from './helpers/shared.js';
+import { exampleDir, photoFiles } from './helpers/shared.js';
 
 const namespace = `cortex-eks-test-${process.pid}`;
 const gpu = 'nvidia.com/gpu';
@@ -159,7 +159,7 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
   t.is(readyz.models[0]!.provider, 'cpu');
   t.deepEqual(readyz.models[0]!.requested, ['cuda', 'cpu']);
   t.regex(readyz.models[0]!.fallback ?? '', /^cuda unavailable \((missing library|driver|no device)\): /);
-  const photo = await readFile(join(imagesDir, 'hotdog.jpg'));
+  const photo = await readFile(photoFiles['hotdog.jpg']);
   const answer = await podProxy(kc, namespace, gpuPod.metadata!.name!, 8080, '/', { method: 'POST', body: photo, contentType: 'image/jpeg' });
   t.is(answer.status, 200, answer.body);
   t.is(JSON.parse(answer.body), 'hot dog');
@@ -183,12 +183,12 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
   t.regex(table, /image-classifier-[a-z0-9]+-[a-z0-9]+\s+ready/, table);
   t.regex(table, /endpoint: .*\/image\/classifier/, table);
   said.length = 0;
-  const predicted = await cloudPredict(target, 'classifier', join(imagesDir, 'hotdog.jpg'), quiet);
+  const predicted = await cloudPredict(target, 'classifier', photoFiles['hotdog.jpg'], quiet);
   t.is(JSON.parse(predicted), 'hot dog', 'through the in-cluster gateway, by the API server\'s service proxy');
   said.length = 0;
   await cloudLogs(target, 'gpu-classifier', { follow: false }, quiet);
   t.true(said.some((l) => /runs on cpu, not cuda: cuda unavailable/.test(l)), said.join('\n'));
-  await t.throwsAsync(cloudPredict(target, 'nope', join(imagesDir, 'hotdog.jpg'), quiet), { message: /^no api named "nope" in the kind cluster as EKS \(namespace cortex-eks-test-\d+\); the apis there: classifier, gpu-classifier/ });
+  await t.throwsAsync(cloudPredict(target, 'nope', photoFiles['hotdog.jpg'], quiet), { message: /^no api named "nope" in the kind cluster as EKS \(namespace cortex-eks-test-\d+\); the apis there: classifier, gpu-classifier/ });
 
   // (4) Only the predictor changes: deploy again. No image is built or pushed, the pods stay, the bundle is swapped into them.
   const podsBefore = (await core.listNamespacedPod({ namespace, labelSelector: 'cortex.dev/component=api' })).items.filter(isReady).map((p) => p.metadata!.name!).sort();
@@ -205,7 +205,7 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
   t.true(lines.some((l) => /the cluster runs it already, not pushed/.test(l)), lines.join('\n'));
   const podsAfter = (await core.listNamespacedPod({ namespace, labelSelector: 'cortex.dev/component=api' })).items.filter(isReady).map((p) => p.metadata!.name!).sort();
   t.deepEqual(podsAfter, podsBefore, 'the same pods serve the new predictor');
-  t.is(JSON.parse(await cloudPredict(target, 'classifier', join(imagesDir, 'hotdog.jpg'), quiet)), 'v2: hot dog');
+  t.is(JSON.parse(await cloudPredict(target, 'classifier', photoFiles['hotdog.jpg'], quiet)), 'v2: hot dog');
   const gpuAnswer = await podProxy(kc, namespace, gpuPod.metadata!.name!, 8080, '/', { method: 'POST', body: photo, contentType: 'image/jpeg' });
   t.is(JSON.parse(gpuAnswer.body), 'v2: hot dog');
   // New pods would start from the ConfigMap: it holds the new version.

@@ -1,7 +1,7 @@
 // Server-side batching through a real replica: the setting from cortex.yaml to the replica's
 // environment, the example served with and without it (the same answer for every photo), the
 // batch sizes in /metrics, and the refusal of a model that cannot batch.
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { batchingFrom, SettingsError, settingsFromEnv } from '../runtime/settings.js';
@@ -9,7 +9,7 @@ import { runtimeEnv } from '../src/backends/runtime-env.js';
 import { loadSpec, parseSpec } from '../src/spec/index.js';
 import { post } from './helpers/http.js';
 import { startReplica, type TestReplica } from './helpers/replica.js';
-import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
+import { exampleDir, fixtures, photoFiles } from './helpers/shared.js';
 
 test('the setting travels: cortex.yaml → the replica environment → the runtime settings', (t) => {
   const yaml = (extra: string) => `- kind: deployment\n  name: image\n- kind: api\n  name: classifier\n  predictor:\n    path: predictor.ts\n${extra}`;
@@ -42,8 +42,7 @@ test.before(async () => {
     startReplica(api.predictor.path, api.predictor.config),
     startReplica(api.predictor.path, api.predictor.config, { batching: { maxBatchSize: 8, intervalMs: 5 } }),
   ]);
-  const files = (await readdir(imagesDir)).filter((f) => f.endsWith('.jpg')).sort();
-  photos = await Promise.all(files.map(async (file) => ({ file, bytes: await readFile(join(imagesDir, file)) })));
+  photos = await Promise.all(Object.entries(photoFiles).map(async ([file, path]) => ({ file, bytes: await readFile(path) })));
 });
 
 test.after.always(async () => {

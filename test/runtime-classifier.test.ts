@@ -1,12 +1,11 @@
 // The seed's example served for real: MobileNetV2 int8 through onnxruntime in worker threads,
 // photos fetched by URL from a local static server or sent as bytes.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import test from 'ava';
 import { loadSpec } from '../src/spec/index.js';
 import { closedPort, post } from './helpers/http.js';
 import { startReplica, type TestReplica } from './helpers/replica.js';
-import { exampleDir, imagesDir } from './helpers/shared.js';
+import { exampleDir, photoFiles, photosDir } from './helpers/shared.js';
 import { staticServer } from './helpers/http.js';
 
 const photos = [
@@ -25,7 +24,7 @@ test.before(async () => {
   const spec = await loadSpec(exampleDir);
   const api = spec.apis[0]!;
   replica = await startReplica(api.predictor.path, api.predictor.config);
-  images = await staticServer(imagesDir, { '/page.html': ['text/html', '<html>a web page</html>'] });
+  images = await staticServer(photosDir, { '/page.html': ['text/html', '<html>a web page</html>'] });
 });
 
 test.after.always(async () => {
@@ -42,14 +41,14 @@ for (const [file, label] of photos) {
   });
 
   test(`${file} as bytes is "${label}"`, async (t) => {
-    const res = await post(`${replica.url}/`, await readFile(join(imagesDir, file)), 'image/jpeg');
+    const res = await post(`${replica.url}/`, await readFile(photoFiles[file]), 'image/jpeg');
     t.is(res.status, 200);
     t.is(res.body, label);
   });
 }
 
 test('octet-stream bytes are accepted like image/*', async (t) => {
-  const res = await post(`${replica.url}/`, await readFile(join(imagesDir, 'hotdog.jpg')), 'application/octet-stream');
+  const res = await post(`${replica.url}/`, await readFile(photoFiles['hotdog.jpg']), 'application/octet-stream');
   t.is(res.body, 'hot dog');
 });
 

@@ -11,7 +11,7 @@ import type { Ready } from '../runtime/protocol.js';
 import { loadSpec } from '../src/spec/index.js';
 import { post } from './helpers/http.js';
 import { startRuntime, waitReady, type RuntimeProcess } from './helpers/runtime-process.js';
-import { exampleDir, imagesDir, repoRoot } from './helpers/shared.js';
+import { exampleDir, photoFiles, repoRoot } from './helpers/shared.js';
 
 // The GPU check's private onnxruntime-node copy with the real CUDA provider libraries beside it
 // (from PyPI's onnxruntime-gpu; `node test/gpu/cuda-check.mjs --try-cuda` makes it where pip can
@@ -46,7 +46,7 @@ test('cuda,cpu without CUDA: "hot dog" on the CPU, and readyz, metrics and the l
   const { rt, model } = await classifier({ CORTEX_EXECUTION_PROVIDERS: 'cuda,cpu' });
   t.teardown(() => rt.child.kill('SIGKILL'));
 
-  const res = await post(`${rt.url}/`, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg');
+  const res = await post(`${rt.url}/`, await readFile(photoFiles['hotdog.jpg']), 'image/jpeg');
   t.is(res.status, 200);
   t.is(res.body, 'hot dog');
 
@@ -76,7 +76,7 @@ test('cpu alone: the model is reported on cpu with no fallback, in readyz and me
   t.deepEqual(ready.models, [{ model, provider: 'cpu', requested: ['cpu'] }]);
   t.true((await (await fetch(`${rt.url}/metrics`)).text()).includes(`cortex_model_info{model="${model}",provider="cpu"} 1`));
   t.regex(rt.logs(), new RegExp(`"msg":"model ${model.replace(/[.?*+^$[\]\\(){}|-]/g, '\\$&')} runs on cpu"`));
-  t.is((await post(`${rt.url}/`, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg')).body, 'hot dog');
+  t.is((await post(`${rt.url}/`, await readFile(photoFiles['hotdog.jpg']), 'image/jpeg')).body, 'hot dog');
 });
 
 test('cuda alone (no CPU fallback) without CUDA: init fails, and readyz says why', async (t) => {
@@ -108,7 +108,7 @@ test('cuda alone (no CPU fallback) without CUDA: init fails, and readyz says why
   t.like(loaded, { provider: 'cpu', requested: ['cuda', 'cpu'] });
   // Every CUDA and cuDNN library from the wheels loaded; only the driver's own is missing here.
   t.is(loaded!.fallback, 'cuda unavailable (driver): libcuda.so.1: cannot open shared object file: No such file or directory');
-  t.is((await post(`${rt.url}/`, await readFile(join(imagesDir, 'hotdog.jpg')), 'image/jpeg')).body, 'hot dog');
+  t.is((await post(`${rt.url}/`, await readFile(photoFiles['hotdog.jpg']), 'image/jpeg')).body, 'hot dog');
 });
 
 test('a bad CORTEX_EXECUTION_PROVIDERS stops the runtime at start: one line, exit code 2', async (t) => {

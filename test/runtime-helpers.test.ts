@@ -1,12 +1,11 @@
 // The helpers predictors call: ranking scores, and turning image bytes into a tensor, where a
 // client's bad image is a 4xx and the predictor's own bad arguments are plain errors (500).
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import test from 'ava';
 import { imageToTensor } from '../runtime/helpers/image.js';
 import { topK } from '../runtime/helpers/math.js';
 import { HttpError } from '../runtime/http-error.js';
-import { imagesDir } from './helpers/shared.js';
+import { photoFiles } from './helpers/shared.js';
 
 const ranked = (scores: number[], k: number) => topK(scores, k).map((r) => r.index);
 
@@ -28,7 +27,7 @@ test('topK: a k that is not a count is a RangeError', (t) => {
 });
 
 test('imageToTensor: a photo becomes a normalized [1, 3, 224, 224] tensor', async (t) => {
-  const tensor = await imageToTensor(await readFile(join(imagesDir, 'hotdog.jpg')));
+  const tensor = await imageToTensor(await readFile(photoFiles['hotdog.jpg']));
   t.deepEqual(tensor.dims, [1, 3, 224, 224]);
   t.is(tensor.data.length, 3 * 224 * 224);
   t.true([...tensor.data.subarray(0, 1000)].every((v) => v > -2.2 && v < 2.7));
@@ -49,7 +48,7 @@ const badOptions: Array<[object, RegExp]> = [
 ];
 for (const [options, message] of badOptions) {
   test(`imageToTensor: ${JSON.stringify(options)} is the predictor's error, not the client's`, async (t) => {
-    const err = await t.throwsAsync(imageToTensor(await readFile(join(imagesDir, 'hotdog.jpg')), options), { message });
+    const err = await t.throwsAsync(imageToTensor(await readFile(photoFiles['hotdog.jpg']), options), { message });
     t.false(err instanceof HttpError);
   });
 }

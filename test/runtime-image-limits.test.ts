@@ -10,7 +10,7 @@ import { imageLimitsFrom, SettingsError } from '../runtime/settings.js';
 import { loadSpec } from '../src/spec/index.js';
 import { imageBombs } from './helpers/image-bombs.js';
 import { startRuntime, waitReady } from './helpers/runtime-process.js';
-import { exampleDir, imagesDir } from './helpers/shared.js';
+import { exampleDir, photoFiles } from './helpers/shared.js';
 
 const mib = 1024 * 1024;
 
@@ -38,7 +38,7 @@ test('SVG is a 422: what rasterising it costs is not in its header', async (t) =
 });
 
 test('a real photo still decodes', async (t) => {
-  const tensor = await imageToTensor(await readFile(join(imagesDir, 'kite.jpg')));
+  const tensor = await imageToTensor(await readFile(photoFiles['kite.jpg']));
   t.deepEqual(tensor.dims, [1, 3, 224, 224]);
 });
 
@@ -85,6 +85,6 @@ test('a replica under bombs stays within its budget, and still classifies photos
   const grown = (await peakRss(rt.child.pid!)) - ready;
   t.true(grown < 300 * mib, `peak RSS grew by ${Math.round(grown / mib)} MiB`);
 
-  const kite = await send(await readFile(join(imagesDir, 'kite.jpg')), 'image/jpeg');
+  const kite = await send(await readFile(photoFiles['kite.jpg']), 'image/jpeg');
   t.deepEqual(kite, { status: 200, body: 'parachute' as never });
 });

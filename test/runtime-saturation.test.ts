@@ -9,7 +9,7 @@ import { loadSpec } from '../src/spec/index.js';
 import { startLoad } from './helpers/load.js';
 import { post } from './helpers/http.js';
 import { startRuntime, waitReady } from './helpers/runtime-process.js';
-import { exampleDir, fixtures, imagesDir } from './helpers/shared.js';
+import { exampleDir, fixtures, photoFiles } from './helpers/shared.js';
 
 async function probeUnderLoad(t: ExecutionContext, predictor: string, config: Record<string, JsonValue>, bodies: Array<Buffer | string>, type: string) {
   const rt = await startRuntime(predictor, config, { CORTEX_INFERENCE_THREADS: '2' });
@@ -41,7 +41,7 @@ async function probeUnderLoad(t: ExecutionContext, predictor: string, config: Re
 
 test.serial('/healthz answers in under 100 ms while the classifier is saturated with photos', async (t) => {
   const api = (await loadSpec(exampleDir)).apis[0]!;
-  const photos = await Promise.all(['hotdog.jpg', 'finch.jpg', 'eagle.jpg', 'dog.jpg'].map((f) => readFile(join(imagesDir, f))));
+  const photos = await Promise.all((['hotdog.jpg', 'finch.jpg', 'eagle.jpg', 'dog.jpg'] as const).map((f) => readFile(photoFiles[f])));
   await probeUnderLoad(t, api.predictor.path, api.predictor.config, photos, 'image/jpeg');
 });
 

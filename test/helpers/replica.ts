@@ -1,11 +1,9 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { JsonValue } from '../../runtime/contract.js';
 import { createReplica, type Replica } from '../../runtime/replica.js';
 import { replicaDefaults, type ReplicaSettings } from '../../runtime/settings.js';
 import { createServer } from '../../runtime/server.js';
 import { bundleOnce } from '../../src/dev/bundler.js';
-import { modelsDir } from './shared.js';
+import { cacheDir, modelMirror } from './shared.js';
 
 export interface TestReplica {
   url: string;
@@ -21,7 +19,7 @@ export async function startReplica(predictor: string, config: Record<string, Jso
   const replica = createReplica({
     ...replicaDefaults,
     api: { name: 'api', deployment: 'test' },
-    assets: { baseDir: process.cwd(), cacheDir: join(tmpdir(), 'cortex-test-cache'), mirrorDir: modelsDir, downloadTimeoutMs: 1000 },
+    assets: { baseDir: process.cwd(), cacheDir, mirrorDir: modelMirror, downloadTimeoutMs: 1000 },
     adminToken: token,
     inferenceThreads: 2,
     processMetrics: false,
