@@ -15,6 +15,7 @@ import { planLayout, specErrorLines } from './layout.js';
 import { palette } from './palette.js';
 import { LogPane } from './log-pane.js';
 import { ReplicasPane } from './replicas-pane.js';
+import { stoppingNotice } from './stopping.js';
 
 export interface DevAppProps {
   session: SessionView;
@@ -74,7 +75,7 @@ export function DevApp({ session, quit, onForceQuit }: DevAppProps) {
   );
 
   const notice: KeyBarProps['notice'] = stopping
-    ? { text: 'draining replicas… Ctrl-C exits now', tone: 'stopping' }
+    ? { text: stoppingNotice(snapshot.apis), tone: 'stopping' }
     : failure
       ? { text: failure, tone: 'error' }
       : logs.visible
@@ -121,7 +122,7 @@ export function DevApp({ session, quit, onForceQuit }: DevAppProps) {
             </>
           )}
         </Box>
-        <KeyBar notice={notice} />
+        <KeyBar notice={notice} keys={!stopping} />
       </Box>
     </>
   );
