@@ -227,7 +227,9 @@ export class DockerLauncher implements ReplicaLauncher {
       throw createFailure(err, name, this.image.tag);
     });
     // A created container that cannot be attached to is removed, or its name blocks every relaunch.
-    const { tail, exited } = await watch(this.docker, container, onLine, outOfMemory(api), api.compute.mem !== null).catch(async (err: unknown) => {
+    // A SIGKILL once cortex stops the replica is cortex's own: no "oom" event is on its way.
+    let stopping = false;
+    const { tail, exited } = await watch(this.docker, container, onLine, outOfMemory(api), () => api.compute.mem !== null && !stopping).catch(async (err: unknown) => {
       await removeContainer(container).catch(() => {});
       throw new Error(`attaching to container ${name} failed: ${daemonMessage(err)}`);
     });
@@ -249,6 +251,7 @@ export class DockerLauncher implements ReplicaLauncher {
       url,
       exited: exited.then(({ code, signal }) => ({ code, signal })),
       async stop(graceMs) {
+        stopping = true;
         try {
           // SIGTERM (the runtime drains), then SIGKILL after t seconds; no grace, SIGKILL now.
           if (graceMs === 0) await container.kill();
@@ -346,9 +349,9 @@ async function oomEvents(docker: Docker, id: string): Promise<{ seen(): boolean;
  * Follows a created container: its output line by line (the last lines kept for errors), and its
  * exit, after which it is removed. Attached and waited on before start, so nothing is missed.
  * A kill for memory looks like any SIGKILL from outside, so it is told as `oomLine`, after the
- * container's own last lines.
+ * container's own last lines; a SIGKILL waits for the daemon's word on it only while `mayBeOom`.
  */
-async function watch(docker: Docker, container: Docker.Container, onLine: LaunchRequest['onLine'], oomLine: string, memoryLimited: boolean): Promise<{ tail: string[]; exited: Promise<ContainerExit> }> {
+async function watch(docker: Docker, container: Docker.Container, onLine: LaunchRequest['onLine'], oomLine: string, mayBeOom: () => boolean): Promise<{ tail: string[]; exited: Promise<ContainerExit> }> {
   const tail: string[] = [];
   const oom = await oomEvents(docker, container.id);
   const stream = await container.attach({ stream: true, stdout: true, stderr: true }).catch((err: unknown) => {
@@ -384,13 +387,16 @@ async function watch(docker: Docker, container: Docker.Container, onLine: Launch
     .then(
       async (result) => {
         // The output normally ends with the exit; the bound is for a stream the daemon never closes.
-        await Promise.race([linesDone, new Promise((resolve) => setTimeout(resolve, drainOutputMs))]);
+        // Cleared after, or the process that stops its last replica lives on until it fires.
+        let bound: NodeJS.Timeout | undefined;
+        await Promise.race([linesDone, new Promise((resolve) => (bound = setTimeout(resolve, drainOutputMs)))]);
+        clearTimeout(bound);
         const exit = exitOf(result.StatusCode);
         // The container's state says why, when the daemon saw the OOM first; it goes with the
         // container, so ask before removing it. Otherwise a SIGKILL under a memory limit waits
         // for the daemon's "oom" event, which follows the exit at once when it was one.
         let oomKilled = (await container.inspect().catch(() => undefined))?.State.OOMKilled === true || oom.seen();
-        if (!oomKilled && memoryLimited && exit.signal === 'SIGKILL') oomKilled = await oom.within(oomEventMs);
+        if (!oomKilled && mayBeOom() && exit.signal === 'SIGKILL') oomKilled = await oom.within(oomEventMs);
         if (oomKilled) onLine(oomLine, 'stderr');
         return { ...exit, oomKilled };
       },
