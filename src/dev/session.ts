@@ -178,7 +178,10 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
    */
   async stopNow(boundMs: number): Promise<string[]> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.options.backend.stop({ now: true }), new Promise((resolve) => (timer = setTimeout(resolve, boundMs)))]);
+    // The rest of the stop too (gateway, bundlers): an exit in the middle of it leaves esbuild's
+    // service to die of a deadlock, with a page of Go stack on the terminal.
+    const stopped = Promise.all([this.options.backend.stop({ now: true }), this.stop()]);
+    await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, boundMs)))]);
     clearTimeout(timer);
     return [...this.loops.keys()].flatMap((name) => this.options.backend.replicas(name).map((r) => r.id));
   }
