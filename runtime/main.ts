@@ -23,7 +23,15 @@ guardProcess(app.log);
 void removeOrphanedBundleDirs();
 const replica = createReplica(settings);
 await app.register(replica.plugin);
+await app.ready();
+// Fastify names each address it listens on; in a container those are the container's own
+// (127.0.0.1:8080, 172.17.0.2:8080), which no client outside it reaches. Where the backend
+// published the port elsewhere, it says where, and that address alone is the line.
+const level = app.log.level;
+if (settings.publicUrl) app.log.level = 'silent';
 await app.listen({ host: settings.host, port: settings.port });
+app.log.level = level;
+if (settings.publicUrl) app.log.info(`Server listening at ${settings.publicUrl}`);
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : settings.port;
 // A parent that forked us (the process backend) learns the port it asked the OS to pick.

@@ -48,6 +48,8 @@ export const replicaDefaults = {
 export interface RuntimeSettings extends ReplicaSettings {
   host: string;
   port: number;
+  /** Where clients reach this replica when that is not where it listens: a container's published port. */
+  publicUrl?: string;
   /** The bundle to load at start; without one the replica waits for PUT /-/predictor. */
   bundlePath?: string;
   config: Record<string, JsonValue>;
@@ -246,6 +248,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RuntimeSettings {
   return {
     host: env.HOST || '0.0.0.0',
     port: int(env, 'PORT', 8080),
+    ...(env.CORTEX_PUBLIC_URL ? { publicUrl: env.CORTEX_PUBLIC_URL } : {}),
     bundlePath: env.CORTEX_PREDICTOR_BUNDLE || undefined,
     config,
     drainTimeoutMs: drainTimeoutFrom(env),

@@ -108,7 +108,7 @@ test.serial('kill (SIGTERM) on the live view stops every replica and removes the
   process.kill(pid, 'SIGTERM');
   const result = await terminal;
   t.is(result.exitCode, 0, result.all);
-  t.regex(result.all ?? '', /draining replicas… Ctrl-C exits now/);
+  t.regex(result.all ?? '', /stopping 1 replica \(draining\)… Ctrl-C kills it now/);
   t.deepEqual(await leftovers(pid), [], 'no replica outlives the session');
   t.false(existsSync(sessionFile));
 });

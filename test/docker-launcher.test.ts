@@ -93,7 +93,9 @@ dockerTest('a replica in a container answers "hot dog", for bytes and for a phot
   t.regex((byLocalhost.body as { error: string }).error, new RegExp(`inside a container localhost is the container itself: use http://host\\.docker\\.internal:${photos.port}/hotdog\\.jpg with the server listening on 0\\.0\\.0\\.0`));
 
   t.true(lines.length > 0);
-  t.true(lines.some(([stream, line]) => stream === 'stdout' && line.includes('listening')), JSON.stringify(lines.slice(0, 5)));
+  // The address a person can curl, once; not the container's own (127.0.0.1:8080, 172.17.0.2:8080).
+  const listening = lines.filter(([stream, line]) => stream === 'stdout' && line.includes('listening')).map(([, line]) => JSON.parse(line).msg);
+  t.deepEqual(listening, [`Server listening at ${replica.url}`], JSON.stringify(lines.slice(0, 5)));
   t.false(lines.some(([, line]) => line.includes('Failed to persist telemetry')), 'onnxruntime finds a home it can write');
 
   await replica.stop(5_000);
@@ -184,20 +186,20 @@ test('container names, orphans and exit statuses', (t) => {
 
 test('limits come from compute, clamped to the CPUs the daemon has; the port is loopback only', async (t) => {
   const api = (await loadSpec(exampleDir)).apis[0]!;
-  const plan = { image: 'img', name: 'n', session: { host: 'box', pid: 1 }, replicaId: 'r', env: { A: '1' }, binds: [], hostCpus: 2, user: undefined };
+  const plan = { image: 'img', name: 'n', session: { host: 'box', pid: 1 }, replicaId: 'r', env: { A: '1' }, binds: [], hostCpus: 2, user: undefined, hostPort: 4321 };
   const wide = containerOptions({ ...plan, api: { ...api, compute: { cpu: 4, mem: null, gpu: 0 } } });
   t.is(wide.HostConfig?.NanoCpus, 2e9);
   t.is(wide.HostConfig?.Memory, undefined);
   const small = containerOptions({ ...plan, api: { ...api, compute: { cpu: 0.5, mem: 512 * 1024 ** 2, gpu: 0 } } });
   t.is(small.HostConfig?.NanoCpus, 5e8);
   t.is(small.HostConfig?.Memory, 512 * 1024 ** 2);
-  t.deepEqual(small.HostConfig?.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+  t.deepEqual(small.HostConfig?.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '4321' }] });
   t.deepEqual(small.Env, ['A=1']);
 });
 
 test('every container maps host.docker.internal to this machine and runs as the given user', async (t) => {
   const api = (await loadSpec(exampleDir)).apis[0]!;
-  const options = containerOptions({ image: 'img', name: 'n', session: { host: 'box', pid: 1 }, api, replicaId: 'r', env: {}, binds: [], hostCpus: 2, user: '0:0' });
+  const options = containerOptions({ image: 'img', name: 'n', session: { host: 'box', pid: 1 }, api, replicaId: 'r', env: {}, binds: [], hostCpus: 2, user: '0:0', hostPort: 4321 });
   t.deepEqual(options.HostConfig?.ExtraHosts, ['host.docker.internal:host-gateway']);
   t.is(options.User, '0:0');
 });

@@ -186,13 +186,26 @@ for (const [name, input] of [
     await app.press(input);
     await app.press('q');
     t.is(session.stops, 1);
-    t.regex(app.frame(), /draining replicas… Ctrl-C exits now$/);
+    t.regex(app.frame(), /\nstopping 1 replica \(draining\)… Ctrl-C kills it now$/);
     finish();
     // Unmounted: Ink no longer reads keys.
     await waitFor(() => app.stdin.listenerCount('readable') === 0, 'the app to exit');
     t.pass();
   });
 }
+
+test('at 80 columns the stopping line names what it waits for, in full, instead of the keys', async (t) => {
+  const session = new FakeSession(snapshot([api({ replicas: [replica('classifier-1', { status: 'stopping' }), replica('classifier-2', { status: 'stopping', version: null, ready: false })] })]));
+  session.stop = () => new Promise(() => {});
+  const app = await start(session, 80);
+  await app.press('q');
+  const last = app.frame().split('\n').at(-1);
+  t.is(last, 'stopping 2 replicas (1 draining, 1 in init)… Ctrl-C kills them now');
+  session.set(snapshot([api({ replicas: [] })]));
+  await delay(SETTLE);
+  t.is(app.frame().split('\n').at(-1), 'stopping… Ctrl-C exits now');
+  app.unmount();
+});
 
 test('a second Ctrl-C while stopping leaves at once, as a second SIGINT does', async (t) => {
   const session = new FakeSession();

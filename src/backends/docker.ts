@@ -2,6 +2,7 @@
 // loopback port each, labelled with the session that started them so that the containers of a
 // crashed session are found and removed on the next start.
 import { mkdirSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { constants, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -80,6 +81,8 @@ export interface ContainerPlan {
   hostCpus: number;
   /** uid:gid to run as, so files the replica writes to the cache mount are the user's. */
   user: string | undefined;
+  /** The loopback port of this machine that the runtime's port is published on. */
+  hostPort: number;
 }
 
 /** The folders of this machine that every replica mounts besides its api's. */
@@ -131,8 +134,7 @@ export function containerOptions(plan: ContainerPlan): Docker.ContainerCreateOpt
     ExposedPorts: { [port]: {} },
     HostConfig: {
       ExtraHosts: [`${hostGateway}:host-gateway`],
-      // An empty HostPort lets Docker choose a free one; inspect tells which.
-      PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(plan.hostPort) }] },
       Mounts: plan.binds.map((b) => ({ Type: 'bind' as const, Source: b.source, Target: b.target, ReadOnly: b.readOnly })),
       NanoCpus: cpu > 0 ? Math.round(Math.min(cpu, plan.hostCpus) * 1e9) : 0,
       // Swap counts against the limit, as in Kubernetes, so the limit means what it says.
@@ -203,13 +205,18 @@ export class DockerLauncher implements ReplicaLauncher {
       this.gpuWarned.add(api.name);
       onLine(`compute.gpu ${api.compute.gpu} is not given to local containers: replicas run on CPU here (GPUs come with deploy --cloud)`, 'stderr');
     }
+    // Chosen here rather than by Docker, so that the replica can be told before it starts the
+    // address it is reached by, and say that one rather than its container's own.
+    const hostPort = await freeLoopbackPort();
+    const url = `http://127.0.0.1:${hostPort}`;
     const options = containerOptions({
       image: this.image.tag,
       name,
       session: this.session,
       api,
       replicaId,
-      env: { ...env, CORTEX_REPLICA: replicaId, CORTEX_SESSION: String(this.session.pid), CORTEX_HOST_GATEWAY: hostGateway },
+      hostPort,
+      env: { ...env, CORTEX_REPLICA: replicaId, CORTEX_SESSION: String(this.session.pid), CORTEX_HOST_GATEWAY: hostGateway, CORTEX_PUBLIC_URL: url },
       binds,
       hostCpus: this.hostCpus,
       // Explicitly, root included: the image's own user (1000) may not write the user's cache.
@@ -220,14 +227,14 @@ export class DockerLauncher implements ReplicaLauncher {
       throw createFailure(err, name, this.image.tag);
     });
     // A created container that cannot be attached to is removed, or its name blocks every relaunch.
-    const { tail, exited } = await watch(this.docker, container, onLine, outOfMemory(api), api.compute.mem !== null).catch(async (err: unknown) => {
+    // A SIGKILL once cortex stops the replica is cortex's own: no "oom" event is on its way.
+    let stopping = false;
+    const { tail, exited } = await watch(this.docker, container, onLine, outOfMemory(api), () => api.compute.mem !== null && !stopping).catch(async (err: unknown) => {
       await removeContainer(container).catch(() => {});
       throw new Error(`attaching to container ${name} failed: ${daemonMessage(err)}`);
     });
-    let url: string;
     try {
       await container.start();
-      url = await publishedUrl(container);
     } catch (err) {
       await removeContainer(container).catch(() => {});
       throw startFailure(err, name);
@@ -244,9 +251,11 @@ export class DockerLauncher implements ReplicaLauncher {
       url,
       exited: exited.then(({ code, signal }) => ({ code, signal })),
       async stop(graceMs) {
+        stopping = true;
         try {
-          // SIGTERM (the runtime drains), then SIGKILL after t seconds.
-          await container.stop({ t: Math.max(1, Math.ceil(graceMs / 1000)) });
+          // SIGTERM (the runtime drains), then SIGKILL after t seconds; no grace, SIGKILL now.
+          if (graceMs === 0) await container.kill();
+          else await container.stop({ t: Math.max(1, Math.ceil(graceMs / 1000)) });
         } catch {
           await removeContainer(container).catch(() => {});
         }
@@ -296,7 +305,7 @@ function createFailure(err: unknown, name: string, image: string): Error {
 function startFailure(err: unknown, name: string): Error {
   const message = daemonMessage(err);
   if (/port is already allocated|address already in use/i.test(message))
-    return new Error(`container ${name}: the loopback port Docker picked is in use (${message}); the replica is retried on another port`);
+    return new Error(`container ${name}: the loopback port picked for it was taken meanwhile (${message}); the replica is retried on another port`);
   return new Error(`starting container ${name} failed: ${message}`);
 }
 
@@ -340,9 +349,9 @@ async function oomEvents(docker: Docker, id: string): Promise<{ seen(): boolean;
  * Follows a created container: its output line by line (the last lines kept for errors), and its
  * exit, after which it is removed. Attached and waited on before start, so nothing is missed.
  * A kill for memory looks like any SIGKILL from outside, so it is told as `oomLine`, after the
- * container's own last lines.
+ * container's own last lines; a SIGKILL waits for the daemon's word on it only while `mayBeOom`.
  */
-async function watch(docker: Docker, container: Docker.Container, onLine: LaunchRequest['onLine'], oomLine: string, memoryLimited: boolean): Promise<{ tail: string[]; exited: Promise<ContainerExit> }> {
+async function watch(docker: Docker, container: Docker.Container, onLine: LaunchRequest['onLine'], oomLine: string, mayBeOom: () => boolean): Promise<{ tail: string[]; exited: Promise<ContainerExit> }> {
   const tail: string[] = [];
   const oom = await oomEvents(docker, container.id);
   const stream = await container.attach({ stream: true, stdout: true, stderr: true }).catch((err: unknown) => {
@@ -378,13 +387,16 @@ async function watch(docker: Docker, container: Docker.Container, onLine: Launch
     .then(
       async (result) => {
         // The output normally ends with the exit; the bound is for a stream the daemon never closes.
-        await Promise.race([linesDone, new Promise((resolve) => setTimeout(resolve, drainOutputMs))]);
+        // Cleared after, or the process that stops its last replica lives on until it fires.
+        let bound: NodeJS.Timeout | undefined;
+        await Promise.race([linesDone, new Promise((resolve) => (bound = setTimeout(resolve, drainOutputMs)))]);
+        clearTimeout(bound);
         const exit = exitOf(result.StatusCode);
         // The container's state says why, when the daemon saw the OOM first; it goes with the
         // container, so ask before removing it. Otherwise a SIGKILL under a memory limit waits
         // for the daemon's "oom" event, which follows the exit at once when it was one.
         let oomKilled = (await container.inspect().catch(() => undefined))?.State.OOMKilled === true || oom.seen();
-        if (!oomKilled && memoryLimited && exit.signal === 'SIGKILL') oomKilled = await oom.within(oomEventMs);
+        if (!oomKilled && mayBeOom() && exit.signal === 'SIGKILL') oomKilled = await oom.within(oomEventMs);
         if (oomKilled) onLine(oomLine, 'stderr');
         return { ...exit, oomKilled };
       },
@@ -398,11 +410,13 @@ async function watch(docker: Docker, container: Docker.Container, onLine: Launch
   return { tail, exited };
 }
 
-async function publishedUrl(container: Docker.Container): Promise<string> {
-  const info = await container.inspect();
-  const binding = info.NetworkSettings.Ports[`${containerPort}/tcp`]?.[0];
-  if (!binding) throw new Error(`container ${info.Name.replace(/^\//, '')} has no published port for ${containerPort}`);
-  return `http://127.0.0.1:${binding.HostPort}`;
+/** A loopback port no one listens on now (the kernel's pick), for Docker to publish on. */
+async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /**

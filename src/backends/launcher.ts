@@ -21,7 +21,7 @@ export interface LaunchedReplica {
   url: string;
   /** Settles when the replica has gone, for whatever reason. */
   exited: Promise<{ code: number | null; signal: string | null }>;
-  /** SIGTERM (the runtime drains), then a hard kill after `graceMs`. Resolves once it is gone. */
+  /** SIGTERM (the runtime drains), then a hard kill after `graceMs`; with 0, the hard kill at once. Resolves once it is gone. */
   stop(graceMs: number): Promise<void>;
 }
 

@@ -48,13 +48,18 @@ const recentLineCount = 8;
 export class LocalBackend extends EventEmitter<BackendEvents> implements Backend {
   readonly name: Backend['name'];
   private readonly apis = new Map<string, ApiRuntime>();
-  /** Replicas of removed apis that are still draining: stop() waits for them too. */
-  private readonly draining = new Set<Promise<void>>();
+  /**
+   * Removed apis whose replicas are still on their way out, and when they will all be gone:
+   * stop() waits for them too, and replicas() still shows them, stopping.
+   */
+  private readonly departing = new Map<ApiRuntime, Promise<void>>();
   private readonly token = randomBytes(16).toString('hex');
   private readonly graceMs: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
   private stopping = false;
+  /** Set by stop({ now: true }): no replica is given a grace any more. */
+  private killing = false;
 
   constructor(
     readonly launcher: ReplicaLauncher,
@@ -133,7 +138,13 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
   }
 
   replicas(name: string): ReplicaInfo[] {
-    return [...(this.apis.get(name)?.replicas.values() ?? [])].map((r) => ({ ...r.info }));
+    return this.supervised(name).map((r) => ({ ...r.info }));
+  }
+
+  /** An api's replicas, those of a removed api of that name still stopping included. */
+  private supervised(name?: string): Supervised[] {
+    const runtimes = [...this.apis.values(), ...this.departing.keys()].filter((a) => name === undefined || a.api.name === name);
+    return runtimes.flatMap((a) => [...a.replicas.values()]);
   }
 
   requested(name: string): number {
@@ -148,16 +159,20 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     this.apis.delete(name);
     const replicas = [...api.replicas.values()];
     for (const r of replicas) this.retire(r);
-    const drained = Promise.all(replicas.map((r) => r.done)).then(() => undefined);
-    this.draining.add(drained);
-    await drained;
-    this.draining.delete(drained);
+    const gone = Promise.all(replicas.map((r) => r.done)).then(() => undefined);
+    this.departing.set(api, gone);
+    await gone;
+    this.departing.delete(api);
   }
 
-  async stop(): Promise<void> {
+  async stop(options: { now?: boolean } = {}): Promise<void> {
     this.stopping = true;
+    if (options.now) {
+      this.killing = true;
+      for (const replica of this.supervised()) void this.halt(replica);
+    }
     await Promise.all([...this.apis.keys()].map((name) => this.remove(name)));
-    await Promise.all(this.draining);
+    await Promise.all(this.departing.values());
     await this.launcher.close();
   }
 
@@ -241,7 +256,16 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
       backoff = Math.min(backoff * 2, this.maxBackoffMs);
       if (replica.wanted) replica.info.restarts++;
     }
-    await replica.launched?.stop(this.graceMs);
+    await this.halt(replica);
+  }
+
+  /**
+   * Stops a replica's runtime. One that has not served since it started (it may be minutes
+   * into an init that downloads a model) has nothing to drain: it is killed, not given the grace.
+   */
+  private async halt(replica: Supervised): Promise<void> {
+    const served = replica.info.version !== undefined;
+    await replica.launched?.stop(served && !this.killing ? this.graceMs : 0);
   }
 
   /** Pushes the api's current bundle, again if it changed meanwhile, so no replica serves stale code. */
@@ -282,7 +306,7 @@ export class LocalBackend extends EventEmitter<BackendEvents> implements Backend
     this.update(replica, { status: 'stopping' });
     // The supervise loop notices `wanted` and stops the replica; stopping it here ends a wait
     // on a running one, and waking it ends a restart backoff.
-    void replica.launched?.stop(this.graceMs);
+    void this.halt(replica);
     replica.wake?.();
   }
 

@@ -42,7 +42,7 @@ export class ProcessLauncher implements ReplicaLauncher {
       exited,
       async stop(graceMs) {
         if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
+        child.kill(graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
         await exited;
         clearTimeout(timer);

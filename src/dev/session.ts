@@ -172,6 +172,20 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     return this.stopped;
   }
 
+  /**
+   * A second Ctrl-C: every replica is killed rather than drained. Resolves once they are gone,
+   * or after `boundMs` with the ids of those still there (a daemon that does not answer).
+   */
+  async stopNow(boundMs: number): Promise<string[]> {
+    let timer: NodeJS.Timeout | undefined;
+    // The rest of the stop too (gateway, bundlers): an exit in the middle of it leaves esbuild's
+    // service to die of a deadlock, with a page of Go stack on the terminal.
+    const stopped = Promise.all([this.options.backend.stop({ now: true }), this.stop()]);
+    await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, boundMs)))]);
+    clearTimeout(timer);
+    return [...this.loops.keys()].flatMap((name) => this.options.backend.replicas(name).map((r) => r.id));
+  }
+
   private onFileChange(path: string): void {
     if (path === this.spec.file) {
       // Only the settled file is worth reading: a half-written cortex.yaml is not a mistake.

@@ -115,6 +115,9 @@ export interface Backend extends EventEmitter<BackendEvents> {
   requested(api: string): number;
   /** Removes one api and its replicas. */
   remove(api: string): Promise<void>;
-  /** Stops every replica and releases what the backend holds. */
-  stop(): Promise<void>;
+  /**
+   * Stops every replica and releases what the backend holds. `now` (a second Ctrl-C): replicas
+   * are killed rather than drained, also those an earlier stop() is still waiting for.
+   */
+  stop(options?: { now?: boolean }): Promise<void>;
 }

@@ -154,6 +154,16 @@ export function apiStatus(replicas: ReadonlyArray<Pick<ReplicaInfo, 'status' | '
   return replicas.some((r) => isServing(r.status)) ? 'updating' : 'starting';
 }
 
+/**
+ * What a stopping session still waits for: replicas that served, which drain their requests,
+ * and replicas that never did (in init, or between restarts), which are killed at once.
+ */
+export function stoppingReplicas(apis: ReadonlyArray<Pick<ApiSnapshot, 'replicas'>>): { draining: number; inInit: number } {
+  const replicas = apis.flatMap((a) => a.replicas);
+  const inInit = replicas.filter((r) => r.version === null).length;
+  return { draining: replicas.length - inInit, inInit };
+}
+
 export interface SessionEvents {
   /** Something in the snapshot changed. */
   change: [];

@@ -15,22 +15,17 @@ import { planLayout, specErrorLines } from './layout.js';
 import { palette } from './palette.js';
 import { LogPane } from './log-pane.js';
 import { ReplicasPane } from './replicas-pane.js';
+import { stoppingNotice } from './stopping.js';
 
 export interface DevAppProps {
   session: SessionView;
   /** Aborted when the process is told to stop (a signal): it quits the way q does. */
   quit?: AbortSignal;
-  /** A second Ctrl-C while stopping: leave without waiting for the replicas to drain. */
+  /** A second Ctrl-C while stopping: kill the replicas rather than wait for them to drain. */
   onForceQuit?: () => void;
 }
 
-/** What a second Ctrl-C does, as a second SIGINT does (src/cli/commands/dev.ts). */
-function exitNow(): void {
-  process.stderr.write('cortex: stopping now, without waiting for replicas to drain\n');
-  process.exit(130);
-}
-
-export function DevApp({ session, quit, onForceQuit = exitNow }: DevAppProps) {
+export function DevApp({ session, quit, onForceQuit }: DevAppProps) {
   const snapshot = useSnapshot(session);
   const { columns: width, rows } = useTerminalSize();
   const logs = useLogFeed(session);
@@ -70,7 +65,7 @@ export function DevApp({ session, quit, onForceQuit = exitNow }: DevAppProps) {
   // Without a terminal on stdin (piped input) there are no keys to read; Ctrl-C is then a signal.
   useInput(
     (input, key) => {
-      if (quitting.current && key.ctrl && input === 'c') return onForceQuit();
+      if (quitting.current && key.ctrl && input === 'c') return onForceQuit?.();
       const command = commandFor(input, key);
       if (!command) return;
       setFailure(undefined);
@@ -80,7 +75,7 @@ export function DevApp({ session, quit, onForceQuit = exitNow }: DevAppProps) {
   );
 
   const notice: KeyBarProps['notice'] = stopping
-    ? { text: 'draining replicas… Ctrl-C exits now', tone: 'stopping' }
+    ? { text: stoppingNotice(snapshot.apis), tone: 'stopping' }
     : failure
       ? { text: failure, tone: 'error' }
       : logs.visible
@@ -127,7 +122,7 @@ export function DevApp({ session, quit, onForceQuit = exitNow }: DevAppProps) {
             </>
           )}
         </Box>
-        <KeyBar notice={notice} />
+        <KeyBar notice={notice} keys={!stopping} />
       </Box>
     </>
   );
@@ -138,6 +133,8 @@ export interface DevTuiOptions {
   stdin?: NodeJS.ReadStream;
   /** Quits as q does when aborted (the command aborts it on SIGTERM, SIGHUP…). */
   quit?: AbortSignal;
+  /** A second Ctrl-C, as a second SIGINT does (src/cli/commands/dev.ts). */
+  stopNow?: () => void;
 }
 
 /**
@@ -150,7 +147,7 @@ export function canDrawLive(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream
 
 /** Draws the session until `q`, Ctrl-C or `quit`, which stop the session and then resolve waitUntilExit. */
 export function renderDevTui(session: SessionView, options: DevTuiOptions = {}): { waitUntilExit(): Promise<void>; unmount(): void } {
-  const instance = render(<DevApp session={session} quit={options.quit} />, {
+  const instance = render(<DevApp session={session} quit={options.quit} onForceQuit={options.stopNow} />, {
     stdout: options.stdout ?? process.stdout,
     stdin: options.stdin ?? process.stdin,
     // Ctrl-C is the quit key from the table: Ink's own exit would leave the replicas running.

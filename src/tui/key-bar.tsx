@@ -5,12 +5,14 @@ import { palette, type Tone } from './palette.js';
 export interface KeyBarProps {
   /** A word on what the session is doing or what went wrong, after the keys. */
   notice?: { text: string; tone: Tone } | undefined;
+  /** False while stopping: the keys do nothing then, and the notice needs the room. */
+  keys?: boolean;
 }
 
-export function KeyBar({ notice }: KeyBarProps) {
+export function KeyBar({ notice, keys = true }: KeyBarProps) {
   return (
     <Box columnGap={2}>
-      {keyBindings.map((b) => (
+      {keys && keyBindings.map((b) => (
         <Text key={b.command}>
           <Text bold color={palette.accent}>
             {b.keys[0]?.input}

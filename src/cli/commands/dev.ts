@@ -21,20 +21,38 @@ interface DevFlags {
 
 const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** How long a second Ctrl-C waits for the replicas it kills (a container's removal) before exiting anyway. */
+const killBoundMs = 5_000;
+
 /**
- * Resolves on the first of Ctrl-C, `kill` or a closed terminal; a second Ctrl-C or kill exits
- * at once (a closed terminal may hang up twice: the signal, then the failed write). The
+ * What a second Ctrl-C or kill does, from the live view or as a signal: the replicas are
+ * killed instead of drained, and the process exits once they are gone; a third exits at once.
+ * A replica that outlives the bound is named, never left behind in silence.
+ */
+function stopperNow(session: DevSession): () => void {
+  let asked = false;
+  return () => {
+    if (asked) process.exit(130);
+    asked = true;
+    process.stderr.write('cortex: stopping now: killing replicas without waiting for them to drain\n');
+    void session.stopNow(killBoundMs).then((left) => {
+      if (left.length > 0) process.stderr.write(`cortex: ${left.join(', ')} still running after ${killBoundMs / 1000} s, left behind (${session.snapshot().backend.name} backend)\n`);
+      process.exit(130);
+    });
+  };
+}
+
+/**
+ * Resolves on the first of Ctrl-C, `kill` or a closed terminal; a second Ctrl-C or kill calls
+ * `again` (a closed terminal may hang up twice: the signal, then the failed write). The
  * listeners stay until the process ends: with none left, Ink's signal-exit would re-raise
  * the signal and kill the process before the replicas are stopped.
  */
-function stopRequested(): Promise<void> {
+function stopRequested(again: () => void): Promise<void> {
   return new Promise((resolve) => {
     let requested = false;
     const onSignal = (signal: NodeJS.Signals): void => {
-      if (requested && signal !== 'SIGHUP') {
-        process.stderr.write('cortex: stopping now, without waiting for replicas to drain\n');
-        process.exit(130);
-      }
+      if (requested && signal !== 'SIGHUP') return again();
       requested = true;
       resolve();
     };
@@ -74,13 +92,14 @@ export function registerDev(program: Command): void {
         throw err;
       }
       const control = new ControlServer(session);
-      const stop = stopRequested();
+      const stopNow = stopperNow(session);
+      const stop = stopRequested(stopNow);
       try {
         await control.start(session.snapshot().gateway, claim);
         if (flags.tui && canDrawLive(process.stdout, process.stdin)) {
           const quit = new AbortController();
           void stop.then(() => quit.abort());
-          await renderDevTui(session, { quit: quit.signal }).waitUntilExit();
+          await renderDevTui(session, { quit: quit.signal, stopNow }).waitUntilExit();
         } else {
           // Subscribed until the end, so the replicas stopping show too.
           const unsubscribe = printLines(session, process.stdout);
