@@ -93,10 +93,12 @@ async function liveView(t: ExecutionContext) {
   const dir = await copyProject(exampleDir);
   const home = await mkdtemp(join(tmpdir(), 'cortex-home-'));
   const env = { CORTEX_HOME: home };
-  const command = [process.execPath, cortexBin, 'dev', dir, '--backend', 'process', '--port', String(await closedPort())].join(' ');
+  const port = await closedPort();
+  const command = [process.execPath, cortexBin, 'dev', dir, '--backend', 'process', '--port', String(port)].join(' ');
   const terminal = execa('script', ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm-256color', CI: undefined, CONTINUOUS_INTEGRATION: undefined }, reject: false, all: true });
   t.teardown(() => void terminal.kill('SIGKILL'));
-  await until('the session to serve', async () => ((await cortex(['get', '-o', 'json'], { env })).exitCode === 0 ? true : undefined), 120_000);
+  // Serving, not only started: a replica still in init is killed on stop rather than drained.
+  await until('the session to serve', async () => ((await answer(`http://127.0.0.1:${port}`).catch(() => '')) === '"hot dog"' ? true : undefined), 120_000);
   const sessionFile = sessionFilePath(await realpath(dir), env);
   const { pid } = JSON.parse(await readFile(sessionFile, 'utf8')) as { pid: number };
   t.true((await processesWith({ CORTEX_SESSION: String(pid) })).length > 0, 'a replica runs');
