@@ -1,7 +1,8 @@
 // `cortex dev --backend docker` for real: replicas are containers of the runtime image, and
 // the dev loop works on them exactly as on processes.
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import test from 'ava';
 import Docker from 'dockerode';
 import { labels } from '../src/backends/docker.js';
@@ -61,7 +62,10 @@ dockerTest('a load step on Docker scales to more containers and back to one', as
 });
 
 dockerTest('without --backend, dev picks Docker when the daemon answers and says so', async (t) => {
-  const dev = await startDev(await copyProject(exampleDir), []);
+  // Where kind is installed and the cortex cluster is up, the auto choice is kind (tested below):
+  // this case is a machine without kind, so the session gets a PATH without it.
+  const withoutKind = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir && !existsSync(join(dir, 'kind'))).join(delimiter);
+  const dev = await startDev(await copyProject(exampleDir), [], { PATH: withoutKind });
   try {
     t.regex(dev.output(), /docker backend: .*\(a Docker daemon answers\)/);
     t.is((await dev.get()).backend.name, 'docker');
