@@ -110,7 +110,9 @@ test.serial('kill (SIGTERM) on the live view stops every replica and removes the
   process.kill(pid, 'SIGTERM');
   const result = await terminal;
   t.is(result.exitCode, 0, result.all);
-  t.regex(result.all ?? '', /stopping 1 replica \(draining\)… Ctrl-C kills it now/);
+  // What the stop waits for: the draining replica, or nothing once it has gone (a replica with no
+  // request in flight drains in milliseconds, sooner than a busy machine paints a frame).
+  t.regex(result.all ?? '', /stopping 1 replica \(draining\)… Ctrl-C kills it now|stopping… Ctrl-C exits now/);
   t.deepEqual(await leftovers(pid), [], 'no replica outlives the session');
   t.false(existsSync(sessionFile));
 });
