@@ -41,7 +41,7 @@ test('cortex deploy --cloud --dry-run: the image plan and the eks objects, with 
   const lines = head.split('\n');
   t.regex(lines[0]!, /^cortex deploy --cloud --dry-run: 2 apis of .*cortex\.yaml to EKS cluster "cortex" in us-east-1, namespace cortex; nothing is built, pushed or applied$/);
   t.regex(lines[2]!, /^ {2}runtime {2}cortex-runtime:<content-tag> .*→ <account>\.dkr\.ecr\.us-east-1\.amazonaws\.com\/cortex\/cortex-runtime:<content-tag>, for the gateway, the autoscaler and classifier$/);
-  t.regex(lines[3]!, /^ {2}cuda {5}cortex-runtime-cuda:<content-tag> on nvidia\/cuda:12\.8\.1-cudnn-runtime-ubuntu24\.04 .*→ .*:cuda-<content-tag>, for gpu-classifier \(compute\.gpu 1\)$/);
+  t.regex(lines[3]!, /^ {2}cuda {5}cortex-runtime-cuda:<content-tag> on nvidia\/cuda:13\.0\.1-cudnn-runtime-ubuntu24\.04 \(CUDA 13, cuDNN 9: GPU nodes need NVIDIA driver ≥ 580\), .*onnxruntime-node's CUDA 13 libraries from NuGet → .*:cuda-<content-tag>, for gpu-classifier \(compute\.gpu 1\)$/);
   const docs = parseAllDocuments(yaml).map((d) => d.toJS() as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; binaryData?: Record<string, string>; stringData?: Record<string, string> });
   t.deepEqual(
     docs.map((d) => `${d.kind}/${d.metadata.name}`),

@@ -83,7 +83,7 @@ export function imagePlan(spec: Spec, images: PlanImages): string[] {
     lines.push(
       images.cudaGiven
         ? `  cuda     ${images.cuda}, as given with --cuda-image, for ${apis}`
-        : `  cuda     ${cudaRepository}:<content-tag> on ${bases.cuda} (CUDA 12, cuDNN 9), node from ${bases.node}, onnxruntime-node's CUDA 12 libraries from NuGet → ${images.cuda}, for ${apis}`,
+        : `  cuda     ${cudaRepository}:<content-tag> on ${bases.cuda} (CUDA 13, cuDNN 9: GPU nodes need NVIDIA driver ≥ 580), node from ${bases.node}, onnxruntime-node's CUDA 13 libraries from NuGet → ${images.cuda}, for ${apis}`,
     );
   }
   return lines;
