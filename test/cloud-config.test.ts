@@ -166,7 +166,7 @@ test('GPU: a group that starts at zero, labelled and tainted nvidia.com/gpu, wit
     volumeSize: 50,
     volumeType: 'gp3',
     privateNetworking: false,
-    labels: { 'cortex.dev/node-role': 'api', 'cortex.dev/node-group': 'gpu', 'nvidia.com/gpu': 'true' },
+    labels: { 'cortex.dev/node-role': 'api', 'cortex.dev/node-group': 'gpu', 'nvidia.com/gpu': 'true', 'k8s.amazonaws.com/accelerator': 'nvidia-tesla-t4' },
     taints: [{ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }],
     tags: {
       'k8s.io/cluster-autoscaler/enabled': 'true',
@@ -174,6 +174,7 @@ test('GPU: a group that starts at zero, labelled and tainted nvidia.com/gpu, wit
       'k8s.io/cluster-autoscaler/node-template/label/cortex.dev/node-role': 'api',
       'k8s.io/cluster-autoscaler/node-template/label/cortex.dev/node-group': 'gpu',
       'k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu': 'true',
+      'k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator': 'nvidia-tesla-t4',
       'k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu': 'true:NoSchedule',
       'k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu': '1',
     },
@@ -182,6 +183,44 @@ test('GPU: a group that starts at zero, labelled and tainted nvidia.com/gpu, wit
   // An instance type outside the table: the autoscaler's own instance list knows its GPU count.
   t.false('k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu' in group(config('gpu_instance_type: g6e.xlarge'), 'gpu').tags);
   t.is(group(config('gpu_instance_type: g5.12xlarge'), 'gpu').tags['k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu'], '4');
+});
+
+// The GPU each family has, as the cluster autoscaler's AWS provider names it: on the GPU group's
+// nodes and, for a group at zero nodes, as its node-template tag. Every family cluster.yaml takes.
+const accelerators: Array<[instanceType: string, accelerator: string]> = [
+  ['g4dn.xlarge', 'nvidia-tesla-t4'],
+  ['g4dn.12xlarge', 'nvidia-tesla-t4'],
+  ['g5.2xlarge', 'nvidia-a10g'],
+  ['g6.xlarge', 'nvidia-l4'],
+  ['gr6.4xlarge', 'nvidia-l4'],
+  ['g6e.xlarge', 'nvidia-l40s'],
+  ['p4d.24xlarge', 'nvidia-tesla-a100'],
+  ['p4de.24xlarge', 'nvidia-tesla-a100'],
+  ['p5.48xlarge', 'nvidia-h100'],
+  ['p5e.48xlarge', 'nvidia-h200'],
+  ['p5en.48xlarge', 'nvidia-h200'],
+  ['p6-b200.48xlarge', 'nvidia-b200'],
+];
+for (const [instanceType, accelerator] of accelerators) {
+  test(`GPU group on ${instanceType}: k8s.amazonaws.com/accelerator=${accelerator}, as a label and a node-template tag`, (t) => {
+    const c = config(`gpu_instance_type: ${instanceType}`, 'spot: true');
+    for (const name of ['gpu', 'gpu-on-demand']) {
+      const gpu = group(c, name);
+      t.is(gpu.labels['k8s.amazonaws.com/accelerator'], accelerator, name);
+      t.is(gpu.tags['k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator'], accelerator, name);
+    }
+    for (const name of ['system', 'cpu', 'cpu-on-demand']) {
+      const other = group(c, name);
+      t.false('k8s.amazonaws.com/accelerator' in other.labels, name);
+      t.false(Object.keys(other.tags).some((key) => key.endsWith('/k8s.amazonaws.com/accelerator')), name);
+    }
+  });
+}
+
+test('a spot GPU group of several GPU types is labelled with the GPU of its own instance type', (t) => {
+  const gpu = group(config('gpu_instance_type: g5.xlarge', 'spot: true', 'spot_config: { gpu_instance_distribution: [g4dn.xlarge, g6.xlarge] }'), 'gpu');
+  t.deepEqual(gpu.instanceTypes, ['g5.xlarge', 'g4dn.xlarge', 'g6.xlarge']);
+  t.is(gpu.labels['k8s.amazonaws.com/accelerator'], 'nvidia-a10g');
 });
 
 const layouts: Array<[string, string[], string[]]> = [
