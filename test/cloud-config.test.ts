@@ -4,7 +4,10 @@ import test from 'ava';
 import { parse } from 'yaml';
 import { defaultClusterConfig, parseClusterConfig, type ClusterConfig } from '../src/cloud/cluster-config.js';
 import { describeNodeGroups, eksctlConfigYaml, gatewayServiceAnnotations, renderEksctlConfig, type EksctlManagedNodeGroup } from '../src/cloud/eksctl-config.js';
-import { SpecError } from '../src/spec/index.js';
+import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node';
+import { renderClusterAutoscaler } from '../src/cloud/cluster-autoscaler.js';
+import { profiles, render } from '../src/kube/render.js';
+import { parseSpec, SpecError } from '../src/spec/index.js';
 
 const FILE = 'clusters/cluster.yaml';
 const lines = (...rows: string[]): string => `${rows.join('\n')}\n`;
@@ -142,16 +145,17 @@ test('CPU-only: a system group and a CPU group, both on AL2023, found by the aut
     volumeSize: 50,
     volumeType: 'gp3',
     privateNetworking: false,
-    labels: { 'cortex.dev/node-role': 'api', 'cortex.dev/node-group': 'cpu' },
+    labels: { 'cortex.dev/node-role': 'api', 'cortex.dev/node-group': 'cpu', 'cortex.dev/cpu-apis': 'true' },
     tags: {
       'k8s.io/cluster-autoscaler/enabled': 'true',
       'k8s.io/cluster-autoscaler/shop': 'owned',
       'k8s.io/cluster-autoscaler/node-template/label/cortex.dev/node-role': 'api',
       'k8s.io/cluster-autoscaler/node-template/label/cortex.dev/node-group': 'cpu',
+      'k8s.io/cluster-autoscaler/node-template/label/cortex.dev/cpu-apis': 'true',
     },
     propagateASGTags: true,
   });
-  t.like(group(config(), 'system'), { instanceType: 't3.medium', minSize: 1, maxSize: 2, labels: { 'cortex.dev/node-role': 'system' } });
+  t.like(group(config(), 'system'), { instanceType: 't3.medium', minSize: 1, maxSize: 2, labels: { 'cortex.dev/node-role': 'system', 'cortex.dev/system-pods': 'true' } });
 });
 
 test('GPU: a group that starts at zero, labelled and tainted nvidia.com/gpu, with the tags to scale it up from zero', (t) => {
@@ -221,6 +225,28 @@ test('a spot GPU group of several GPU types is labelled with the GPU of its own 
   const gpu = group(config('gpu_instance_type: g5.xlarge', 'spot: true', 'spot_config: { gpu_instance_distribution: [g4dn.xlarge, g6.xlarge] }'), 'gpu');
   t.deepEqual(gpu.instanceTypes, ['g5.xlarge', 'g4dn.xlarge', 'g6.xlarge']);
   t.is(gpu.labels['k8s.amazonaws.com/accelerator'], 'nvidia-a10g');
+});
+
+// The eks profile's pods against the groups eksctl creates: each kind of pod fits the groups meant
+// for it and no other (its node selector matches the group's labels, and it tolerates the group's
+// taints), the cluster autoscaler among the system pods.
+test('each pod the eks profile renders fits only the node groups meant for it', (t) => {
+  const c = config('gpu_instance_type: g4dn.xlarge', 'spot: true');
+  const groups = renderEksctlConfig(c).managedNodeGroups;
+  const spec = parseSpec('- kind: deployment\n  name: shop\n- kind: api\n  name: cpu-api\n  predictor: { path: p.ts }\n- kind: api\n  name: gpu-api\n  predictor: { path: p.ts }\n  compute: { gpu: 1 }\n', '/p/cortex.yaml');
+  const bundle = { code: '', config: {}, version: 'v' };
+  const objects = render({ spec, image: 'r:1', gpuImage: 'c:1', bundles: new Map([['cpu-api', bundle], ['gpu-api', bundle]]), profile: profiles.eks(), adminToken: 't' });
+  const pods = [...objects, ...renderClusterAutoscaler(c)].filter((o) => o.kind === 'Deployment').map((o) => [o.metadata!.name!, (o as V1Deployment).spec!.template.spec!] as const);
+  const fits = (pod: V1PodSpec, g: EksctlManagedNodeGroup) =>
+    Object.entries(pod.nodeSelector ?? {}).every(([k, v]) => g.labels[k] === v) &&
+    (g.taints ?? []).every((taint) => pod.tolerations?.some((tol) => tol.key === taint.key && tol.effect === taint.effect && (tol.operator === 'Exists' || tol.value === taint.value)));
+  t.deepEqual(Object.fromEntries(pods.map(([name, pod]) => [name, groups.filter((g) => fits(pod, g)).map((g) => g.name)])), {
+    'cortex-gateway': ['system'],
+    'cortex-autoscaler': ['system'],
+    'cluster-autoscaler': ['system'],
+    'shop-cpu-api': ['cpu', 'cpu-on-demand'],
+    'shop-gpu-api': ['gpu', 'gpu-on-demand'],
+  });
 });
 
 const layouts: Array<[string, string[], string[]]> = [

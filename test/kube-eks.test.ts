@@ -1,7 +1,8 @@
 // `cortex deploy --cloud` end to end, on the real kind cluster standing in for EKS: the eks profile
 // (LoadBalancer gateway, GPU apis with nvidia.com/gpu, its toleration and node selector) in a
 // namespace of this test's own. The kind node advertises one nvidia.com/gpu (a node status patch,
-// as for any extended resource) and carries the GPU label; it is tainted nvidia.com/gpu only for
+// as for any extended resource) and carries the GPU label, and the labels of the system and cpu node
+// groups that the eks profile pins the gateway, the autoscaler and CPU apis to; it is tainted nvidia.com/gpu only for
 // the second it takes to schedule the GPU pod (other tests share the node), and restored in the
 // teardown whatever happens. The GPU api runs the CPU runtime image (no CUDA image can be built
 // here), asks onnxruntime for cuda,cpu, serves "hot dog" on the CPU and says why CUDA is absent.
@@ -21,6 +22,7 @@ import type { CloudTarget } from '../src/cloud/target.js';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { ensureRuntimeImage } from '../src/image/index.js';
 import { ClusterClient } from '../src/kube/apply.js';
+import { nodeSelectors } from '../src/kube/names.js';
 import { profiles, renderApi, renderCluster, type RenderInput } from '../src/kube/render.js';
 import { loadSpec } from '../src/spec/index.js';
 import { copyProject, until } from './helpers/dev.js';
@@ -32,8 +34,11 @@ const gpu = 'nvidia.com/gpu';
 const gpuPath = '/status/capacity/nvidia.com~1gpu';
 
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** What an EKS node of each of cortex's groups is labelled with, on the one kind node: the eks profile's pods are pinned by them. */
+const eksNodeLabels: Record<string, string> = { ...nodeSelectors.system, ...nodeSelectors.cpuApi, ...nodeSelectors.gpuApi };
 
-/** Takes off what the test put on the node (the resource, the label, the taint); each step on its own, so one failing leaves the others done. */
+/** Takes off what the test put on the node (the resource, the labels, the taint); each step on its own, so one failing leaves the others done. */
 async function restoreNode(core: CoreV1Api, node: string): Promise<string[]> {
   const left: string[] = [];
   const now = await core.readNode({ name: node });
@@ -43,7 +48,7 @@ async function restoreNode(core: CoreV1Api, node: string): Promise<string[]> {
   const taints = now.spec?.taints ?? [];
   const kept = taints.filter((t) => t.key !== gpu);
   const specOps = [
-    ...(now.metadata?.labels?.[gpu] !== undefined ? [{ op: 'remove', path: '/metadata/labels/nvidia.com~1gpu' }] : []),
+    ...Object.keys(eksNodeLabels).filter((key) => now.metadata?.labels?.[key] !== undefined).map((key) => ({ op: 'remove', path: `/metadata/labels/${key.replaceAll('/', '~1')}` })),
     ...(kept.length !== taints.length ? [kept.length ? { op: 'replace', path: '/spec/taints', value: kept } : { op: 'remove', path: '/spec/taints' }] : []),
   ];
   if (specOps.length) await core.patchNode({ name: node, body: specOps }, jsonPatch).catch((err: Error) => left.push(`label/taint: ${err.message}`));
@@ -72,8 +77,8 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   });
 
-  // The node as an EKS GPU node looks to the scheduler: the label, and one nvidia.com/gpu (what the device plugin would advertise).
-  await core.patchNode({ name: node, body: { metadata: { labels: { [gpu]: 'true' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  // The node as EKS's system, cpu and GPU nodes look to the scheduler: their labels, and one nvidia.com/gpu (what the device plugin would advertise).
+  await core.patchNode({ name: node, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
   await core.patchNodeStatus({ name: node, body: [{ op: 'add', path: gpuPath, value: '1' }, { op: 'add', path: '/status/allocatable/nvidia.com~1gpu', value: '1' }] }, jsonPatch);
   const advertised = await core.readNode({ name: node });
   t.is(advertised.status?.allocatable?.[gpu], '1', 'the node advertises one GPU');
@@ -149,6 +154,14 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
   t.true(first.rollout.every((r) => r.done));
   t.deepEqual(first.rollout.map((r) => r.label).sort(), ['autoscaler', 'classifier', 'gateway', 'gpu-classifier']);
   t.is(first.endpoint, undefined, "kind gives the LoadBalancer no address");
+  // Each pod ran pinned to its node group's label, as on EKS.
+  const pinned = (await core.listNamespacedPod({ namespace })).items.map((p) => [p.metadata?.labels?.['cortex.dev/component'], p.metadata?.labels?.['cortex.dev/api'] ?? '', { ...p.spec?.nodeSelector }]);
+  t.deepEqual(pinned.sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2)))), [
+    ['api', 'classifier', nodeSelectors.cpuApi],
+    ['api', 'gpu-classifier', nodeSelectors.gpuApi],
+    ['autoscaler', '', nodeSelectors.system],
+    ['gateway', '', nodeSelectors.system],
+  ]);
   t.true(lines.some((l) => /^endpoint: the load balancer of service cortex-gateway .* has no address yet/.test(l)), lines.join('\n'));
   t.true(lines.some((l) => /^  \[\dm\d\ds\] .*classifier \d\/1 ready/.test(l)), 'the rollout shows its progress');
 
@@ -246,9 +259,9 @@ kindTest('deploy --cloud: a GPU api on a cluster whose GPUs are all taken times 
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
   // As on an EKS cluster whose GPU nodes are all taken: a node labelled for GPUs, none of them free
-  // (this one advertises none: the first test's resource was taken off again).
+  // (this one advertises none: the first test's resource was taken off again), and for the system and CPU pods.
   t.is(node.status?.allocatable?.[gpu], undefined, 'the node offers no GPU');
-  await core.patchNode({ name: node.metadata!.name!, body: { metadata: { labels: { [gpu]: 'true' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await core.patchNode({ name: node.metadata!.name!, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
   const dir = await copyProject(exampleDir);
   const yamlFile = join(dir, 'cortex.yaml');
   await writeFile(yamlFile, (await readFile(yamlFile, 'utf8')).replace('name: classifier', 'name: gpu-classifier').replace('cpu: 1\n', 'cpu: 0.05\n    gpu: 1\n'));
@@ -269,3 +282,4 @@ kindTest('deploy --cloud: a GPU api on a cluster whose GPUs are all taken times 
   t.regex(error.message, /^the rollout did not finish within 40 s: gpu-classifier 0\/1 ready.*\(image-gpu-classifier-[a-z0-9]+-[a-z0-9]+: Unschedulable: 0\/1 nodes are available: 1 Insufficient nvidia\.com\/gpu/);
   t.true(lines.some((l) => /pod image-gpu-classifier-.*: Unschedulable: /.test(l)), 'the progress said so while it waited');
 });
+

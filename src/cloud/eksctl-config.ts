@@ -10,6 +10,7 @@
 // (IRSA); propagateASGTags copies the labels, taints and node-template tags to the Auto Scaling
 // groups, which is what lets it scale a group up from zero nodes.
 import { stringify } from 'yaml';
+import { nodeSelectors } from '../kube/names.js';
 import { GPUS_PER_INSTANCE, gpuAccelerator, type ClusterConfig, type NodeGroupSize } from './cluster-config.js';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
@@ -77,10 +78,11 @@ interface GroupPlan {
 }
 
 function nodeGroup(config: ClusterConfig, plan: GroupPlan): EksctlManagedNodeGroup {
-  const labels: Record<string, string> = { [NODE_ROLE_LABEL]: plan.role, 'cortex.dev/node-group': plan.name };
+  // Each group carries the label the eks profile selects its pods by (src/kube/names.ts).
+  const forPods = plan.role === 'system' ? nodeSelectors.system : plan.gpu ? nodeSelectors.gpuApi : nodeSelectors.cpuApi;
+  const labels: Record<string, string> = { [NODE_ROLE_LABEL]: plan.role, 'cortex.dev/node-group': plan.name, ...forPods };
   const taints: EksctlTaint[] = [];
   if (plan.gpu) {
-    labels[GPU_RESOURCE] = 'true';
     // A spot group may mix GPU types (spot_config.gpu_instance_distribution): one label for the
     // group names the GPU of its own instance type, the one the autoscaler models it by.
     const accelerator = gpuAccelerator(plan.size.instanceType);
