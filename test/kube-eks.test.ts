@@ -13,7 +13,7 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { bundleVersion } from '../runtime/predictor-slot.js';
 import type { Ready } from '../runtime/protocol.js';
 import { cloudDelete, cloudGet, cloudLogs, cloudPredict } from '../src/cli/commands/cloud-apis.js';
@@ -283,3 +283,58 @@ kindTest('deploy --cloud: a GPU api on a cluster whose GPUs are all taken times 
   t.true(lines.some((l) => /pod image-gpu-classifier-.*: Unschedulable: /.test(l)), 'the progress said so while it waited');
 });
 
+kindTest('deploy --cloud asks for the kubeconfig again after the pushes: a token that ran out during a long push is not the one it applies with', async (t) => {
+  t.timeout(6 * 60_000);
+  const kc = kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const ns = `${namespace}-token`;
+  const node = (await core.listNode()).items[0]!.metadata!.name!;
+  t.teardown(async () => {
+    const left = await restoreNode(core, node);
+    if (left.length) console.error(`kube-eks: could not restore node ${node}: ${left.join('; ')}`);
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+  await core.patchNode({ name: node, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
+  // The kubeconfig a target gave out before the push: the cluster's server, a bearer token it no longer takes.
+  const cluster = kc.getCurrentCluster()!;
+  const expired = new KubeConfig();
+  expired.loadFromOptions({ clusters: [cluster], users: [{ name: 'eks', token: 'k8s-aws-v1.a-token-that-ran-out' }], contexts: [{ name: 'eks', cluster: cluster.name, user: 'eks' }], currentContext: 'eks' });
+  const refused = await t.throwsAsync(expired.makeApiClient(CoreV1Api).listNamespace());
+  t.regex(refused.message, /401|Unauthorized/, 'the API server refuses the stale token');
+
+  const dir = await copyProject(exampleDir);
+  const yamlFile = join(dir, 'cortex.yaml');
+  await writeFile(yamlFile, (await readFile(yamlFile, 'utf8')).replace('cpu: 1\n', 'cpu: 0.05\n'));
+  const { tag: image } = await ensureRuntimeImage();
+  let pushed = false;
+  const asked: string[] = [];
+  const target: CloudTarget = {
+    description: 'the kind cluster as EKS',
+    namespace: ns,
+    profile: { ...profiles.eks(), mirrorPath: nodeModelsDir },
+    // As EksAccess renews a token only when asked: the one from before the push has run out by the time it ends.
+    kubeConfig: async () => {
+      asked.push(pushed ? 'after the push' : 'before the push');
+      return pushed ? kc : expired;
+    },
+    images: {
+      describe: async () => 'the kind node (kind load)',
+      reference: async (local) => local,
+      publish: async (local) => {
+        const { items } = await core.listNode();
+        if (!items.every((n) => n.status?.images?.some((i) => i.names?.some((name) => name.endsWith(`/${local}`) || name === local)))) await loadImage(local);
+        pushed = true;
+        return `${local} is on the kind node`;
+      },
+    },
+    close: () => {},
+  };
+  const lines: string[] = [];
+  const io: DeployIo = { print: (line) => void lines.push(line), progress: new Writable({ write: (_c, _e, done) => done() }) };
+  const report = await deployCloud(dir, { cloud: true, timeout: '4m' }, target, io, { endpointWaitMs: 0 });
+  t.deepEqual(report.images.pushed, [image], 'the namespace ran nothing: the image was pushed');
+  t.deepEqual(report.applied.apis.map((a) => [a.api, a.action]), [['classifier', 'create']], lines.join('\n'));
+  t.true(report.rollout.every((r) => r.done));
+  t.is(asked[0], 'before the push', 'the images the cluster runs were asked for before the push');
+  t.true(asked.includes('after the push'));
+});

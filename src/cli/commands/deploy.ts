@@ -181,8 +181,7 @@ export async function deployCloud(dir: string, flags: DeployFlags, target: Cloud
   io.print(`images go to ${await target.images.describe()}:`);
   for (const line of imagePlan(spec, { runtime: runtimeRef, ...(cudaRef ? { cuda: cudaRef } : {}), ...(flags.cudaImage ? { cudaGiven: true } : {}) })) io.print(line);
 
-  const kc = await target.kubeConfig();
-  const running = await liveImages(kc, target.namespace);
+  const running = await liveImages(await target.kubeConfig(), target.namespace);
   const pushed: string[] = [];
   for (const [local, reference] of [[runtime.tag, runtimeRef], ...(cudaLocal && cudaRef ? [[cudaLocal, cudaRef]] : [])] as Array<[string, string]>) {
     if (running.has(reference)) {
@@ -193,6 +192,9 @@ export async function deployCloud(dir: string, flags: DeployFlags, target: Cloud
     pushed.push(reference);
   }
 
+  // Asked for again now, not before the pushes: a first CUDA push of gigabytes can outlast an EKS
+  // token (15 minutes), and the target renews it only when asked.
+  const kc = await target.kubeConfig();
   const applied = await applySpec({ kc, spec, bundles, image: runtimeRef, ...(cudaRef ? { gpuImage: cudaRef } : {}), profile: target.profile, namespace: target.namespace, onLine: (line) => io.print(line) });
   const swapped = new Map(applied.apis.filter((a) => a.swap && !refusedEverywhere(a.swap.outcome)).map((a) => [a.api, bundles.get(a.api)!]));
   io.print(`waiting for the rollout (at most ${flags.timeout ?? defaultTimeout}):`);
