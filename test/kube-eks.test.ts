@@ -17,6 +17,7 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } fr
 import { bundleVersion } from '../runtime/predictor-slot.js';
 import type { Ready } from '../runtime/protocol.js';
 import { cloudDelete, cloudGet, cloudLogs, cloudPredict } from '../src/cli/commands/cloud-apis.js';
+import { projectSample } from '../src/cli/samples.js';
 import { deployCloud, type DeployIo } from '../src/cli/commands/deploy.js';
 import type { CloudTarget } from '../src/cloud/target.js';
 import { bundleOnce } from '../src/dev/bundler.js';
@@ -189,12 +190,14 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
     t.is(api.autoscaler?.decision, 'init_replicas 1', `${api.name}: the in-cluster autoscaler's decision`);
   }
   said.length = 0;
-  await cloudGet(target, 'classifier', { output: 'table' }, quiet);
+  // As `cortex get classifier --cloud` run in the project's folder: the curl posts its photo.
+  await cloudGet(target, 'classifier', { output: 'table', sample: (await projectSample('classifier', dir))! }, quiet);
   const table = said.join('\n');
   t.regex(table, /^backend: eks {3}gateway: http:\/\/<load-balancer-pending>/, table);
   t.regex(table, /classifier\s+live\s+1\s+1\s+1/, table);
   t.regex(table, /image-classifier-[a-z0-9]+-[a-z0-9]+\s+ready/, table);
   t.regex(table, /endpoint: .*\/image\/classifier/, table);
+  t.regex(table, /^curl: curl \S+\/image\/classifier -X POST -H 'Content-Type: image\/jpeg' --data-binary @\S+\/hotdog\.jpg$/m, table);
   said.length = 0;
   const predicted = await cloudPredict(target, 'classifier', photoFiles['hotdog.jpg'], quiet);
   t.is(JSON.parse(predicted), 'hot dog', 'through the in-cluster gateway, by the API server\'s service proxy');

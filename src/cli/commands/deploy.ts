@@ -20,7 +20,9 @@ import { refusedEverywhere, type PredictorBundle } from '../../model/backend.js'
 import { loadSpec, type Spec } from '../../spec/index.js';
 import { readDuration } from '../../spec/quantities.js';
 import { UserError } from '../../user-error.js';
+import { curlLine } from '../get-view.js';
 import { printImageProgress, printPushProgress } from '../image-progress.js';
+import { findSample } from '../samples.js';
 
 export interface DeployFlags {
   cloud?: boolean;
@@ -140,6 +142,15 @@ async function liveImages(kc: KubeConfig, namespace: string): Promise<Set<string
   return new Set(items.flatMap((d) => d.spec?.template.spec?.containers.map((c) => c.image ?? '') ?? []));
 }
 
+/** Per api, its endpoint behind the gateway and a curl that posts the project's sample, as `cortex get API` shows them. */
+export async function endpointLines(gateway: string, spec: Spec): Promise<string[]> {
+  const sample = await findSample(spec.dir);
+  return spec.apis.flatMap((api) => {
+    const endpoint = `${gateway}${api.networking.endpoint}`;
+    return [`endpoint: ${endpoint}`, curlLine({ name: api.name, endpoint }, sample, { cloud: true })];
+  });
+}
+
 /** The dry run: the plan and the objects, from cortex.yaml and cluster.yaml alone. */
 export async function deployDryRun(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>, where: { description: string; registry: string; namespace: string; profile: Profile }, flags: DeployFlags, io: DeployIo): Promise<void> {
   const { gpu } = apisByImage(spec);
@@ -210,10 +221,7 @@ export async function deployCloud(dir: string, flags: DeployFlags, target: Cloud
   const address = await gatewayAddress(() => target.kubeConfig(), target.namespace, tuning.endpointWaitMs ?? defaultEndpointWaitMs);
   const gateway = address ? `http://${address}` : undefined;
   if (gateway) {
-    for (const api of spec.apis) {
-      io.print(`endpoint: ${gateway}${api.networking.endpoint}`);
-      io.print(`curl: curl ${gateway}${api.networking.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`);
-    }
+    for (const line of await endpointLines(gateway, spec)) io.print(line);
   } else {
     io.print(`endpoint: the load balancer of service cortex-gateway (namespace ${target.namespace}) has no address yet; on EKS it comes within minutes: cortex get --cloud shows it`);
   }
