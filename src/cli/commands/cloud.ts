@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { execa } from 'execa';
-import { awsClients, callerIdentity, describeCluster, ensureRepository, registryLogin } from '../../cloud/aws.js';
+import { awsClients, callerIdentity, clusterStatus, describeCluster, ensureRepository, registryLogin } from '../../cloud/aws.js';
 import { CLUSTER_CONFIG_NAMES, defaultClusterConfig, loadClusterConfig, type ClusterConfig } from '../../cloud/cluster-config.js';
 import { describeNodeGroups, eksctlConfigYaml } from '../../cloud/eksctl-config.js';
 import { eksToken } from '../../cloud/eks-token.js';
@@ -85,6 +85,22 @@ export function clusterPlan(config: ClusterConfig): string[] {
   ];
 }
 
+/**
+ * Whether `cluster up --cloud` creates the cluster, given what EKS says of one of that name
+ * (undefined: there is none). One that is there is not created again: `eksctl create cluster`
+ * would fail on it, so a run that failed after eksctl (the ECR repository, the cluster autoscaler)
+ * is resumed by running again. One that is not usable yet, or any more, is one line saying what to wait for.
+ */
+export function creationStep(config: Pick<ClusterConfig, 'clusterName' | 'region'>, status: string | undefined): 'create' | 'exists' {
+  if (status === undefined) return 'create';
+  if (status === 'ACTIVE' || status === 'UPDATING') return 'exists';
+  const cluster = `EKS cluster "${config.clusterName}" in ${config.region} is ${status}`;
+  const again = 'then run cortex cluster up --cloud again for the rest';
+  if (status === 'CREATING' || status === 'PENDING') throw new UserError(`${cluster}: it is still being created (by an earlier cluster up, or eksctl); wait until cortex cluster info --cloud says ACTIVE (15–25 minutes from the start), ${again}`);
+  if (status === 'DELETING') throw new UserError(`${cluster}: wait until it is gone (cortex cluster info --cloud says it does not exist), then run cortex cluster up --cloud again`);
+  throw new UserError(`${cluster}: EKS cannot use it; delete it (cortex cluster down --cloud), then run cortex cluster up --cloud again`);
+}
+
 export async function cloudClusterUp(file: string | undefined, opts: { dryRun?: boolean }, io: CloudIo = defaultIo()): Promise<void> {
   const config = await resolveClusterConfig(file);
   for (const line of clusterPlan(config)) io.print(line);
@@ -100,11 +116,16 @@ export async function cloudClusterUp(file: string | undefined, opts: { dryRun?: 
   try {
     const identity = await callerIdentity(clients);
     io.print(`AWS account ${identity.account} as ${identity.arn}`);
-    const target = eksctlFilePath(config, io.env);
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, yaml);
-    io.print(`creating the cluster with eksctl (15–25 minutes): eksctl create cluster -f ${target}`);
-    await runEksctl(['create', 'cluster', '-f', target], io);
+    const status = await clusterStatus(clients, config.clusterName);
+    if (creationStep(config, status) === 'create') {
+      const target = eksctlFilePath(config, io.env);
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, yaml);
+      io.print(`creating the cluster with eksctl (15–25 minutes): eksctl create cluster -f ${target}`);
+      await runEksctl(['create', 'cluster', '-f', target], io);
+    } else {
+      io.print(`EKS cluster "${config.clusterName}" is there already (${status}): not created again (no eksctl); the ECR repository and the cluster autoscaler next`);
+    }
     const repository = await ensureRepository(clients, runtimeRepositoryName(config), { 'cortex.dev/cluster': config.clusterName });
     io.print(`ECR repository ${repository.uri}${repository.created ? ' created' : ' (already there)'}`);
     const cluster = await describeCluster(clients, config.clusterName);
