@@ -35,9 +35,29 @@ test('cluster up --cloud --dry-run prints the plan and the eksctl file, and need
       '  node group cpu: 1–5 × m5.large, CPU apis',
       '  node group gpu: 0–5 × g4dn.xlarge, GPU apis',
     ]);
+    t.deepEqual(io.lines.slice(4, 6), [
+      "  ECR repository vision/cortex-runtime; the cluster autoscaler's IAM role through OIDC; the NVIDIA device plugin on the GPU nodes",
+      '  cluster autoscaler registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.5, applied after eksctl: ClusterRole/cluster-autoscaler, Role/cluster-autoscaler, ClusterRoleBinding/cluster-autoscaler, RoleBinding/cluster-autoscaler, Deployment/cluster-autoscaler',
+    ]);
     const start = io.lines.indexOf(`# eksctl create cluster -f ${path.join(dir, 'eks', 'vision.us-west-2.eksctl.yaml')} would create:`);
     t.true(start > 0, io.lines.join('\n'));
     t.deepEqual(parse(io.lines.slice(start + 1).join('\n')), renderEksctlConfig(parseClusterConfig('cluster_name: vision\nregion: us-west-2\ngpu_instance_type: g4dn.xlarge\n', file)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('cluster up --cloud --dry-run of a CPU-only cluster plans no NVIDIA device plugin; with spot backups the autoscaler\'s priority expander is among its objects', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cortex-cloud-cli-'));
+  try {
+    const file = path.join(dir, 'cluster.yaml');
+    await writeFile(file, 'cluster_name: shop\nspot: true\n');
+    const io = capture({ CORTEX_STATE_DIR: dir });
+    await cloudClusterUp(file, { dryRun: true }, io);
+    const plan = io.lines.slice(0, io.lines.indexOf(''));
+    t.false(plan.some((l) => /NVIDIA|device plugin/i.test(l)), plan.join('\n'));
+    t.is(plan.at(-2), "  ECR repository shop/cortex-runtime; the cluster autoscaler's IAM role through OIDC");
+    t.is(plan.at(-1), '  cluster autoscaler registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.5, applied after eksctl: ClusterRole/cluster-autoscaler, Role/cluster-autoscaler, ClusterRoleBinding/cluster-autoscaler, RoleBinding/cluster-autoscaler, ConfigMap/cluster-autoscaler-priority-expander, Deployment/cluster-autoscaler');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -151,6 +151,11 @@ export function renderClusterAutoscaler(config: ClusterConfig, options: { image?
   return objects;
 }
 
+/** Objects as kind/name, as `cluster up --cloud` names what it applies (and its plan, what it would). */
+export function objectNames(objects: readonly KubeObject[]): string[] {
+  return objects.map((o) => `${o.kind}/${o.metadata.name}`);
+}
+
 /**
  * Applies the autoscaler's objects to the cluster (server-side, as cortex applies everything), after
  * `eksctl create cluster` has made its ServiceAccount; returns them as kind/name.
@@ -158,5 +163,5 @@ export function renderClusterAutoscaler(config: ClusterConfig, options: { image?
 export async function installClusterAutoscaler(kc: KubeConfig, config: ClusterConfig, options: { dryRun?: boolean } = {}): Promise<string[]> {
   const objects = renderClusterAutoscaler(config);
   await new ClusterClient(kc).apply(objects as unknown as RenderedObject[], options);
-  return objects.map((o) => `${o.kind}/${o.metadata.name}`);
+  return objectNames(objects);
 }

@@ -11,7 +11,7 @@ import { awsClients, callerIdentity, clusterStatus, describeCluster, ensureRepos
 import { CLUSTER_CONFIG_NAMES, defaultClusterConfig, loadClusterConfig, type ClusterConfig } from '../../cloud/cluster-config.js';
 import { describeNodeGroups, eksctlConfigYaml } from '../../cloud/eksctl-config.js';
 import { eksToken } from '../../cloud/eks-token.js';
-import { clusterAutoscalerImage, installClusterAutoscaler } from '../../cloud/cluster-autoscaler.js';
+import { clusterAutoscalerImage, installClusterAutoscaler, objectNames, renderClusterAutoscaler } from '../../cloud/cluster-autoscaler.js';
 import { EksAccess, execKubeconfigYaml } from '../../cloud/kubeconfig.js';
 import { defaultNamespace } from '../../kube/names.js';
 import { runtimeRepositoryName } from '../../cloud/target.js';
@@ -76,12 +76,14 @@ async function runEksctl(args: string[], io: CloudIo): Promise<void> {
   if (result.exitCode !== 0) throw new UserError(`eksctl ${args.slice(0, 2).join(' ')} failed (exit code ${result.exitCode}); its output is above`);
 }
 
-/** The plan: which cluster, which node groups; what `--dry-run` and the start of `up` print. */
+/** The plan: which cluster, which node groups, what else is made and applied; what `--dry-run` and the start of `up` print. */
 export function clusterPlan(config: ClusterConfig): string[] {
   return [
     `EKS cluster "${config.clusterName}" in ${config.region}, Kubernetes ${config.kubernetesVersion}${config.file ? ` (from ${config.file})` : ' (cortex defaults; pass a cluster.yaml to change them)'}`,
     ...describeNodeGroups(config).map((line) => `  node group ${line}`),
-    `  ECR repository ${runtimeRepositoryName(config)}; the cluster autoscaler's IAM role through OIDC; the NVIDIA device plugin on GPU nodes`,
+    // eksctl installs the device plugin along with a GPU node group (--install-nvidia-plugin, on by default): a CPU-only cluster gets none.
+    `  ECR repository ${runtimeRepositoryName(config)}; the cluster autoscaler's IAM role through OIDC${config.gpu ? '; the NVIDIA device plugin on the GPU nodes' : ''}`,
+    `  cluster autoscaler ${clusterAutoscalerImage(config.kubernetesVersion)}, applied after eksctl: ${objectNames(renderClusterAutoscaler(config)).join(', ')}`,
   ];
 }
 
