@@ -10,7 +10,7 @@ import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import test from 'ava';
 import { parse } from 'yaml';
-import { cloudClusterInfo, cloudClusterUp, creationStep, eksctlFilePath, execCredential, resolveClusterConfig, type CloudIo } from '../src/cli/commands/cloud.js';
+import { cloudClusterDown, cloudClusterInfo, cloudClusterUp, creationStep, eksctlFilePath, execCredential, resolveClusterConfig, type Clock, type CloudIo } from '../src/cli/commands/cloud.js';
 import { decodeEksToken } from '../src/cloud/eks-token.js';
 import { parseClusterConfig } from '../src/cloud/cluster-config.js';
 import { renderEksctlConfig } from '../src/cloud/eksctl-config.js';
@@ -206,4 +206,48 @@ motoTest('cluster up --cloud on a cluster that is not there runs eksctl create c
     await env.restore();
     await moto.stop();
   }
+});
+
+/** A clock that moves only when the test says, running the interval's tick each time. */
+function testClock() {
+  let now = 1_750_000_000_000;
+  const ticks = new Set<() => void>();
+  const clock: Clock = {
+    now: () => now,
+    every: (_ms, tick) => {
+      ticks.add(tick);
+      return () => ticks.delete(tick);
+    },
+  };
+  return { clock, ticking: () => ticks.size, advance: (ms: number) => ((now += ms), ticks.forEach((tick) => tick())) };
+}
+
+test('eksctl quiet for 30 s: a heartbeat line with the time so far, again after every 30 quiet seconds, none once it speaks or ends', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cortex-cloud-quiet-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // An eksctl that says one line, then sleeps until the test lets it go, as CloudFormation keeps it waiting.
+  const release = path.join(dir, 'release');
+  await writeFile(path.join(dir, 'eksctl'), `#!/bin/sh\necho "deleting stack"\nwhile [ ! -e '${release}' ]; do sleep 0.05; done\necho "cluster deleted"\n`);
+  await chmod(path.join(dir, 'eksctl'), 0o755);
+  const time = testClock();
+  const io = { ...capture({ PATH: `${dir}:/usr/bin:/bin`, CORTEX_STATE_DIR: dir }), clock: time.clock };
+  const down = cloudClusterDown(undefined, {}, io);
+  for (const deadline = Date.now() + 30_000; !io.lines.includes('  [0m00s] deleting stack'); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > deadline) return t.fail(`eksctl said nothing: ${io.lines.join('\n')}`);
+  }
+  time.advance(29_000);
+  time.advance(1_000);
+  time.advance(29_999);
+  time.advance(1);
+  time.advance(4 * 60_000 + 12_000);
+  await writeFile(release, '');
+  await down;
+  t.deepEqual(io.lines.slice(1, -1), [
+    '  [0m00s] deleting stack',
+    '  [0m30s] still deleting…',
+    '  [1m00s] still deleting…',
+    '  [5m12s] still deleting…',
+    '  [5m12s] cluster deleted',
+  ]);
+  t.is(time.ticking(), 0, 'the heartbeat stops with eksctl');
 });

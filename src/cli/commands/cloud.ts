@@ -21,7 +21,26 @@ export interface CloudIo {
   /** One line of output (stdout). */
   print(line: string): void;
   env: NodeJS.ProcessEnv;
+  /** The time eksctl's lines are stamped with and its heartbeat goes by; the system's when absent. */
+  clock?: Clock;
 }
+
+export interface Clock {
+  now(): number;
+  /** Calls `tick` every `ms` milliseconds until the function it returns is called. */
+  every(ms: number, tick: () => void): () => void;
+}
+
+const systemClock: Clock = {
+  now: () => Date.now(),
+  every: (ms, tick) => {
+    const timer = setInterval(tick, ms);
+    return () => clearInterval(timer);
+  },
+};
+
+/** eksctl can say nothing for minutes while CloudFormation works: after this long, a line says it is still going. */
+const EKSCTL_QUIET_MS = 30_000;
 
 const defaultIo = (): CloudIo => ({ print: (line) => console.log(line), env: process.env });
 
@@ -56,23 +75,32 @@ async function eksctlPath(env: NodeJS.ProcessEnv): Promise<string> {
   throw new UserError(EKSCTL_INSTALL);
 }
 
-/** Runs eksctl, each line of its output shown with the time since the start (creation takes 15–25 minutes). */
-async function runEksctl(args: string[], io: CloudIo): Promise<void> {
+/**
+ * Runs eksctl, each line of its output shown with the time since the start (creation takes 15–25
+ * minutes), and `still <doing>…` when it has been quiet for 30 s, so a silent terminal never looks hung.
+ */
+async function runEksctl(args: string[], io: CloudIo, doing: string): Promise<void> {
   const binary = await eksctlPath(io.env);
-  const started = Date.now();
-  const stamp = () => {
-    const s = Math.round((Date.now() - started) / 1000);
-    return `[${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s]`;
+  const clock = io.clock ?? systemClock;
+  const started = clock.now();
+  let lastLine = started;
+  const say = (line: string) => {
+    lastLine = clock.now();
+    const s = Math.round((lastLine - started) / 1000);
+    io.print(`  [${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s] ${line}`);
   };
   const child = execa(binary, args, { env: io.env, reject: false, all: true, buffer: false });
+  const stopHeartbeat = clock.every(1000, () => {
+    if (clock.now() - lastLine >= EKSCTL_QUIET_MS) say(`still ${doing}…`);
+  });
   let partial = '';
   child.all?.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) io.print(`  ${stamp()} ${line}`);
+    for (const line of lines) if (line.trim()) say(line);
   });
-  const result = await child;
-  if (partial.trim()) io.print(`  ${stamp()} ${partial}`);
+  const result = await child.finally(stopHeartbeat);
+  if (partial.trim()) say(partial);
   if (result.exitCode !== 0) throw new UserError(`eksctl ${args.slice(0, 2).join(' ')} failed (exit code ${result.exitCode}); its output is above`);
 }
 
@@ -124,7 +152,7 @@ export async function cloudClusterUp(file: string | undefined, opts: { dryRun?: 
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, yaml);
       io.print(`creating the cluster with eksctl (15–25 minutes): eksctl create cluster -f ${target}`);
-      await runEksctl(['create', 'cluster', '-f', target], io);
+      await runEksctl(['create', 'cluster', '-f', target], io, 'creating');
     } else {
       io.print(`EKS cluster "${config.clusterName}" is there already (${status}): not created again (no eksctl); the ECR repository and the cluster autoscaler next`);
     }
@@ -149,7 +177,7 @@ export async function cloudClusterDown(file: string | undefined, opts: { dryRun?
   }
   const args = existsSync(target) ? ['delete', 'cluster', '-f', target, '--wait'] : ['delete', 'cluster', '--name', config.clusterName, '--region', config.region, '--wait'];
   io.print(`deleting EKS cluster "${config.clusterName}" in ${config.region} (about 10 minutes)`);
-  await runEksctl(args, io);
+  await runEksctl(args, io, 'deleting');
   io.print(`EKS cluster "${config.clusterName}" deleted; the ECR repository ${runtimeRepositoryName(config)} is kept (delete it in the console if you want)`);
 }
 
