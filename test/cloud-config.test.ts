@@ -91,6 +91,11 @@ const errors: Array<[string, string[], string]> = [
   ['iops on gp2', ['instance_volume_type: gp2', 'instance_volume_iops: 3000'], `${FILE}:2: instance_volume_iops applies only to io1, io2 and gp3 volumes, and instance_volume_type is gp2; remove it or change the type`],
   ['AMD GPU', ['gpu_instance_type: g4ad.xlarge'], `${FILE}:1: gpu_instance_type must be an NVIDIA GPU instance type (g4dn, g5, g6, g6e, p4d, p5 …), got "g4ad.xlarge"`],
   ['CPU type as GPU', ['gpu_instance_type: m5.large'], `${FILE}:1: gpu_instance_type must be an NVIDIA GPU instance type`],
+  // Every node runs the one x86_64 runtime image: Graviton nodes could start none of cortex's pods.
+  ['Graviton CPU nodes', ['instance_type: m6g.large'], `${FILE}:1: instance_type must be an x86_64 instance type (such as m5.large, m6i.large, c6a.large, t3.medium), got "m6g.large": Graviton (arm64) nodes cannot start the runtime image, which is built for x86_64`],
+  ['Graviton system node', ['system_instance_type: t4g.medium'], `${FILE}:1: system_instance_type must be an x86_64 instance type (such as m5.large, m6i.large, c6a.large, t3.medium), got "t4g.medium"`],
+  ['first-generation Graviton', ['instance_type: a1.large'], `${FILE}:1: instance_type must be an x86_64 instance type`],
+  ['Graviton among spot types', ['spot: true', 'spot_config: { instance_distribution: [m5a.large, c7gn.large] }'], `${FILE}:2: spot_config.instance_distribution must list x86_64 instance types, got "c7gn.large": Graviton (arm64) nodes`],
   // CUDA 13 (the CUDA image's onnxruntime) builds no kernels for Volta and older: their GPUs would serve on the CPU.
   ['Volta GPU', ['gpu_instance_type: p3.2xlarge'], `${FILE}:1: gpu_instance_type must be an NVIDIA GPU instance type (g4dn, g5, g6, g6e, p4d, p5 …), got "p3.2xlarge"; the CUDA runtime is a CUDA 13 build, which needs an NVIDIA GPU of Turing (T4) or newer on x86_64 (not p3's V100, p2's K80 or g3's M60)`],
   ['Kepler GPU', ['gpu_instance_type: p2.xlarge'], `${FILE}:1: gpu_instance_type must be an NVIDIA GPU instance type`],
@@ -266,6 +271,13 @@ for (const [name, rows, expected] of layouts) {
     t.deepEqual(describeNodeGroups(config(...rows)), expected);
   });
 }
+
+test('x86_64 instance types are taken, GPU ones among them (no family is mistaken for Graviton)', (t) => {
+  for (const type of ['m5.large', 'm5a.large', 'm6i.xlarge', 'm7i-flex.large', 'c6a.large', 'c5n.2xlarge', 'r6id.large', 'inf2.xlarge', 't3.medium', 'z1d.large']) {
+    t.is(config(`instance_type: ${type}`).cpu.instanceType, type);
+  }
+  for (const type of ['g4dn.xlarge', 'g5.xlarge', 'g6e.xlarge', 'gr6.4xlarge', 'p5en.48xlarge']) t.is(config(`gpu_instance_type: ${type}`).gpu?.instanceType, type);
+});
 
 test('spot groups list instance types instead of one type, as eksctl requires', (t) => {
   const cpu = group(config('spot: true', 'spot_config: { instance_distribution: [m5a.large, m5.large] }'), 'cpu');

@@ -156,6 +156,13 @@ const NVIDIA_ACCELERATORS = new Map<string, string>([
   ['p6-b200', 'nvidia-b200'],
 ]);
 
+/**
+ * Graviton (arm64) families: a1, and a digit then "g" (m6g, c7gn, r8gd, t4g, im4gn, hpc7g …). Every
+ * node runs the one runtime image `cortex deploy --cloud` builds for x86_64 (it builds nowhere else:
+ * src/image/platform.ts eksImageProblem), so an arm64 node could start none of cortex's pods.
+ */
+const ARM64_FAMILY = /^(?:a1|[a-z]+\d+g[a-z]*)\./;
+
 /** The GPU of an instance type cortex runs GPU apis on ("g5.xlarge" → "nvidia-a10g"), or undefined for any other type. */
 export function gpuAccelerator(instanceType: string): string | undefined {
   return NVIDIA_ACCELERATORS.get(instanceType.slice(0, instanceType.indexOf('.')));
@@ -215,6 +222,13 @@ function crossProblems(fields: Fields, data: Record<string, unknown>): Problem[]
       add(['gpu_min_instances'], `gpu_min_instances (${fields.gpu_min_instances}) must be ≤ gpu_max_instances (${fields.gpu_max_instances})`);
     }
   }
+  const arm64 = (type: string) => ARM64_FAMILY.test(type);
+  const x86Only = 'Graviton (arm64) nodes cannot start the runtime image, which is built for x86_64';
+  for (const key of ['instance_type', 'system_instance_type'] as const) {
+    if (arm64(fields[key])) add([key], `${key} must be an x86_64 instance type (such as m5.large, m6i.large, c6a.large, t3.medium), got "${fields[key]}": ${x86Only}`);
+  }
+  const arm64Spot = fields.spot_config?.instance_distribution.find(arm64);
+  if (arm64Spot !== undefined) add(['spot_config', 'instance_distribution'], `spot_config.instance_distribution must list x86_64 instance types, got "${arm64Spot}": ${x86Only}`);
   if (fields.instance_volume_iops !== undefined && !['io1', 'io2', 'gp3'].includes(fields.instance_volume_type)) {
     add(['instance_volume_iops'], `instance_volume_iops applies only to io1, io2 and gp3 volumes, and instance_volume_type is ${fields.instance_volume_type}; remove it or change the type`);
   }

@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { bundleVersion } from '../../../runtime/predictor-slot.js';
 import type { CloudTarget } from '../../cloud/target.js';
 import { BuildError, bundleOnce } from '../../dev/bundler.js';
-import { cudaRepository, defaultCudaBases, ensureCudaImage, ensureRuntimeImage, registryBase, runtimeRepository } from '../../image/index.js';
+import { cudaRepository, defaultCudaBases, eksImageProblem, ensureCudaImage, ensureRuntimeImage, registryBase, runtimeRepository } from '../../image/index.js';
 import { applySpec, DeployError, gatewayAddress, waitForRollout, type Applied } from '../../kube/deploy.js';
 import { labels } from '../../kube/names.js';
 import { adminSecretName, render, type KubeObject, type Profile } from '../../kube/render.js';
@@ -261,6 +261,9 @@ export function registerDeploy(program: Command): void {
         const where = { description: `EKS cluster "${config.clusterName}" in ${config.region}`, registry, namespace: 'cortex', profile: profiles.eks({ gatewayAnnotations: gatewayServiceAnnotations(config) }) };
         return deployDryRun(spec, await bundlesOf(spec), where, flags, defaultIo());
       }
+      // Before any AWS call or build: what is built here must start on EKS's amd64 nodes.
+      const platform = eksImageProblem(process);
+      if (platform) throw new UserError(platform);
       const target = eksTarget(config);
       try {
         await deployCloud(dir, flags, target);
