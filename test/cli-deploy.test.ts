@@ -2,12 +2,12 @@
 // --cloud --dry-run it prints the image plan (the CUDA variant only for GPU apis) and the eks
 // profile's objects, and needs no credentials, Docker or cluster. And the pure parts: the image
 // plan, the objects as shown, image references, push progress.
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { parseAllDocuments } from 'yaml';
 import { printPushProgress } from '../src/cli/image-progress.js';
-import { apisByImage, imagePlan, objectsYaml } from '../src/cli/commands/deploy.js';
+import { apisByImage, endpointLines, imagePlan, objectsYaml } from '../src/cli/commands/deploy.js';
 import { splitReference, tagOf } from '../src/cloud/target.js';
 import { profiles, render } from '../src/kube/render.js';
 import { loadSpec } from '../src/spec/index.js';
@@ -41,7 +41,7 @@ test('cortex deploy --cloud --dry-run: the image plan and the eks objects, with 
   const lines = head.split('\n');
   t.regex(lines[0]!, /^cortex deploy --cloud --dry-run: 2 apis of .*cortex\.yaml to EKS cluster "cortex" in us-east-1, namespace cortex; nothing is built, pushed or applied$/);
   t.regex(lines[2]!, /^ {2}runtime {2}cortex-runtime:<content-tag> .*→ <account>\.dkr\.ecr\.us-east-1\.amazonaws\.com\/cortex\/cortex-runtime:<content-tag>, for the gateway, the autoscaler and classifier$/);
-  t.regex(lines[3]!, /^ {2}cuda {5}cortex-runtime-cuda:<content-tag> on nvidia\/cuda:12\.8\.1-cudnn-runtime-ubuntu24\.04 .*→ .*:cuda-<content-tag>, for gpu-classifier \(compute\.gpu 1\)$/);
+  t.regex(lines[3]!, /^ {2}cuda {5}cortex-runtime-cuda:<content-tag> on nvidia\/cuda:13\.0\.1-cudnn-runtime-ubuntu24\.04 \(CUDA 13, cuDNN 9: GPU nodes need NVIDIA driver ≥ 580\), .*onnxruntime-node's CUDA 13 libraries from NuGet → .*:cuda-<content-tag>, for gpu-classifier \(compute\.gpu 1\)$/);
   const docs = parseAllDocuments(yaml).map((d) => d.toJS() as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; binaryData?: Record<string, string>; stringData?: Record<string, string> });
   t.deepEqual(
     docs.map((d) => `${d.kind}/${d.metadata.name}`),
@@ -102,6 +102,18 @@ test('the image plan: the runtime for the gateway, the autoscaler and CPU apis; 
   t.is(plan[0], "  runtime  cortex-runtime:<content-tag> (cortex build's image) → r/cortex-runtime:abc, for the gateway, the autoscaler and classifier");
   t.regex(plan[1]!, /→ r\/cortex-runtime:cuda-def, for gpu-classifier \(compute\.gpu 1\)$/);
   t.deepEqual(imagePlan({ ...spec, apis: [spec.apis[0]!] }, { runtime: 'r:1' }), ["  runtime  cortex-runtime:<content-tag> (cortex build's image) → r:1, for the gateway, the autoscaler and classifier"]);
+});
+
+test('after the rollout, each api\'s endpoint and a curl that posts the project\'s own sample: the example\'s photo as image/jpeg', async (t) => {
+  t.deepEqual(await endpointLines('http://a1b2.elb.us-east-1.amazonaws.com', await loadSpec(exampleDir)), [
+    'endpoint: http://a1b2.elb.us-east-1.amazonaws.com/image/classifier',
+    "curl: curl http://a1b2.elb.us-east-1.amazonaws.com/image/classifier -X POST -H 'Content-Type: image/jpeg' --data-binary @examples/image-classifier/hotdog.jpg",
+  ]);
+  // A project with nothing to post: the line says so, and how to predict on the cluster instead.
+  const dir = await copyProject(exampleDir);
+  await rm(join(dir, 'hotdog.jpg'));
+  const [, curl] = await endpointLines('http://elb', await loadSpec(dir));
+  t.regex(curl!, /^curl: no sample file beside cortex\.yaml .*cortex predict classifier FILE --cloud$/);
 });
 
 test('objectsYaml shows the bundle by size and version and never the admin token', async (t) => {

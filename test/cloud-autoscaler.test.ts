@@ -18,7 +18,7 @@ test('the autoscaler finds the node groups by their tags and runs on the system 
   t.false(objects.some((o) => o.kind === 'ServiceAccount'), 'eksctl creates it, annotated with the IAM role');
   const pod = deployment(objects).spec.template.spec;
   t.is(pod.serviceAccountName, 'cluster-autoscaler');
-  t.deepEqual(pod.nodeSelector, { 'cortex.dev/node-role': 'system' });
+  t.deepEqual(pod.nodeSelector, { 'cortex.dev/system-pods': 'true' });
   const [container] = pod.containers;
   t.is(container?.image, 'registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.5');
   t.true(container?.command.includes('--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/vision'));

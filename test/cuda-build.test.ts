@@ -18,9 +18,9 @@ offlineTest('the CUDA image with its real bases and no registry: one line naming
   t.false(error.message.includes('\n'), 'one line');
   t.regex(
     error.message,
-    /^the CUDA runtime image \(for gpu-classifier, compute\.gpu > 0\) cannot be built here: pulling nvidia\/cuda:12\.8\.1-cudnn-runtime-ubuntu24\.04 failed \(.+\); it needs Docker Hub for its bases and NuGet for onnxruntime's CUDA libraries while it builds: run cortex deploy where they answer, or pass --cuda-image with a CUDA runtime image the cluster can pull$/,
+    /^the CUDA runtime image \(for gpu-classifier, compute\.gpu > 0\) cannot be built here: pulling nvidia\/cuda:13\.0\.1-cudnn-runtime-ubuntu24\.04 failed \(.+\); it needs Docker Hub for its bases and NuGet for onnxruntime's CUDA libraries while it builds: run cortex deploy where they answer, or pass --cuda-image with a CUDA runtime image the cluster can pull$/,
   );
-  t.deepEqual(events[0], { type: 'step', text: 'pulling nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 for the CUDA runtime image' });
+  t.deepEqual(events[0], { type: 'step', text: 'pulling nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04 for the CUDA runtime image' });
 });
 
 dockerTest('the CUDA Dockerfile built by the daemon on stand-in bases: the context goes in, and the build stops at the CUDA library step, named', async (t) => {

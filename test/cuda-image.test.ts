@@ -27,11 +27,11 @@ const ortLib = '/app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64';
 
 const steps: Array<[string, string | RegExp]> = [
   ['Node comes from the official image of the same major', 'FROM node:20-bookworm-slim AS node'],
-  ['on NVIDIA\'s CUDA 12 + cuDNN 9 runtime', 'FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04'],
+  ['on NVIDIA\'s CUDA 13 + cuDNN 9 runtime (onnxruntime 1.30\'s NuGet GPU package is a CUDA 13 build)', 'FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04'],
   ['the node binary is copied from it', 'COPY --from=node /usr/local/bin/node /usr/local/bin/node'],
   ['production mode', 'ENV NODE_ENV=production'],
   ['the dependencies first', 'COPY node_modules /app/node_modules'],
-  ['onnxruntime-node\'s installer fetches the CUDA 12 provider libraries', 'RUN cd /app/node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL_CUDA=v12 node script/install.js'],
+  ['onnxruntime-node\'s installer fetches the CUDA provider libraries (its legacy v12 switch)', 'RUN cd /app/node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL_CUDA=v12 node script/install.js'],
   ['the provider\'s libraries are checked with ldd, libcuda.so.1 aside', new RegExp(`^RUN set -e; cd ${ortLib}; .*ldd libonnxruntime_providers_cuda\\.so \\| grep 'not found' \\| grep -v 'libcuda\\\\\\.so\\\\\\.1'`)],
   ['then the runtime', 'COPY dist /app/dist'],
   ['and its package.json', 'COPY package.json /app/package.json'],
@@ -52,8 +52,8 @@ test('the CUDA Dockerfile has these steps, in this order, and no other', (t) => 
   });
 });
 
-test('the default bases: NVIDIA\'s CUDA 12.8 + cuDNN runtime, and the Node image of the Node running cortex', (t) => {
-  t.deepEqual(defaultCudaBases('20.20.2'), { cuda: 'nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04', node: 'node:20-bookworm-slim' });
+test('the default bases: NVIDIA\'s CUDA 13.0 + cuDNN runtime, and the Node image of the Node running cortex', (t) => {
+  t.deepEqual(defaultCudaBases('20.20.2'), { cuda: 'nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04', node: 'node:20-bookworm-slim' });
   t.regex(cudaDockerfile(context), new RegExp(`^FROM node:${process.versions.node.split('.')[0]}-bookworm-slim AS node$`, 'm'));
 });
 
@@ -69,7 +69,7 @@ test('onnxruntime-node is found wherever the real context puts it', (t) => {
   t.true(cudaDockerfile(real, bases).includes(`RUN cd ${dir} && ${ortCudaInstall} node script/install.js`));
 });
 
-test('the installer switch is the one onnxruntime-node reads: v12 means its cuda12 manifest', (t) => {
+test('the installer switch is the one onnxruntime-node reads: v12 means its cuda12 manifest (a legacy name: it downloads the NuGet package of its exact version)', (t) => {
   // script/install-utils.js of the installed version, asked directly (no download happens).
   const require = createRequire(join(repoRoot, 'package.json'));
   const { parseInstallFlag } = require('onnxruntime-node/script/install-utils.js') as { parseInstallFlag(): unknown };
@@ -88,9 +88,24 @@ test('the installer switch is the one onnxruntime-node reads: v12 means its cuda
     for (const key of ['ONNXRUNTIME_NODE_INSTALL', 'ONNXRUNTIME_NODE_INSTALL_CUDA']) if (saved[key] === undefined) delete process.env[key];
     else process.env[key] = saved[key];
   }
-  const metadata = require('onnxruntime-node/script/install-metadata.js') as { requirements: Record<string, string[]>; manifests: Record<string, Record<string, unknown>> };
+  const metadata = require('onnxruntime-node/script/install-metadata.js') as {
+    requirements: Record<string, string[]>;
+    manifests: Record<string, Record<string, unknown>>;
+    packages: Record<string, { name: string; versions: Array<{ feed: string; version: string }> }>;
+    feeds: Record<string, { index: string }>;
+  };
   t.deepEqual(metadata.requirements['linux/x64'], ['cuda12']);
   t.deepEqual(Object.keys(metadata.manifests['linux/x64:cuda12']!).sort(), ['./libonnxruntime_providers_cuda.so', './libonnxruntime_providers_shared.so', './libonnxruntime_providers_tensorrt.so']);
+  // What decides the base: the "cuda12" manifest is nuget.org's default GPU package of this exact
+  // version, and from onnxruntime 1.27 on that package is a CUDA 13 build (the CUDA 12 ones are on a
+  // feed the installer does not read). Should the installer ever name another feed or package, the
+  // base must be chosen again.
+  const { version } = require('onnxruntime-node/package.json') as { version: string };
+  t.deepEqual(metadata.packages['nuget:linux/x64:cuda12'], { name: 'Microsoft.ML.OnnxRuntime.Gpu.Linux', versions: [{ feed: 'nuget', version }] });
+  t.is(metadata.feeds.nuget!.index, 'https://api.nuget.org/v3/index.json');
+  const [major, minor] = version.split('.').map(Number) as [number, number];
+  t.true(major > 1 || minor >= 27, `onnxruntime-node ${version}`);
+  t.regex(cudaBase, /^nvidia\/cuda:13\.0\.\d+-cudnn-runtime-/);
 });
 
 /** The Dockerfile's library check, run by sh on `dir` in place of the image's folder. */

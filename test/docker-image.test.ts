@@ -19,7 +19,7 @@ import { connectDocker, daemonProblem, DockerUnavailable } from '../src/image/do
 import { dependencyClosure, type Manifest } from '../src/image/dependencies.js';
 import { dockerfileBody, layoutRoot, shipsInImage } from '../src/image/context.js';
 import { needsNssModules, nssModules, offlineRootfs, parseLdd } from '../src/image/offline-base.js';
-import { platformProblem } from '../src/image/platform.js';
+import { eksImageProblem, platformProblem } from '../src/image/platform.js';
 import { BuildLog, buildFailure } from '../src/image/progress.js';
 import { cortex } from './helpers/cli.js';
 import { exampleDir, modelFile, repoRoot } from './helpers/shared.js';
@@ -309,6 +309,23 @@ test('Docker serves only when its containers can load this machine\'s native mod
   // A base given with --base may be a musl one.
   t.is(platformProblem(musl, { Os: 'linux', Arch: 'amd64' }, { checkLibc: false }), undefined);
 });
+
+// deploy --cloud: EKS's nodes are linux/amd64 and the image carries this machine's native modules,
+// so only an x86_64 Linux machine builds an image they start; elsewhere one line, before any build.
+const eksHosts: Array<[platform: string, arch: string, builds: boolean]> = [
+  ['linux', 'x64', true],
+  ['linux', 'arm64', false],
+  ['darwin', 'arm64', false],
+  ['darwin', 'x64', false],
+  ['win32', 'x64', false],
+];
+for (const [platform, arch, builds] of eksHosts) {
+  test(`deploy --cloud from a ${platform}-${arch} machine: ${builds ? 'builds' : 'refused in one line'}`, (t) => {
+    const problem = eksImageProblem({ platform, arch });
+    if (builds) return t.is(problem, undefined);
+    t.is(problem, `cortex deploy --cloud builds the runtime image from this machine's node_modules, whose native modules are for ${platform}-${arch}, and EKS's nodes run linux/amd64 (x86_64): run cortex deploy --cloud on an x86_64 Linux machine, such as a CI runner or an EC2 instance`);
+  });
+}
 
 test('build progress shows bytes as they go, at most once a second, and always the last', (t) => {
   let now = 0;

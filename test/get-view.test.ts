@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { findSample } from '../src/cli/commands/session.js';
-import { formatGet } from '../src/cli/get-view.js';
+import { findSample, projectSample } from '../src/cli/samples.js';
+import { curlLine, formatGet } from '../src/cli/get-view.js';
 import { sessionFilePath } from '../src/dev/session-file.js';
 import { cortexBin } from './helpers/cli.js';
 import { exampleDir, repoRoot } from './helpers/shared.js';
@@ -91,6 +91,34 @@ test('the sample the curl posts: sample.json first, else the first image; the ex
   t.deepEqual(await findSample(dir), { path: join(dir, 'b.png'), contentType: 'image/png' });
   await writeFile(join(dir, 'sample.json'), '{}');
   t.deepEqual(await findSample(dir), { path: join(dir, 'sample.json'), contentType: 'application/json' });
+});
+
+// The curl line says what the sample is: JSON and text go with -d, anything else (photos) as bytes.
+const curls: Array<[contentType: string, path: string, line: string]> = [
+  ['image/jpeg', 'examples/image-classifier/hotdog.jpg', "curl: curl http://elb/image/classifier -X POST -H 'Content-Type: image/jpeg' --data-binary @examples/image-classifier/hotdog.jpg"],
+  ['image/png', 'my photos/cat.png', "curl: curl http://elb/image/classifier -X POST -H 'Content-Type: image/png' --data-binary @'my photos/cat.png'"],
+  ['application/json', 'sample.json', "curl: curl http://elb/image/classifier -X POST -H 'Content-Type: application/json' -d @sample.json"],
+  ['text/plain', 'sample.txt', "curl: curl http://elb/image/classifier -X POST -H 'Content-Type: text/plain' -d @sample.txt"],
+];
+for (const [contentType, path, line] of curls) {
+  test(`the curl line for a ${contentType} sample`, (t) => {
+    t.is(curlLine({ name: 'classifier', endpoint: 'http://elb/image/classifier' }, { path, contentType }), line);
+  });
+}
+
+test('without a sample the curl line says how to get an answer anyway: cortex predict, with --cloud for the cluster\'s apis', (t) => {
+  const endpoint = { name: 'classifier', endpoint: 'http://elb/image/classifier' };
+  t.regex(curlLine(endpoint, undefined), /^curl: no sample file beside cortex\.yaml .*or run: cortex predict classifier FILE$/);
+  t.regex(curlLine(endpoint, undefined, { cloud: true }), /or run: cortex predict classifier FILE --cloud$/);
+  // get API reads it off the snapshot: an eks one is the cluster's.
+  const eks = snapshot([api()], { backend: { name: 'eks', description: 'EKS cluster "cortex" in us-east-1, namespace cortex' } });
+  t.regex(formatGet(eks, 'classifier', { now }), /^curl: no sample file beside cortex\.yaml .*cortex predict classifier FILE --cloud$/m);
+});
+
+test('get API --cloud finds the sample beside the cortex.yaml of the working directory, when that cortex.yaml has the api', async (t) => {
+  t.deepEqual(await projectSample('classifier', exampleDir), { path: 'examples/image-classifier/hotdog.jpg', contentType: 'image/jpeg' });
+  t.is(await projectSample('another-api', exampleDir), undefined, 'a project that does not deploy that api');
+  t.is(await projectSample('classifier', await mkdtemp(join(tmpdir(), 'cortex-sample-'))), undefined, 'no cortex.yaml here');
 });
 
 test('get --watch redraws until Ctrl-C, then exits 0', async (t) => {

@@ -1,7 +1,8 @@
 // `cortex deploy --cloud` end to end, on the real kind cluster standing in for EKS: the eks profile
 // (LoadBalancer gateway, GPU apis with nvidia.com/gpu, its toleration and node selector) in a
 // namespace of this test's own. The kind node advertises one nvidia.com/gpu (a node status patch,
-// as for any extended resource) and carries the GPU label; it is tainted nvidia.com/gpu only for
+// as for any extended resource) and carries the GPU label, and the labels of the system and cpu node
+// groups that the eks profile pins the gateway, the autoscaler and CPU apis to; it is tainted nvidia.com/gpu only for
 // the second it takes to schedule the GPU pod (other tests share the node), and restored in the
 // teardown whatever happens. The GPU api runs the CPU runtime image (no CUDA image can be built
 // here), asks onnxruntime for cuda,cpu, serves "hot dog" on the CPU and says why CUDA is absent.
@@ -12,15 +13,17 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { bundleVersion } from '../runtime/predictor-slot.js';
 import type { Ready } from '../runtime/protocol.js';
 import { cloudDelete, cloudGet, cloudLogs, cloudPredict } from '../src/cli/commands/cloud-apis.js';
+import { projectSample } from '../src/cli/samples.js';
 import { deployCloud, type DeployIo } from '../src/cli/commands/deploy.js';
 import type { CloudTarget } from '../src/cloud/target.js';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { ensureRuntimeImage } from '../src/image/index.js';
 import { ClusterClient } from '../src/kube/apply.js';
+import { nodeSelectors } from '../src/kube/names.js';
 import { profiles, renderApi, renderCluster, type RenderInput } from '../src/kube/render.js';
 import { loadSpec } from '../src/spec/index.js';
 import { copyProject, until } from './helpers/dev.js';
@@ -32,8 +35,11 @@ const gpu = 'nvidia.com/gpu';
 const gpuPath = '/status/capacity/nvidia.com~1gpu';
 
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** What an EKS node of each of cortex's groups is labelled with, on the one kind node: the eks profile's pods are pinned by them. */
+const eksNodeLabels: Record<string, string> = { ...nodeSelectors.system, ...nodeSelectors.cpuApi, ...nodeSelectors.gpuApi };
 
-/** Takes off what the test put on the node (the resource, the label, the taint); each step on its own, so one failing leaves the others done. */
+/** Takes off what the test put on the node (the resource, the labels, the taint); each step on its own, so one failing leaves the others done. */
 async function restoreNode(core: CoreV1Api, node: string): Promise<string[]> {
   const left: string[] = [];
   const now = await core.readNode({ name: node });
@@ -43,7 +49,7 @@ async function restoreNode(core: CoreV1Api, node: string): Promise<string[]> {
   const taints = now.spec?.taints ?? [];
   const kept = taints.filter((t) => t.key !== gpu);
   const specOps = [
-    ...(now.metadata?.labels?.[gpu] !== undefined ? [{ op: 'remove', path: '/metadata/labels/nvidia.com~1gpu' }] : []),
+    ...Object.keys(eksNodeLabels).filter((key) => now.metadata?.labels?.[key] !== undefined).map((key) => ({ op: 'remove', path: `/metadata/labels/${key.replaceAll('/', '~1')}` })),
     ...(kept.length !== taints.length ? [kept.length ? { op: 'replace', path: '/spec/taints', value: kept } : { op: 'remove', path: '/spec/taints' }] : []),
   ];
   if (specOps.length) await core.patchNode({ name: node, body: specOps }, jsonPatch).catch((err: Error) => left.push(`label/taint: ${err.message}`));
@@ -72,8 +78,8 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   });
 
-  // The node as an EKS GPU node looks to the scheduler: the label, and one nvidia.com/gpu (what the device plugin would advertise).
-  await core.patchNode({ name: node, body: { metadata: { labels: { [gpu]: 'true' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  // The node as EKS's system, cpu and GPU nodes look to the scheduler: their labels, and one nvidia.com/gpu (what the device plugin would advertise).
+  await core.patchNode({ name: node, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
   await core.patchNodeStatus({ name: node, body: [{ op: 'add', path: gpuPath, value: '1' }, { op: 'add', path: '/status/allocatable/nvidia.com~1gpu', value: '1' }] }, jsonPatch);
   const advertised = await core.readNode({ name: node });
   t.is(advertised.status?.allocatable?.[gpu], '1', 'the node advertises one GPU');
@@ -149,6 +155,14 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
   t.true(first.rollout.every((r) => r.done));
   t.deepEqual(first.rollout.map((r) => r.label).sort(), ['autoscaler', 'classifier', 'gateway', 'gpu-classifier']);
   t.is(first.endpoint, undefined, "kind gives the LoadBalancer no address");
+  // Each pod ran pinned to its node group's label, as on EKS.
+  const pinned = (await core.listNamespacedPod({ namespace })).items.map((p) => [p.metadata?.labels?.['cortex.dev/component'], p.metadata?.labels?.['cortex.dev/api'] ?? '', { ...p.spec?.nodeSelector }]);
+  t.deepEqual(pinned.sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2)))), [
+    ['api', 'classifier', nodeSelectors.cpuApi],
+    ['api', 'gpu-classifier', nodeSelectors.gpuApi],
+    ['autoscaler', '', nodeSelectors.system],
+    ['gateway', '', nodeSelectors.system],
+  ]);
   t.true(lines.some((l) => /^endpoint: the load balancer of service cortex-gateway .* has no address yet/.test(l)), lines.join('\n'));
   t.true(lines.some((l) => /^  \[\dm\d\ds\] .*classifier \d\/1 ready/.test(l)), 'the rollout shows its progress');
 
@@ -176,12 +190,14 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
     t.is(api.autoscaler?.decision, 'init_replicas 1', `${api.name}: the in-cluster autoscaler's decision`);
   }
   said.length = 0;
-  await cloudGet(target, 'classifier', { output: 'table' }, quiet);
+  // As `cortex get classifier --cloud` run in the project's folder: the curl posts its photo.
+  await cloudGet(target, 'classifier', { output: 'table', sample: (await projectSample('classifier', dir))! }, quiet);
   const table = said.join('\n');
   t.regex(table, /^backend: eks {3}gateway: http:\/\/<load-balancer-pending>/, table);
   t.regex(table, /classifier\s+live\s+1\s+1\s+1/, table);
   t.regex(table, /image-classifier-[a-z0-9]+-[a-z0-9]+\s+ready/, table);
   t.regex(table, /endpoint: .*\/image\/classifier/, table);
+  t.regex(table, /^curl: curl \S+\/image\/classifier -X POST -H 'Content-Type: image\/jpeg' --data-binary @\S+\/hotdog\.jpg$/m, table);
   said.length = 0;
   const predicted = await cloudPredict(target, 'classifier', photoFiles['hotdog.jpg'], quiet);
   t.is(JSON.parse(predicted), 'hot dog', 'through the in-cluster gateway, by the API server\'s service proxy');
@@ -246,9 +262,9 @@ kindTest('deploy --cloud: a GPU api on a cluster whose GPUs are all taken times 
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
   // As on an EKS cluster whose GPU nodes are all taken: a node labelled for GPUs, none of them free
-  // (this one advertises none: the first test's resource was taken off again).
+  // (this one advertises none: the first test's resource was taken off again), and for the system and CPU pods.
   t.is(node.status?.allocatable?.[gpu], undefined, 'the node offers no GPU');
-  await core.patchNode({ name: node.metadata!.name!, body: { metadata: { labels: { [gpu]: 'true' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await core.patchNode({ name: node.metadata!.name!, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
   const dir = await copyProject(exampleDir);
   const yamlFile = join(dir, 'cortex.yaml');
   await writeFile(yamlFile, (await readFile(yamlFile, 'utf8')).replace('name: classifier', 'name: gpu-classifier').replace('cpu: 1\n', 'cpu: 0.05\n    gpu: 1\n'));
@@ -268,4 +284,60 @@ kindTest('deploy --cloud: a GPU api on a cluster whose GPUs are all taken times 
   t.log(`after ${Math.round((Date.now() - started) / 1000)} s: ${error.message}`);
   t.regex(error.message, /^the rollout did not finish within 40 s: gpu-classifier 0\/1 ready.*\(image-gpu-classifier-[a-z0-9]+-[a-z0-9]+: Unschedulable: 0\/1 nodes are available: 1 Insufficient nvidia\.com\/gpu/);
   t.true(lines.some((l) => /pod image-gpu-classifier-.*: Unschedulable: /.test(l)), 'the progress said so while it waited');
+});
+
+kindTest('deploy --cloud asks for the kubeconfig again after the pushes: a token that ran out during a long push is not the one it applies with', async (t) => {
+  t.timeout(6 * 60_000);
+  const kc = kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const ns = `${namespace}-token`;
+  const node = (await core.listNode()).items[0]!.metadata!.name!;
+  t.teardown(async () => {
+    const left = await restoreNode(core, node);
+    if (left.length) console.error(`kube-eks: could not restore node ${node}: ${left.join('; ')}`);
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+  await core.patchNode({ name: node, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
+  // The kubeconfig a target gave out before the push: the cluster's server, a bearer token it no longer takes.
+  const cluster = kc.getCurrentCluster()!;
+  const expired = new KubeConfig();
+  expired.loadFromOptions({ clusters: [cluster], users: [{ name: 'eks', token: 'k8s-aws-v1.a-token-that-ran-out' }], contexts: [{ name: 'eks', cluster: cluster.name, user: 'eks' }], currentContext: 'eks' });
+  const refused = await t.throwsAsync(expired.makeApiClient(CoreV1Api).listNamespace());
+  t.regex(refused.message, /401|Unauthorized/, 'the API server refuses the stale token');
+
+  const dir = await copyProject(exampleDir);
+  const yamlFile = join(dir, 'cortex.yaml');
+  await writeFile(yamlFile, (await readFile(yamlFile, 'utf8')).replace('cpu: 1\n', 'cpu: 0.05\n'));
+  const { tag: image } = await ensureRuntimeImage();
+  let pushed = false;
+  const asked: string[] = [];
+  const target: CloudTarget = {
+    description: 'the kind cluster as EKS',
+    namespace: ns,
+    profile: { ...profiles.eks(), mirrorPath: nodeModelsDir },
+    // As EksAccess renews a token only when asked: the one from before the push has run out by the time it ends.
+    kubeConfig: async () => {
+      asked.push(pushed ? 'after the push' : 'before the push');
+      return pushed ? kc : expired;
+    },
+    images: {
+      describe: async () => 'the kind node (kind load)',
+      reference: async (local) => local,
+      publish: async (local) => {
+        const { items } = await core.listNode();
+        if (!items.every((n) => n.status?.images?.some((i) => i.names?.some((name) => name.endsWith(`/${local}`) || name === local)))) await loadImage(local);
+        pushed = true;
+        return `${local} is on the kind node`;
+      },
+    },
+    close: () => {},
+  };
+  const lines: string[] = [];
+  const io: DeployIo = { print: (line) => void lines.push(line), progress: new Writable({ write: (_c, _e, done) => done() }) };
+  const report = await deployCloud(dir, { cloud: true, timeout: '4m' }, target, io, { endpointWaitMs: 0 });
+  t.deepEqual(report.images.pushed, [image], 'the namespace ran nothing: the image was pushed');
+  t.deepEqual(report.applied.apis.map((a) => [a.api, a.action]), [['classifier', 'create']], lines.join('\n'));
+  t.true(report.rollout.every((r) => r.done));
+  t.is(asked[0], 'before the push', 'the images the cluster runs were asked for before the push');
+  t.true(asked.includes('after the push'));
 });

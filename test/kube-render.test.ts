@@ -133,6 +133,28 @@ test('eks: a LoadBalancer gateway, and a GPU api gets its GPU, toleration, node 
   t.deepEqual(pod.volumes!.find((v) => v.name === 'cache'), { name: 'cache', emptyDir: {} });
 });
 
+// Where pods may run: on EKS each kind of pod is pinned to its node group by that group's label
+// (src/kube/names.ts nodeSelectors, which src/cloud/eksctl-config.ts puts on the groups); kind has
+// one node, so nothing is pinned there, a GPU api included (kind asks for no GPU).
+const placements: Array<[profile: 'kind' | 'eks', object: string, api: string, nodeSelector: Record<string, string> | undefined]> = [
+  ['eks', 'Deployment/cortex-gateway', '', { 'cortex.dev/system-pods': 'true' }],
+  ['eks', 'Deployment/cortex-autoscaler', '', { 'cortex.dev/system-pods': 'true' }],
+  ['eks', 'Deployment/image-classifier', '', { 'cortex.dev/cpu-apis': 'true' }],
+  ['eks', 'Deployment/image-classifier', '  compute: { gpu: 1 }\n', { 'nvidia.com/gpu': 'true' }],
+  ['kind', 'Deployment/cortex-gateway', '', undefined],
+  ['kind', 'Deployment/cortex-autoscaler', '', undefined],
+  ['kind', 'Deployment/image-classifier', '', undefined],
+  ['kind', 'Deployment/image-classifier', '  compute: { gpu: 1 }\n', undefined],
+];
+for (const [profile, object, api, nodeSelector] of placements) {
+  test(`${profile}: ${object}${api ? ` (${api.trim()})` : ''} runs on ${nodeSelector ? JSON.stringify(nodeSelector) : 'any node'}`, (t) => {
+    const { objects } = rendered(spec(api), profiles[profile](), 'cortex-runtime-cuda:1');
+    const pod = find<V1Deployment>(objects, 'Deployment', object.split('/')[1]!).spec!.template.spec!;
+    t.deepEqual(pod.nodeSelector, nodeSelector);
+    t.is(pod.tolerations === undefined, !(api && profile === 'eks'), 'only a GPU api on eks tolerates the GPU taint');
+  });
+}
+
 test("eks: the gateway Service carries cluster.yaml's load balancer annotations; kind's has none", (t) => {
   const nlb = { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb', 'service.beta.kubernetes.io/aws-load-balancer-internal': 'true' };
   t.deepEqual(find<V1Service>(rendered(spec(), profiles.eks({ gatewayAnnotations: nlb })).objects, 'Service', 'cortex-gateway').metadata!.annotations, nlb);

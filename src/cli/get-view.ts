@@ -52,9 +52,13 @@ export interface Sample {
   contentType: string;
 }
 
-/** A curl that posts a file that exists; split with a shell continuation where one line is too wide, never cut. */
-function curl(api: ApiSnapshot, sample: Sample | undefined, width: number): string {
-  if (!sample) return message(`curl: no sample file beside cortex.yaml (sample.json, or a .jpg or .png); put one there, or run: cortex predict ${api.name} FILE`, width);
+/**
+ * The `curl:` line of an api (`cortex get API`, and `cortex deploy --cloud` once the load balancer
+ * has an address): a curl that posts a file that exists, with its content type; split with a shell
+ * continuation where one line is too wide, never cut. `cloud`: the advice without a sample says --cloud.
+ */
+export function curlLine(api: Pick<ApiSnapshot, 'name' | 'endpoint'>, sample: Sample | undefined, { width = Infinity, cloud = false }: { width?: number; cloud?: boolean } = {}): string {
+  if (!sample) return message(`curl: no sample file beside cortex.yaml (sample.json, or a .jpg or .png); put one there, or run: cortex predict ${api.name} FILE${cloud ? ' --cloud' : ''}`, width);
   const file = /^[\w./@-]+$/.test(sample.path) ? sample.path : `'${sample.path.replace(/'/g, `'\\''`)}'`;
   const data = sample.contentType === 'application/json' || sample.contentType === 'text/plain' ? `-d @${file}` : `--data-binary @${file}`;
   const pieces = [`curl: curl ${api.endpoint} -X POST`, `-H 'Content-Type: ${sample.contentType}'`, data];
@@ -102,7 +106,7 @@ export function formatGet(session: SessionSnapshot, apiName: string | undefined,
     lines.push('', table([['replica', 'status', 'in-flight', 'requests', `p50 (${latency})`, 'uptime'], ...api.replicas.map((r) => [r.id, r.status, String(r.inFlight), String(r.requests), ms(r.p50Ms), ago(r.startedAt, now)])], width));
     const errors = replicaErrors(api.replicas);
     if (errors.length > 0) lines.push('', ...errors.map((e) => message(e, width)));
-    lines.push('', `endpoint: ${api.endpoint}`, curl(api, options.sample, width));
+    lines.push('', `endpoint: ${api.endpoint}`, curlLine(api, options.sample, { width, cloud: session.backend.name === 'eks' }));
   }
   return lines.join('\n');
 }

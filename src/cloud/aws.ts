@@ -9,7 +9,7 @@ import {
   GetAuthorizationTokenCommand,
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
-import { DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
+import { DescribeClusterCommand, EKSClient, ResourceNotFoundException, type Cluster } from '@aws-sdk/client-eks';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { UserError } from '../user-error.js';
 
@@ -205,19 +205,31 @@ export interface ClusterEndpoint {
   arn: string | undefined;
 }
 
-/** EKS DescribeCluster: what a kubeconfig needs, without `aws eks update-kubeconfig`. */
-export async function describeCluster(clients: AwsClients, name: string): Promise<ClusterEndpoint> {
+/** EKS DescribeCluster's cluster, or undefined when there is no cluster of that name in the region. */
+async function findCluster(clients: AwsClients, name: string): Promise<Cluster | undefined> {
   let out;
   try {
     out = await clients.eks.send(new DescribeClusterCommand({ name }));
   } catch (error) {
-    if (error instanceof ResourceNotFoundException) {
-      throw new AwsError(`EKS cluster "${name}" does not exist in ${clients.region}; create it with \`cortex cluster up --cloud\`, or set cluster_name and region in cluster.yaml`);
-    }
+    if (error instanceof ResourceNotFoundException) return undefined;
     throw explain(error, `describing the EKS cluster "${name}" (eks:DescribeCluster)`);
   }
-  const cluster = out.cluster;
-  if (!cluster) throw new Error(`EKS returned no cluster for "${name}"`);
+  if (!out.cluster) throw new Error(`EKS returned no cluster for "${name}"`);
+  return out.cluster;
+}
+
+/** The cluster's status (CREATING, ACTIVE, DELETING, FAILED, UPDATING, PENDING), or undefined when there is no such cluster. */
+export async function clusterStatus(clients: AwsClients, name: string): Promise<string | undefined> {
+  const cluster = await findCluster(clients, name);
+  return cluster && (cluster.status ?? 'UNKNOWN');
+}
+
+/** EKS DescribeCluster: what a kubeconfig needs, without `aws eks update-kubeconfig`. */
+export async function describeCluster(clients: AwsClients, name: string): Promise<ClusterEndpoint> {
+  const cluster = await findCluster(clients, name);
+  if (!cluster) {
+    throw new AwsError(`EKS cluster "${name}" does not exist in ${clients.region}; create it with \`cortex cluster up --cloud\`, or set cluster_name and region in cluster.yaml`);
+  }
   const status = cluster.status ?? 'UNKNOWN';
   if (!cluster.endpoint || !cluster.certificateAuthority?.data) {
     throw new AwsError(`EKS cluster "${name}" is ${status} and has no endpoint yet; wait for \`cortex cluster up --cloud\` to finish`);

@@ -6,9 +6,10 @@
 // expander prefers the spot groups and falls back on the on-demand ones when spot cannot be had.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ClusterClient } from '../kube/apply.js';
+import { nodeSelectors } from '../kube/names.js';
 import type { KubeObject as RenderedObject } from '../kube/render.js';
 import type { ClusterConfig } from './cluster-config.js';
-import { CLUSTER_AUTOSCALER_SERVICE_ACCOUNT, NODE_ROLE_LABEL } from './eksctl-config.js';
+import { CLUSTER_AUTOSCALER_SERVICE_ACCOUNT } from './eksctl-config.js';
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<string, unknown>;
 
@@ -133,7 +134,7 @@ export function renderClusterAutoscaler(config: ClusterConfig, options: { image?
         spec: {
           serviceAccountName: CLUSTER_AUTOSCALER_SERVICE_ACCOUNT.name,
           priorityClassName: 'system-cluster-critical',
-          nodeSelector: { [NODE_ROLE_LABEL]: 'system' },
+          nodeSelector: { ...nodeSelectors.system },
           securityContext: { runAsNonRoot: true, runAsUser: 65534, fsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [{
             name: NAME,
@@ -150,6 +151,11 @@ export function renderClusterAutoscaler(config: ClusterConfig, options: { image?
   return objects;
 }
 
+/** Objects as kind/name, as `cluster up --cloud` names what it applies (and its plan, what it would). */
+export function objectNames(objects: readonly KubeObject[]): string[] {
+  return objects.map((o) => `${o.kind}/${o.metadata.name}`);
+}
+
 /**
  * Applies the autoscaler's objects to the cluster (server-side, as cortex applies everything), after
  * `eksctl create cluster` has made its ServiceAccount; returns them as kind/name.
@@ -157,5 +163,5 @@ export function renderClusterAutoscaler(config: ClusterConfig, options: { image?
 export async function installClusterAutoscaler(kc: KubeConfig, config: ClusterConfig, options: { dryRun?: boolean } = {}): Promise<string[]> {
   const objects = renderClusterAutoscaler(config);
   await new ClusterClient(kc).apply(objects as unknown as RenderedObject[], options);
-  return objects.map((o) => `${o.kind}/${o.metadata.name}`);
+  return objectNames(objects);
 }

@@ -135,15 +135,45 @@ const RETIRED: Record<string, string> = {
   'spot_config.instance_pools': 'managed node groups use the capacity-optimized strategy over spot_config.instance_distribution',
 };
 
-// AMD (g4ad), Graviton (g5g) and Inferentia/Trainium instances have no CUDA for the runtime's amd64 CUDA image.
-const NVIDIA_FAMILIES = /^(g4dn|g5|g6|g6e|gr6|g3s?|p2|p3|p3dn|p4d|p4de|p5|p5e|p5en|p6)\./;
+/**
+ * The instance families GPU apis can run on, each with its GPU as the cluster autoscaler's AWS
+ * provider names it (the k8s.amazonaws.com/accelerator label). NVIDIA on x86_64 only: AMD (g4ad),
+ * Graviton (g5g) and Inferentia/Trainium instances have no CUDA for the runtime's amd64 CUDA image.
+ * And Turing (T4) or newer: the CUDA image's onnxruntime is a CUDA 13 build, and CUDA 13 compiles
+ * no kernels for Volta and older, so p3's V100, p2's K80 and g3's M60 would serve on the CPU.
+ */
+const NVIDIA_ACCELERATORS = new Map<string, string>([
+  ['g4dn', 'nvidia-tesla-t4'],
+  ['g5', 'nvidia-a10g'],
+  ['g6', 'nvidia-l4'],
+  ['gr6', 'nvidia-l4'],
+  ['g6e', 'nvidia-l40s'],
+  ['p4d', 'nvidia-tesla-a100'],
+  ['p4de', 'nvidia-tesla-a100'],
+  ['p5', 'nvidia-h100'],
+  ['p5e', 'nvidia-h200'],
+  ['p5en', 'nvidia-h200'],
+  ['p6-b200', 'nvidia-b200'],
+]);
+
+/**
+ * Graviton (arm64) families: a1, and a digit then "g" (m6g, c7gn, r8gd, t4g, im4gn, hpc7g …). Every
+ * node runs the one runtime image `cortex deploy --cloud` builds for x86_64 (it builds nowhere else:
+ * src/image/platform.ts eksImageProblem), so an arm64 node could start none of cortex's pods.
+ */
+const ARM64_FAMILY = /^(?:a1|[a-z]+\d+g[a-z]*)\./;
+
+/** The GPU of an instance type cortex runs GPU apis on ("g5.xlarge" → "nvidia-a10g"), or undefined for any other type. */
+export function gpuAccelerator(instanceType: string): string | undefined {
+  return NVIDIA_ACCELERATORS.get(instanceType.slice(0, instanceType.indexOf('.')));
+}
 
 /** GPUs per instance for the types people use; the autoscaler needs it to scale a GPU group from zero. */
 export const GPUS_PER_INSTANCE: Record<string, number> = {
   'g4dn.xlarge': 1, 'g4dn.2xlarge': 1, 'g4dn.4xlarge': 1, 'g4dn.8xlarge': 1, 'g4dn.16xlarge': 1, 'g4dn.12xlarge': 4, 'g4dn.metal': 8,
   'g5.xlarge': 1, 'g5.2xlarge': 1, 'g5.4xlarge': 1, 'g5.8xlarge': 1, 'g5.16xlarge': 1, 'g5.12xlarge': 4, 'g5.24xlarge': 4, 'g5.48xlarge': 8,
   'g6.xlarge': 1, 'g6.2xlarge': 1, 'g6.4xlarge': 1, 'g6.8xlarge': 1, 'g6.16xlarge': 1, 'g6.12xlarge': 4, 'g6.24xlarge': 4, 'g6.48xlarge': 8,
-  'p3.2xlarge': 1, 'p3.8xlarge': 4, 'p3.16xlarge': 8, 'p4d.24xlarge': 8, 'p5.48xlarge': 8,
+  'p4d.24xlarge': 8, 'p5.48xlarge': 8,
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -181,17 +211,24 @@ function crossProblems(fields: Fields, data: Record<string, unknown>): Problem[]
       if (key in data) add([key], `${key} is set but gpu_instance_type is not; add gpu_instance_type: g4dn.xlarge (or another NVIDIA GPU type), or remove ${key}`);
     }
   } else {
-    if (!NVIDIA_FAMILIES.test(fields.gpu_instance_type)) {
-      add(['gpu_instance_type'], `gpu_instance_type must be an NVIDIA GPU instance type (g4dn, g5, g6, p3, p4d, p5 …), got "${fields.gpu_instance_type}"; the CUDA runtime needs an NVIDIA GPU on x86_64`);
+    if (gpuAccelerator(fields.gpu_instance_type) === undefined) {
+      add(['gpu_instance_type'], `gpu_instance_type must be an NVIDIA GPU instance type (g4dn, g5, g6, g6e, p4d, p5 …), got "${fields.gpu_instance_type}"; the CUDA runtime is a CUDA 13 build, which needs an NVIDIA GPU of Turing (T4) or newer on x86_64 (not p3's V100, p2's K80 or g3's M60)`);
     }
-    const notGpu = fields.spot_config?.gpu_instance_distribution.find((type) => !NVIDIA_FAMILIES.test(type));
+    const notGpu = fields.spot_config?.gpu_instance_distribution.find((type) => gpuAccelerator(type) === undefined);
     if (notGpu !== undefined) {
-      add(['spot_config', 'gpu_instance_distribution'], `spot_config.gpu_instance_distribution must list NVIDIA GPU instance types (g4dn, g5, g6 …), got "${notGpu}"`);
+      add(['spot_config', 'gpu_instance_distribution'], `spot_config.gpu_instance_distribution must list NVIDIA GPU instance types of Turing or newer (g4dn, g5, g6 …), got "${notGpu}"`);
     }
     if (fields.gpu_min_instances > fields.gpu_max_instances) {
       add(['gpu_min_instances'], `gpu_min_instances (${fields.gpu_min_instances}) must be ≤ gpu_max_instances (${fields.gpu_max_instances})`);
     }
   }
+  const arm64 = (type: string) => ARM64_FAMILY.test(type);
+  const x86Only = 'Graviton (arm64) nodes cannot start the runtime image, which is built for x86_64';
+  for (const key of ['instance_type', 'system_instance_type'] as const) {
+    if (arm64(fields[key])) add([key], `${key} must be an x86_64 instance type (such as m5.large, m6i.large, c6a.large, t3.medium), got "${fields[key]}": ${x86Only}`);
+  }
+  const arm64Spot = fields.spot_config?.instance_distribution.find(arm64);
+  if (arm64Spot !== undefined) add(['spot_config', 'instance_distribution'], `spot_config.instance_distribution must list x86_64 instance types, got "${arm64Spot}": ${x86Only}`);
   if (fields.instance_volume_iops !== undefined && !['io1', 'io2', 'gp3'].includes(fields.instance_volume_type)) {
     add(['instance_volume_iops'], `instance_volume_iops applies only to io1, io2 and gp3 volumes, and instance_volume_type is ${fields.instance_volume_type}; remove it or change the type`);
   }

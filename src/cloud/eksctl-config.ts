@@ -4,14 +4,23 @@
 // Three kinds of EKS managed node group: "system" for the gateway and the autoscaler, "cpu" for
 // CPU apis, "gpu" for apis with compute.gpu > 0 (the EKS-optimized accelerated AL2023 AMI, which
 // eksctl picks for NVIDIA instance types; labelled and tainted nvidia.com/gpu, so only pods that
-// tolerate it, which src/kube/render.ts gives GPU apis, land there). The cluster autoscaler finds
+// tolerate it, which src/kube/render.ts gives GPU apis, land there; and labelled with their GPU's
+// name under k8s.amazonaws.com/accelerator, see below). The cluster autoscaler finds
 // the groups by their k8s.io/cluster-autoscaler tags and gets its AWS permissions through OIDC
 // (IRSA); propagateASGTags copies the labels, taints and node-template tags to the Auto Scaling
 // groups, which is what lets it scale a group up from zero nodes.
 import { stringify } from 'yaml';
-import { GPUS_PER_INSTANCE, type ClusterConfig, type NodeGroupSize } from './cluster-config.js';
+import { nodeSelectors } from '../kube/names.js';
+import { GPUS_PER_INSTANCE, gpuAccelerator, type ClusterConfig, type NodeGroupSize } from './cluster-config.js';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
+/**
+ * The label the cluster autoscaler's AWS provider knows GPU nodes by: a node that has it but no
+ * allocatable nvidia.com/gpu yet (its device plugin still starting) counts as a GPU node not yet
+ * ready, instead of a node without GPUs, so the pending GPU pod does not set off another scale-up.
+ * Its value names the GPU; the autoscaler reads it only for --gpu-total limits, which cortex sets none of.
+ */
+export const ACCELERATOR_LABEL = 'k8s.amazonaws.com/accelerator';
 export const NODE_ROLE_LABEL = 'cortex.dev/node-role';
 export const CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = { name: 'cluster-autoscaler', namespace: 'kube-system' } as const;
 const AMI_FAMILY = 'AmazonLinux2023';
@@ -69,10 +78,15 @@ interface GroupPlan {
 }
 
 function nodeGroup(config: ClusterConfig, plan: GroupPlan): EksctlManagedNodeGroup {
-  const labels: Record<string, string> = { [NODE_ROLE_LABEL]: plan.role, 'cortex.dev/node-group': plan.name };
+  // Each group carries the label the eks profile selects its pods by (src/kube/names.ts).
+  const forPods = plan.role === 'system' ? nodeSelectors.system : plan.gpu ? nodeSelectors.gpuApi : nodeSelectors.cpuApi;
+  const labels: Record<string, string> = { [NODE_ROLE_LABEL]: plan.role, 'cortex.dev/node-group': plan.name, ...forPods };
   const taints: EksctlTaint[] = [];
   if (plan.gpu) {
-    labels[GPU_RESOURCE] = 'true';
+    // A spot group may mix GPU types (spot_config.gpu_instance_distribution): one label for the
+    // group names the GPU of its own instance type, the one the autoscaler models it by.
+    const accelerator = gpuAccelerator(plan.size.instanceType);
+    if (accelerator) labels[ACCELERATOR_LABEL] = accelerator;
     taints.push({ key: GPU_RESOURCE, value: 'true', effect: 'NoSchedule' });
   }
   const tags: Record<string, string> = {

@@ -1,16 +1,24 @@
 // The CUDA variant of the runtime image, for apis with `compute.gpu > 0` (the eks profile runs them
 // with CORTEX_EXECUTION_PROVIDERS=cuda,cpu). The same context as the CPU image (context.ts), on
-// NVIDIA's CUDA 12 + cuDNN 9 runtime, with Node's own binary copied from the official Node image,
+// NVIDIA's CUDA 13 + cuDNN 9 runtime, with Node's own binary copied from the official Node image,
 // and onnxruntime-node's CUDA provider libraries fetched by onnxruntime-node's own installer while
 // the image builds, on the user's machine. npm leaves those libraries out (they are too large for
 // its registry) and cortex's install skips them (.npmrc: onnxruntime-node-install=skip).
 // A pure renderer: building and pushing it is the caller's.
+//
+// Why CUDA 13: the installer fetches NuGet's Microsoft.ML.OnnxRuntime.Gpu.Linux of onnxruntime-node's
+// exact version from nuget.org, and since onnxruntime 1.27 the default GPU packages there (as on PyPI
+// and for npm) are built for CUDA 13 (microsoft/onnxruntime#29032; the CUDA 12 builds moved to a
+// feed of their own, onnxruntime-cuda-12, which the installer does not read). The installer still
+// calls its manifest "cuda12": a legacy name. On a CUDA 12 base the provider would miss
+// libcublasLt.so.13 and the rest, which the library check below catches, failing the build.
+// CUDA 13.0 rather than a later 13.x: it asks the least of the node's driver (≥ 580).
 import { UserError } from '../user-error.js';
 import { registryBase } from './base.js';
 import { containerPort, imageUser, type RuntimeContext, type Target } from './context.js';
 
-/** NVIDIA's runtime image: CUDA 12.8 with cuBLAS, cuFFT, cuRAND and cuDNN 9, the libraries onnxruntime's CUDA provider links. */
-export const cudaBase = 'nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04';
+/** NVIDIA's runtime image: CUDA 13.0 with cuBLAS, cuFFT, cuRAND and cuDNN 9, the libraries onnxruntime's CUDA provider links. */
+export const cudaBase = 'nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04';
 
 export interface CudaBases {
   /** The CUDA runtime base. */
@@ -22,10 +30,11 @@ export interface CudaBases {
 export const defaultCudaBases = (nodeVersion: string = process.versions.node): CudaBases => ({ cuda: cudaBase, node: registryBase(nodeVersion) });
 
 /**
- * onnxruntime-node's installer switch for its CUDA 12 provider libraries (script/install-utils.js
- * in 1.30: `ONNXRUNTIME_NODE_INSTALL_CUDA=v12` → the "cuda12" manifest, installed even when run
- * outside npm). Its newer `ONNXRUNTIME_NODE_INSTALL=cuda12` spelling is not used: in 1.30 the
- * parser drops a named value and falls back to "install only if missing".
+ * onnxruntime-node's installer switch for its CUDA provider libraries (script/install-utils.js in
+ * 1.30: `ONNXRUNTIME_NODE_INSTALL_CUDA=v12` → the "cuda12" manifest, installed even when run outside
+ * npm; the names are legacy, what it downloads is the CUDA 13 build). Its newer
+ * `ONNXRUNTIME_NODE_INSTALL=cuda12` spelling is not used: in 1.30 the parser drops a named value and
+ * falls back to "install only if missing".
  */
 export const ortCudaInstall = 'ONNXRUNTIME_NODE_INSTALL_CUDA=v12';
 
@@ -61,10 +70,10 @@ export function cudaDockerfile(
     'COPY --from=node /usr/local/bin/node /usr/local/bin/node',
     'ENV NODE_ENV=production',
     ...(tops.has('node_modules') ? ['COPY node_modules /app/node_modules'] : []),
-    "# onnxruntime-node's own installer fetches its CUDA 12 provider libraries (NuGet, the package of its exact version).",
+    "# onnxruntime-node's own installer fetches its CUDA provider libraries (NuGet, the package of its exact version: a CUDA 13 build).",
     `RUN cd ${ortDir} && ${ortCudaInstall} node script/install.js`,
     "# Fails the build, naming what is missing, unless every library the CUDA provider links is in the base;",
-    "# libcuda.so.1 is the driver's, mounted into the container at run time by the NVIDIA runtime.",
+    "# libcuda.so.1 is the driver's (580 or later for CUDA 13), mounted into the container at run time by the NVIDIA runtime.",
     `RUN set -e; cd ${libDir}; for lib in ${ortCudaLibraries.slice(0, 2).join(' ')}; do test -f "$lib" || { echo "onnxruntime-node's installer did not install $lib" >&2; exit 1; }; done; ` +
       `missing="$(ldd libonnxruntime_providers_cuda.so | grep 'not found' | grep -v 'libcuda\\.so\\.1' || true)"; ` +
       `if [ -n "$missing" ]; then echo "libonnxruntime_providers_cuda.so cannot load here: $missing" >&2; exit 1; fi`,

@@ -6,5 +6,5 @@ export { cudaBase, cudaDockerfile, defaultCudaBases, type CudaBases } from './cu
 export { clusterDependencies, runtimeDependencies } from './dependencies.js';
 export { connectDocker, dockerUnavailableReason } from './docker-client.js';
 export { offlineBaseRepository } from './offline-base.js';
-export { daemonPlatformProblem, platformProblem, type DaemonPlatform, type HostPlatform } from './platform.js';
+export { daemonPlatformProblem, eksImageProblem, platformProblem, type DaemonPlatform, type HostPlatform } from './platform.js';
 export type { ImageEvent } from './progress.js';

@@ -39,6 +39,18 @@ export function platformProblem(host: HostPlatform, daemon: DaemonPlatform, { ch
   return undefined;
 }
 
+/**
+ * Why this machine cannot build runtime images for EKS, or undefined when it can. EKS's nodes run
+ * linux/amd64 (cluster.yaml takes x86_64 instance types only), and the image carries this machine's
+ * own native modules (and, offline, its node), with no way to build for another platform; so on an
+ * arm64 Linux machine Docker would build an arm64 image that every node fails to start, and on a Mac
+ * the daemon check would send the user to the wrong machine.
+ */
+export function eksImageProblem(host: Pick<HostPlatform, 'platform' | 'arch'>): string | undefined {
+  if (host.platform === 'linux' && host.arch === 'x64') return undefined;
+  return `cortex deploy --cloud builds the runtime image from this machine's node_modules, whose native modules are for ${host.platform}-${host.arch}, and EKS's nodes run linux/amd64 (x86_64): run cortex deploy --cloud on an x86_64 Linux machine, such as a CI runner or an EC2 instance`;
+}
+
 /** platformProblem for the daemon behind `docker`. */
 export async function daemonPlatformProblem(docker: Docker, options?: { checkLibc?: boolean }): Promise<DaemonProblem | undefined> {
   return platformProblem(hostPlatform(), await docker.version(), options);

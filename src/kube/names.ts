@@ -29,6 +29,22 @@ export const annotations = {
   decision: 'cortex.dev/autoscaler-decision',
 } as const;
 
+/**
+ * Where the eks profile places pods: by labels of cortex's EKS node groups (src/cloud/eksctl-config.ts
+ * gives each group the one for its pods), so the gateway and the autoscalers keep to the small system
+ * group and CPU apis stay off it. One key per kind of pod, not one key with several values, so that a
+ * single node can carry them all (the kind node standing in for EKS in the tests). GPU nodes are also
+ * tainted nvidia.com/gpu, which only GPU apis tolerate.
+ */
+export const nodeSelectors = {
+  /** The gateway, cortex's autoscaler and the cluster autoscaler: the system node group. */
+  system: { 'cortex.dev/system-pods': 'true' },
+  /** CPU apis: the cpu node group (and its on-demand backup). */
+  cpuApi: { 'cortex.dev/cpu-apis': 'true' },
+  /** GPU apis: the gpu node group (and its on-demand backup). */
+  gpuApi: { 'nvidia.com/gpu': 'true' },
+} as const satisfies Record<string, Record<string, string>>;
+
 export type Component = 'api' | 'gateway' | 'autoscaler';
 
 /** Object names are DNS labels (63 characters); a longer deployment-api pair keeps a hash of the whole. */

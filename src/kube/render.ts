@@ -22,7 +22,7 @@ import { runtimeEnv } from '../backends/runtime-env.js';
 import { containerPort } from '../image/index.js';
 import { paths } from '../../runtime/protocol.js';
 import type { PredictorBundle } from '../model/backend.js';
-import { annotations, apiLabels, apiObjectName, bundleConfigMapName, componentLabels, defaultNamespace, labels } from './names.js';
+import { annotations, apiLabels, apiObjectName, bundleConfigMapName, componentLabels, defaultNamespace, labels, nodeSelectors } from './names.js';
 
 export type KubeObject = V1Namespace | V1Secret | V1ServiceAccount | V1Role | V1RoleBinding | V1ConfigMap | V1Deployment | V1Service;
 
@@ -40,6 +40,12 @@ export interface Profile {
    * that a laptop's cluster holds the replicas it would hold as containers).
    */
   reserveCpu: boolean;
+  /**
+   * Whether pods are pinned to their node groups by names.ts's nodeSelectors (EKS: the gateway and
+   * the autoscaler on the system group, CPU apis on the cpu group) or go wherever they fit (kind: one
+   * node). GPU apis are pinned to GPU nodes wherever GPUs are asked for (`gpus`).
+   */
+  pinNodes: boolean;
   /** A folder on every node holding the offline model mirror, mounted read-only into api pods. */
   mirrorPath?: string;
   /** A folder on every node for the model cache, shared by the pods there; without one, each pod downloads into its own. */
@@ -50,13 +56,14 @@ export interface Profile {
 export const kindGatewayNodePort = 30888;
 
 export const profiles = {
-  kind: (options: Pick<Profile, 'mirrorPath' | 'cachePath'> = {}): Profile => ({ name: 'kind', gateway: { type: 'NodePort', nodePort: kindGatewayNodePort }, gpus: false, reserveCpu: false, ...options }),
+  kind: (options: Pick<Profile, 'mirrorPath' | 'cachePath'> = {}): Profile => ({ name: 'kind', gateway: { type: 'NodePort', nodePort: kindGatewayNodePort }, gpus: false, reserveCpu: false, pinNodes: false, ...options }),
   /** `gatewayAnnotations`: the load balancer's, from cluster.yaml (src/cloud gatewayServiceAnnotations: an NLB, internal or not). */
   eks: (options: { gatewayAnnotations?: Record<string, string> } = {}): Profile => ({
     name: 'eks',
     gateway: { type: 'LoadBalancer', ...(options.gatewayAnnotations ? { annotations: options.gatewayAnnotations } : {}) },
     gpus: true,
     reserveCpu: true,
+    pinNodes: true,
   }),
 };
 
@@ -133,6 +140,7 @@ export function renderCluster({ image, profile, namespace = defaultNamespace, ad
           serviceAccountName: `cortex-${component}`,
           terminationGracePeriodSeconds: drainSeconds + 5,
           securityContext: { runAsNonRoot: true },
+          ...(profile.pinNodes ? { nodeSelector: { ...nodeSelectors.system } } : {}),
           containers: [
             {
               name: component,
@@ -263,7 +271,7 @@ export function renderApi(input: RenderInput, api: ApiSpec): KubeObject[] {
           securityContext: { runAsNonRoot: true },
           containers: [container],
           volumes,
-          ...(gpu ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }], nodeSelector: { 'nvidia.com/gpu': 'true' } } : {}),
+          ...(gpu ? { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }], nodeSelector: { ...nodeSelectors.gpuApi } } : profile.pinNodes ? { nodeSelector: { ...nodeSelectors.cpuApi } } : {}),
         },
       },
     },

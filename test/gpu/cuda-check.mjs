@@ -3,10 +3,10 @@
 // present, and prints the provider that really ran and the inference time against CPU. Self-
 // contained: the model (a chain of 1024×1024 MatMul + Relu layers) is written here, and the CUDA
 // provider libraries come from PyPI (onnxruntime-gpu of onnxruntime-node's exact version, with
-// its CUDA 12 and cuDNN 9 wheels) into ~/.cache/cortex-gpu, standing in for the NuGet download
+// its CUDA 13 and cuDNN 9 wheels) into ~/.cache/cortex-gpu, standing in for the NuGet download
 // that onnxruntime-node's installer would make; node_modules is left as it is. (onnxruntime-gpu
-// 1.30.0 on PyPI is built for CUDA 13, so the driver must support CUDA 13; the NuGet build that the
-// runtime's CUDA image installs is CUDA 12.)
+// 1.30.0 on PyPI is built for CUDA 13, as is the NuGet package that the runtime's CUDA image
+// installs, so the driver must support CUDA 13: 580 or later.)
 //
 // Then it starts the real runtime (dist/runtime/main.js: build first) on the same onnxruntime-node,
 // with CORTEX_EXECUTION_PROVIDERS=cuda,cpu as the eks profile sets for a GPU api, serving that model

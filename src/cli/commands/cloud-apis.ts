@@ -15,7 +15,7 @@ import { gatewayServiceName } from '../../kube/render.js';
 import type { SessionSnapshot } from '../../model/status.js';
 import { UserError } from '../../user-error.js';
 import { contentTypeOf } from '../content-types.js';
-import { formatGet } from '../get-view.js';
+import { formatGet, type Sample } from '../get-view.js';
 
 export interface CloudApisIo {
   print(line: string): void;
@@ -32,7 +32,8 @@ function requireApi(target: CloudTarget, apis: readonly ClusterApi[], name: stri
   return found;
 }
 
-export async function cloudGet(target: CloudTarget, api: string | undefined, opts: { watch?: boolean; output: string }, io: CloudApisIo = defaultIo()): Promise<SessionSnapshot> {
+/** `sample`: what the curl line of `get API` posts (the CLI looks beside the cortex.yaml of the working directory). */
+export async function cloudGet(target: CloudTarget, api: string | undefined, opts: { watch?: boolean; output: string; sample?: Sample }, io: CloudApisIo = defaultIo()): Promise<SessionSnapshot> {
   if (opts.output !== 'table' && opts.output !== 'json') throw new UserError(`-o ${opts.output} is not a format; use table or json`);
   const view = new ClusterView(() => target.kubeConfig(), target.namespace, `${target.description}, namespace ${target.namespace}`);
   const show = async (): Promise<{ text: string; snapshot: SessionSnapshot }> => {
@@ -41,7 +42,7 @@ export async function cloudGet(target: CloudTarget, api: string | undefined, opt
       throw new UserError(`no api named "${api}" in ${target.description} (namespace ${target.namespace}); the apis there: ${snapshot.apis.map((a) => a.name).join(', ') || 'none'}`);
     }
     if (opts.output === 'json') return { snapshot, text: JSON.stringify(api ? snapshot.apis.find((a) => a.name === api) : snapshot, null, 2) };
-    return { snapshot, text: formatGet(snapshot, api) };
+    return { snapshot, text: formatGet(snapshot, api, opts.sample ? { sample: opts.sample } : {}) };
   };
   if (!opts.watch) {
     const { text, snapshot } = await show();

@@ -7,11 +7,11 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { execa } from 'execa';
-import { awsClients, callerIdentity, describeCluster, ensureRepository, registryLogin } from '../../cloud/aws.js';
+import { awsClients, callerIdentity, clusterStatus, describeCluster, ensureRepository, registryLogin } from '../../cloud/aws.js';
 import { CLUSTER_CONFIG_NAMES, defaultClusterConfig, loadClusterConfig, type ClusterConfig } from '../../cloud/cluster-config.js';
 import { describeNodeGroups, eksctlConfigYaml } from '../../cloud/eksctl-config.js';
 import { eksToken } from '../../cloud/eks-token.js';
-import { clusterAutoscalerImage, installClusterAutoscaler } from '../../cloud/cluster-autoscaler.js';
+import { clusterAutoscalerImage, installClusterAutoscaler, objectNames, renderClusterAutoscaler } from '../../cloud/cluster-autoscaler.js';
 import { EksAccess, execKubeconfigYaml } from '../../cloud/kubeconfig.js';
 import { defaultNamespace } from '../../kube/names.js';
 import { runtimeRepositoryName } from '../../cloud/target.js';
@@ -21,7 +21,26 @@ export interface CloudIo {
   /** One line of output (stdout). */
   print(line: string): void;
   env: NodeJS.ProcessEnv;
+  /** The time eksctl's lines are stamped with and its heartbeat goes by; the system's when absent. */
+  clock?: Clock;
 }
+
+export interface Clock {
+  now(): number;
+  /** Calls `tick` every `ms` milliseconds until the function it returns is called. */
+  every(ms: number, tick: () => void): () => void;
+}
+
+const systemClock: Clock = {
+  now: () => Date.now(),
+  every: (ms, tick) => {
+    const timer = setInterval(tick, ms);
+    return () => clearInterval(timer);
+  },
+};
+
+/** eksctl can say nothing for minutes while CloudFormation works: after this long, a line says it is still going. */
+const EKSCTL_QUIET_MS = 30_000;
 
 const defaultIo = (): CloudIo => ({ print: (line) => console.log(line), env: process.env });
 
@@ -56,33 +75,60 @@ async function eksctlPath(env: NodeJS.ProcessEnv): Promise<string> {
   throw new UserError(EKSCTL_INSTALL);
 }
 
-/** Runs eksctl, each line of its output shown with the time since the start (creation takes 15–25 minutes). */
-async function runEksctl(args: string[], io: CloudIo): Promise<void> {
+/**
+ * Runs eksctl, each line of its output shown with the time since the start (creation takes 15–25
+ * minutes), and `still <doing>…` when it has been quiet for 30 s, so a silent terminal never looks hung.
+ */
+async function runEksctl(args: string[], io: CloudIo, doing: string): Promise<void> {
   const binary = await eksctlPath(io.env);
-  const started = Date.now();
-  const stamp = () => {
-    const s = Math.round((Date.now() - started) / 1000);
-    return `[${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s]`;
+  const clock = io.clock ?? systemClock;
+  const started = clock.now();
+  let lastLine = started;
+  const say = (line: string) => {
+    lastLine = clock.now();
+    const s = Math.round((lastLine - started) / 1000);
+    io.print(`  [${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s] ${line}`);
   };
   const child = execa(binary, args, { env: io.env, reject: false, all: true, buffer: false });
+  const stopHeartbeat = clock.every(1000, () => {
+    if (clock.now() - lastLine >= EKSCTL_QUIET_MS) say(`still ${doing}…`);
+  });
   let partial = '';
   child.all?.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) io.print(`  ${stamp()} ${line}`);
+    for (const line of lines) if (line.trim()) say(line);
   });
-  const result = await child;
-  if (partial.trim()) io.print(`  ${stamp()} ${partial}`);
+  const result = await child.finally(stopHeartbeat);
+  if (partial.trim()) say(partial);
   if (result.exitCode !== 0) throw new UserError(`eksctl ${args.slice(0, 2).join(' ')} failed (exit code ${result.exitCode}); its output is above`);
 }
 
-/** The plan: which cluster, which node groups; what `--dry-run` and the start of `up` print. */
+/** The plan: which cluster, which node groups, what else is made and applied; what `--dry-run` and the start of `up` print. */
 export function clusterPlan(config: ClusterConfig): string[] {
   return [
     `EKS cluster "${config.clusterName}" in ${config.region}, Kubernetes ${config.kubernetesVersion}${config.file ? ` (from ${config.file})` : ' (cortex defaults; pass a cluster.yaml to change them)'}`,
     ...describeNodeGroups(config).map((line) => `  node group ${line}`),
-    `  ECR repository ${runtimeRepositoryName(config)}; the cluster autoscaler's IAM role through OIDC; the NVIDIA device plugin on GPU nodes`,
+    // eksctl installs the device plugin along with a GPU node group (--install-nvidia-plugin, on by default): a CPU-only cluster gets none.
+    `  ECR repository ${runtimeRepositoryName(config)}; the cluster autoscaler's IAM role through OIDC${config.gpu ? '; the NVIDIA device plugin on the GPU nodes' : ''}`,
+    `  cluster autoscaler ${clusterAutoscalerImage(config.kubernetesVersion)}, applied after eksctl: ${objectNames(renderClusterAutoscaler(config)).join(', ')}`,
   ];
+}
+
+/**
+ * Whether `cluster up --cloud` creates the cluster, given what EKS says of one of that name
+ * (undefined: there is none). One that is there is not created again: `eksctl create cluster`
+ * would fail on it, so a run that failed after eksctl (the ECR repository, the cluster autoscaler)
+ * is resumed by running again. One that is not usable yet, or any more, is one line saying what to wait for.
+ */
+export function creationStep(config: Pick<ClusterConfig, 'clusterName' | 'region'>, status: string | undefined): 'create' | 'exists' {
+  if (status === undefined) return 'create';
+  if (status === 'ACTIVE' || status === 'UPDATING') return 'exists';
+  const cluster = `EKS cluster "${config.clusterName}" in ${config.region} is ${status}`;
+  const again = 'then run cortex cluster up --cloud again for the rest';
+  if (status === 'CREATING' || status === 'PENDING') throw new UserError(`${cluster}: it is still being created (by an earlier cluster up, or eksctl); wait until cortex cluster info --cloud says ACTIVE (15–25 minutes from the start), ${again}`);
+  if (status === 'DELETING') throw new UserError(`${cluster}: wait until it is gone (cortex cluster info --cloud says it does not exist), then run cortex cluster up --cloud again`);
+  throw new UserError(`${cluster}: EKS cannot use it; delete it (cortex cluster down --cloud), then run cortex cluster up --cloud again`);
 }
 
 export async function cloudClusterUp(file: string | undefined, opts: { dryRun?: boolean }, io: CloudIo = defaultIo()): Promise<void> {
@@ -100,11 +146,16 @@ export async function cloudClusterUp(file: string | undefined, opts: { dryRun?: 
   try {
     const identity = await callerIdentity(clients);
     io.print(`AWS account ${identity.account} as ${identity.arn}`);
-    const target = eksctlFilePath(config, io.env);
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, yaml);
-    io.print(`creating the cluster with eksctl (15–25 minutes): eksctl create cluster -f ${target}`);
-    await runEksctl(['create', 'cluster', '-f', target], io);
+    const status = await clusterStatus(clients, config.clusterName);
+    if (creationStep(config, status) === 'create') {
+      const target = eksctlFilePath(config, io.env);
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, yaml);
+      io.print(`creating the cluster with eksctl (15–25 minutes): eksctl create cluster -f ${target}`);
+      await runEksctl(['create', 'cluster', '-f', target], io, 'creating');
+    } else {
+      io.print(`EKS cluster "${config.clusterName}" is there already (${status}): not created again (no eksctl); the ECR repository and the cluster autoscaler next`);
+    }
     const repository = await ensureRepository(clients, runtimeRepositoryName(config), { 'cortex.dev/cluster': config.clusterName });
     io.print(`ECR repository ${repository.uri}${repository.created ? ' created' : ' (already there)'}`);
     const cluster = await describeCluster(clients, config.clusterName);
@@ -126,7 +177,7 @@ export async function cloudClusterDown(file: string | undefined, opts: { dryRun?
   }
   const args = existsSync(target) ? ['delete', 'cluster', '-f', target, '--wait'] : ['delete', 'cluster', '--name', config.clusterName, '--region', config.region, '--wait'];
   io.print(`deleting EKS cluster "${config.clusterName}" in ${config.region} (about 10 minutes)`);
-  await runEksctl(args, io);
+  await runEksctl(args, io, 'deleting');
   io.print(`EKS cluster "${config.clusterName}" deleted; the ECR repository ${runtimeRepositoryName(config)} is kept (delete it in the console if you want)`);
 }
 

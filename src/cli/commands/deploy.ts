@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { bundleVersion } from '../../../runtime/predictor-slot.js';
 import type { CloudTarget } from '../../cloud/target.js';
 import { BuildError, bundleOnce } from '../../dev/bundler.js';
-import { cudaRepository, defaultCudaBases, ensureCudaImage, ensureRuntimeImage, registryBase, runtimeRepository } from '../../image/index.js';
+import { cudaRepository, defaultCudaBases, eksImageProblem, ensureCudaImage, ensureRuntimeImage, registryBase, runtimeRepository } from '../../image/index.js';
 import { applySpec, DeployError, gatewayAddress, waitForRollout, type Applied } from '../../kube/deploy.js';
 import { labels } from '../../kube/names.js';
 import { adminSecretName, render, type KubeObject, type Profile } from '../../kube/render.js';
@@ -20,7 +20,9 @@ import { refusedEverywhere, type PredictorBundle } from '../../model/backend.js'
 import { loadSpec, type Spec } from '../../spec/index.js';
 import { readDuration } from '../../spec/quantities.js';
 import { UserError } from '../../user-error.js';
+import { curlLine } from '../get-view.js';
 import { printImageProgress, printPushProgress } from '../image-progress.js';
+import { findSample } from '../samples.js';
 
 export interface DeployFlags {
   cloud?: boolean;
@@ -83,7 +85,7 @@ export function imagePlan(spec: Spec, images: PlanImages): string[] {
     lines.push(
       images.cudaGiven
         ? `  cuda     ${images.cuda}, as given with --cuda-image, for ${apis}`
-        : `  cuda     ${cudaRepository}:<content-tag> on ${bases.cuda} (CUDA 12, cuDNN 9), node from ${bases.node}, onnxruntime-node's CUDA 12 libraries from NuGet → ${images.cuda}, for ${apis}`,
+        : `  cuda     ${cudaRepository}:<content-tag> on ${bases.cuda} (CUDA 13, cuDNN 9: GPU nodes need NVIDIA driver ≥ 580), node from ${bases.node}, onnxruntime-node's CUDA 13 libraries from NuGet → ${images.cuda}, for ${apis}`,
     );
   }
   return lines;
@@ -140,6 +142,15 @@ async function liveImages(kc: KubeConfig, namespace: string): Promise<Set<string
   return new Set(items.flatMap((d) => d.spec?.template.spec?.containers.map((c) => c.image ?? '') ?? []));
 }
 
+/** Per api, its endpoint behind the gateway and a curl that posts the project's sample, as `cortex get API` shows them. */
+export async function endpointLines(gateway: string, spec: Spec): Promise<string[]> {
+  const sample = await findSample(spec.dir);
+  return spec.apis.flatMap((api) => {
+    const endpoint = `${gateway}${api.networking.endpoint}`;
+    return [`endpoint: ${endpoint}`, curlLine({ name: api.name, endpoint }, sample, { cloud: true })];
+  });
+}
+
 /** The dry run: the plan and the objects, from cortex.yaml and cluster.yaml alone. */
 export async function deployDryRun(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>, where: { description: string; registry: string; namespace: string; profile: Profile }, flags: DeployFlags, io: DeployIo): Promise<void> {
   const { gpu } = apisByImage(spec);
@@ -181,8 +192,7 @@ export async function deployCloud(dir: string, flags: DeployFlags, target: Cloud
   io.print(`images go to ${await target.images.describe()}:`);
   for (const line of imagePlan(spec, { runtime: runtimeRef, ...(cudaRef ? { cuda: cudaRef } : {}), ...(flags.cudaImage ? { cudaGiven: true } : {}) })) io.print(line);
 
-  const kc = await target.kubeConfig();
-  const running = await liveImages(kc, target.namespace);
+  const running = await liveImages(await target.kubeConfig(), target.namespace);
   const pushed: string[] = [];
   for (const [local, reference] of [[runtime.tag, runtimeRef], ...(cudaLocal && cudaRef ? [[cudaLocal, cudaRef]] : [])] as Array<[string, string]>) {
     if (running.has(reference)) {
@@ -193,6 +203,9 @@ export async function deployCloud(dir: string, flags: DeployFlags, target: Cloud
     pushed.push(reference);
   }
 
+  // Asked for again now, not before the pushes: a first CUDA push of gigabytes can outlast an EKS
+  // token (15 minutes), and the target renews it only when asked.
+  const kc = await target.kubeConfig();
   const applied = await applySpec({ kc, spec, bundles, image: runtimeRef, ...(cudaRef ? { gpuImage: cudaRef } : {}), profile: target.profile, namespace: target.namespace, onLine: (line) => io.print(line) });
   const swapped = new Map(applied.apis.filter((a) => a.swap && !refusedEverywhere(a.swap.outcome)).map((a) => [a.api, bundles.get(a.api)!]));
   io.print(`waiting for the rollout (at most ${flags.timeout ?? defaultTimeout}):`);
@@ -208,10 +221,7 @@ export async function deployCloud(dir: string, flags: DeployFlags, target: Cloud
   const address = await gatewayAddress(() => target.kubeConfig(), target.namespace, tuning.endpointWaitMs ?? defaultEndpointWaitMs);
   const gateway = address ? `http://${address}` : undefined;
   if (gateway) {
-    for (const api of spec.apis) {
-      io.print(`endpoint: ${gateway}${api.networking.endpoint}`);
-      io.print(`curl: curl ${gateway}${api.networking.endpoint} -X POST -H "Content-Type: application/json" -d @sample.json`);
-    }
+    for (const line of await endpointLines(gateway, spec)) io.print(line);
   } else {
     io.print(`endpoint: the load balancer of service cortex-gateway (namespace ${target.namespace}) has no address yet; on EKS it comes within minutes: cortex get --cloud shows it`);
   }
@@ -251,6 +261,9 @@ export function registerDeploy(program: Command): void {
         const where = { description: `EKS cluster "${config.clusterName}" in ${config.region}`, registry, namespace: 'cortex', profile: profiles.eks({ gatewayAnnotations: gatewayServiceAnnotations(config) }) };
         return deployDryRun(spec, await bundlesOf(spec), where, flags, defaultIo());
       }
+      // Before any AWS call or build: what is built here must start on EKS's amd64 nodes.
+      const platform = eksImageProblem(process);
+      if (platform) throw new UserError(platform);
       const target = eksTarget(config);
       try {
         await deployCloud(dir, flags, target);

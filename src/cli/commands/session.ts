@@ -1,16 +1,15 @@
 // Commands that talk to a running `cortex dev` session from another terminal; with --cloud, to
 // the EKS cluster `cortex deploy --cloud` deployed to (cloud-apis.ts, loaded only then).
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { callSession, readRecord, sessionFilePath, type SessionFile } from '../../dev/session-file.js';
 import type { ReplicaLogLine } from '../../model/backend.js';
 import type { SessionSnapshot } from '../../model/status.js';
 import { formatLogLine } from '../../../runtime/log-format.js';
 import { UserError } from '../../user-error.js';
-import { shownPath } from '../../spec/errors.js';
 import { contentTypeOf } from '../content-types.js';
-import { formatGet, type Sample } from '../get-view.js';
+import { formatGet } from '../get-view.js';
+import { findSample, projectSample } from '../samples.js';
 import { connectSession } from '../session-choice.js';
 
 async function snapshotOf(file: SessionFile, api?: string): Promise<SessionSnapshot> {
@@ -46,17 +45,6 @@ const clusterHelp = 'with --cloud: the EKS cluster config (default ./cluster.yam
 const sessionOption = '-s, --session <folder|name>';
 const sessionHelp = 'the dev session for this project folder (or folder name), when several run; by default the one whose folder holds the working directory';
 
-/**
- * A file beside cortex.yaml that the curl line can post: sample.json or sample.txt first, else
- * the first image. None: the curl line says so rather than naming a file that is not there.
- */
-export async function findSample(dir: string): Promise<Sample | undefined> {
-  const names = (await readdir(dir).catch(() => [] as string[])).sort();
-  const images = names.filter((n) => contentTypeOf(n).startsWith('image/'));
-  const name = ['sample.json', 'sample.txt'].find((n) => names.includes(n)) ?? images[0];
-  return name === undefined ? undefined : { path: shownPath(join(dir, name)), contentType: contentTypeOf(name) };
-}
-
 /** Resolves on Ctrl-C or SIGTERM: a watch stopped that way has done its job (exit code 0). */
 function untilStopped(): { stopped: Promise<void>; dispose(): void } {
   let done!: () => void;
@@ -78,7 +66,7 @@ export function registerSessionCommands(program: Command): void {
     .option(clusterOption, clusterHelp)
     .action(async (api: string | undefined, opts: { watch?: boolean; output: string } & CloudFlags) => {
       if (opts.output !== 'table' && opts.output !== 'json') throw new UserError(`-o ${opts.output} is not a format; use table or json`);
-      if (opts.cloud) return void (await onCloud(opts, (c, target) => c.cloudGet(target, api, opts)));
+      if (opts.cloud) return void (await onCloud(opts, async (c, target) => c.cloudGet(target, api, { ...opts, ...(api ? { sample: await projectSample(api) } : {}) })));
       const file = await connectSession(opts.session);
       const show = async () => {
         const snapshot = await snapshotOf(file, api);
