@@ -143,6 +143,10 @@ kindTest('cortex dev --backend kind: hot dog on :8888, hot reload into pods unde
     }, 180_000);
     t.regex(scaled.autoscaler?.decision ?? '', /in-flight/);
     t.log(`slow: ${scaled.autoscaler?.decision}`);
+    // The table says it too, worded as the live view's header (a pipe: the longest wording).
+    const listed = await cortex(['get'], { env: dev.env });
+    t.regex(listed.stdout, /^slow: autoscaler \d\d:\d\d:\d\d {2}.*2 replicas.* {2}in-flight [\d.]+, target 1 each/m, listed.stdout);
+    t.log(listed.stdout.split('\n').filter((l) => l.includes('autoscaler')).join('\n'));
   } finally {
     t.deepEqual((await slowLoad.stop()).failed, []);
   }
