@@ -43,6 +43,28 @@ test('without kind on PATH, cluster up, info, down and dev --backend kind say wh
   }
 });
 
+// kind without Docker: not installed (no docker on PATH), or no daemon where DOCKER_HOST points.
+// Neither reaches a cluster; the kind binary is the harness's.
+kindTest('with kind but no Docker, or no daemon answering, cluster up, info and dev --backend kind say what to do, in one line, exit code 2', async (t) => {
+  const { stdout: kind } = await execa(join(clusterDir, 'build-kind.sh'));
+  const cases: Array<[env: Record<string, string>, says: RegExp]> = [
+    [{ PATH: dirname(kind.trim()) }, /^cortex: kind runs its cluster in Docker, and there is no docker command on PATH: install Docker \(https:\/\/docs\.docker\.com\/engine\/install\/\), start it, then run this again$/],
+    [
+      { PATH: await kindPath(), DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+      /^cortex: kind runs its cluster in Docker, and no Docker daemon answers at unix:\/\/\/nonexistent\/docker\.sock \(DOCKER_HOST\): start it \(sudo systemctl start docker, or open Docker Desktop\), or point DOCKER_HOST at one that runs, then run this again$/,
+    ],
+  ];
+  for (const [env, says] of cases) {
+    for (const command of [['cluster', 'up'], ['cluster', 'info'], ['dev', exampleDir, '--backend', 'kind', '--no-tui']]) {
+      const r = await cortex(command, { env: { ...env, CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) } });
+      const what = `${command.join(' ')} with ${JSON.stringify(env)}`;
+      t.is(r.exitCode, 2, what);
+      t.regex(r.stderr.trim(), says, what);
+      t.is(r.stderr.trim().split('\n').length, 1, what);
+    }
+  }
+});
+
 test('cluster up --cloud --dry-run prints the EKS plan and the eksctl config, with no credentials', async (t) => {
   const r = await cortex(['cluster', 'up', '--cloud', '--dry-run'], { env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'cortex-none' } });
   t.is(r.exitCode, 0, r.all);

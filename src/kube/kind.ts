@@ -35,6 +35,23 @@ export function kindConfig({ hostPort, cacheDir, mirrorDir }: KindClusterOptions
 
 const installKind = 'install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, or go install sigs.k8s.io/kind@v0.30.0) and make sure it is on PATH';
 
+/**
+ * What to do when kind failed for want of Docker, from what kind relays of the docker CLI: not
+ * installed (kind's `exec: "docker": executable file not found`), or no daemon answering where
+ * the CLI looks (`Cannot connect to the Docker daemon at ADDRESS`).
+ */
+function dockerProblem(output: string): string | undefined {
+  if (/exec: "docker": executable file not found/.test(output)) {
+    return 'kind runs its cluster in Docker, and there is no docker command on PATH: install Docker (https://docs.docker.com/engine/install/), start it, then run this again';
+  }
+  const address = /Cannot connect to the Docker daemon at (\S+?)\.? Is the docker daemon running/.exec(output)?.[1];
+  if (address) {
+    const where = process.env.DOCKER_HOST ? `${address} (DOCKER_HOST)` : address;
+    return `kind runs its cluster in Docker, and no Docker daemon answers at ${where}: start it (sudo systemctl start docker, or open Docker Desktop), or point DOCKER_HOST at one that runs, then run this again`;
+  }
+  return undefined;
+}
+
 async function kind(args: string[], onLine?: (line: string) => void): Promise<string> {
   try {
     const run = execa('kind', args, { all: true });
@@ -43,9 +60,10 @@ async function kind(args: string[], onLine?: (line: string) => void): Promise<st
   } catch (err) {
     const e = err as { code?: string; all?: string; shortMessage?: string };
     if (e.code === 'ENOENT') throw new UserError(`kind is not installed: ${installKind}`);
-    const why = (e.all ?? e.shortMessage ?? '').trim().split('\n').filter(Boolean).slice(-3).join(' | ');
-    if (/Cannot connect to the Docker daemon|docker.*not found|failed to list nodes/i.test(why)) throw new UserError(`kind needs a running Docker daemon: ${why}`);
-    throw new UserError(`kind ${args[0]} failed: ${why}`);
+    const output = (e.all ?? e.shortMessage ?? '').trim();
+    const docker = dockerProblem(output);
+    if (docker) throw new UserError(docker);
+    throw new UserError(`kind ${args[0]} failed: ${output.split('\n').filter(Boolean).slice(-3).join(' | ')}`);
   }
 }
 
