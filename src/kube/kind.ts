@@ -123,29 +123,34 @@ export async function kindKubeConfig(name: string): Promise<KubeConfig> {
 }
 
 /**
- * The image ID (config digest) the node's containerd holds for `tag`, if any. Read with ctr,
- * which every kind node has (crictl, which `kind load` itself asks, is not in every node image).
+ * The digests the node's containerd holds for `tag`, if it holds it: the image's target (its
+ * manifest, or index) and, for a single-platform manifest, its config digest (the image ID a
+ * classic Docker store reports). Read with ctr, which every kind node has (crictl, which
+ * `kind load` itself asks, is not in every node image).
  */
-async function nodeImageId(node: string, tag: string): Promise<string | undefined> {
+async function nodeImageDigests(node: string, tag: string): Promise<string[]> {
   const ref = tag.includes('/') ? tag : `docker.io/library/${tag}`;
   const ctr = (...args: string[]) => execa('docker', ['exec', node, 'ctr', '--namespace', 'k8s.io', ...args], { reject: false });
   const listed = await ctr('images', 'ls', `name==${ref}`);
-  const manifest = listed.exitCode === 0 ? listed.stdout.split('\n')[1]?.trim().split(/\s+/)[2] : undefined;
-  if (!manifest) return undefined;
-  const content = await ctr('content', 'get', manifest);
-  if (content.exitCode !== 0) return undefined;
-  // An index (several platforms) is not what `kind load` leaves: treated as absent, so it is loaded.
-  return (JSON.parse(content.stdout) as { config?: { digest?: string } }).config?.digest;
+  const target = listed.exitCode === 0 ? listed.stdout.split('\n')[1]?.trim().split(/\s+/)[2] : undefined;
+  if (!target) return [];
+  const content = await ctr('content', 'get', target);
+  // An index (several platforms) has no config of its own: only its target digest can match.
+  const config = content.exitCode === 0 ? (JSON.parse(content.stdout) as { config?: { digest?: string } }).config?.digest : undefined;
+  return config ? [target, config] : [target];
 }
 
 /**
  * Puts a local image on every node of the cluster, unless each already holds that image ID:
  * a cached runtime image costs two lookups per start, not a `kind load` (tens of seconds).
+ * Docker's classic store reports the config digest as the ID; its containerd image store reports
+ * the manifest or index digest, which is what ctr lists as the target. Either is a content digest,
+ * so a match on either means the node holds exactly this image.
  */
 export async function loadImage(name: string, tag: string, onLine?: (line: string) => void): Promise<{ loaded: boolean }> {
   const { stdout: localId } = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', tag]);
   const nodes = (await kind(['get', 'nodes', '--name', name])).split('\n').map((l) => l.trim()).filter(Boolean);
-  const held = await Promise.all(nodes.map(async (node) => (await nodeImageId(node, tag)) === localId.trim()));
+  const held = await Promise.all(nodes.map(async (node) => (await nodeImageDigests(node, tag)).includes(localId.trim())));
   if (held.every(Boolean)) return { loaded: false };
   await kind(['load', 'docker-image', tag, '--name', name], onLine);
   return { loaded: true };
