@@ -2,8 +2,9 @@
 // "hot dog" on localhost:8888 through the in-cluster gateway; saves reach the pods through the
 // pod proxy with no failed request under load, a broken save and an init that throws keep the old
 // code; min_replicas in cortex.yaml adds a pod; a deleted pod comes back without losing a request;
-// load makes the in-cluster autoscaler add a pod; `cortex get` shows pods; after q nothing of
-// cortex is left in the cluster.
+// load makes the in-cluster autoscaler add a pod, and `cortex get` its decision; `cortex get` shows
+// pods, `cortex cluster info` the gateway, autoscaler and apis; after q nothing of cortex is left in
+// the cluster.
 import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -85,6 +86,12 @@ kindTest('cortex dev --backend kind: hot dog on :8888, hot reload into pods unde
   const table = await cortex(['get', 'classifier'], { env: dev.env });
   const pod = (await apiOf(dev, 'classifier')).replicas[0]!.id;
   t.regex(table.stdout, new RegExp(`${pod}\\s+ready`), table.stdout);
+  // What cortex runs in the cluster, as `cluster info` says it: the gateway, the autoscaler and each api.
+  const info = await cortex(['cluster', 'info'], { env: dev.env });
+  t.is(info.exitCode, 0, info.all);
+  for (const line of ['gateway (namespace cortex): 1/1 ready', 'autoscaler (namespace cortex): 1/1 ready', 'api image/classifier (namespace cortex): 1/1 ready', 'api image/slow (namespace cortex): 1/1 ready']) {
+    t.true(info.stdout.split('\n').includes(line), `${line}\n${info.stdout}`);
+  }
 
   // Saves under load: every request answered, each save served.
   const load = startLoad(`${snapshot.gateway}/image/classifier`, [photo], 'image/jpeg', 2);
