@@ -6,36 +6,15 @@
 // pods, `cortex cluster info` the gateway, autoscaler and apis; after q nothing of cortex is left in
 // the cluster.
 import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { execa } from 'execa';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { cortex } from './helpers/cli.js';
 import { copyProject, startDev, until, type DevRun } from './helpers/dev.js';
-import { clusterDir, kindTest, kubeConfig } from './helpers/kind.js';
+import { cortexObjects, deleteNamespace, kindPath, kindTest, kubeConfig } from './helpers/kind.js';
 import { startLoad } from './helpers/load.js';
 import { exampleDir, fixtures, photoFiles } from './helpers/shared.js';
 
 const namespace = 'cortex';
-
-async function namespaceGone(core: CoreV1Api): Promise<boolean> {
-  return core.readNamespace({ name: namespace }).then(
-    () => false,
-    () => true,
-  );
-}
-
-async function cortexObjects(kc: KubeConfig): Promise<string[]> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const selector = 'app.kubernetes.io/managed-by=cortex';
-  const [namespaces, pods, maps] = await Promise.all([core.listNamespace({ labelSelector: selector }), core.listPodForAllNamespaces({ labelSelector: selector }), core.listConfigMapForAllNamespaces({ labelSelector: selector })]);
-  return [...namespaces.items, ...pods.items, ...maps.items].map((o) => `${o.kind ?? ''}${o.metadata?.namespace ?? ''}/${o.metadata?.name}`);
-}
-
-/** The kind binary the harness built, and its docker shim, first on PATH: what a user has installed. */
-async function kindPath(): Promise<string> {
-  const { stdout } = await execa(join(clusterDir, 'build-kind.sh'));
-  return `${join(clusterDir, 'bin')}:${dirname(stdout.trim())}:${process.env.PATH}`;
-}
 
 interface Api {
   name: string;
@@ -55,10 +34,7 @@ kindTest('cortex dev --backend kind: hot dog on :8888, hot reload into pods unde
   const kc = kubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
   // Another test's namespace (the same NodePort) must be gone before the gateway can take it.
-  if (!(await namespaceGone(core))) {
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-    await until('an earlier cortex namespace to go', async () => ((await namespaceGone(core)) ? true : undefined), 180_000);
-  }
+  await deleteNamespace(core, namespace);
 
   const dir = await copyProject(exampleDir);
   // A second api, slow on purpose with short autoscaling periods, for the in-cluster autoscaler to scale.

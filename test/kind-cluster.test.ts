@@ -5,14 +5,14 @@
 // loadImage) puts an image on the node only when the node lacks that image ID.
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
 import { bundleOnce } from '../src/dev/bundler.js';
 import { loadImage as loadUnlessHeld } from '../src/kube/kind.js';
 import { cortex } from './helpers/cli.js';
-import { clusterDir, clusterName, kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy } from './helpers/kind.js';
+import { clusterName, kindPath, kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy } from './helpers/kind.js';
 import { exampleDir, photoFiles } from './helpers/shared.js';
 
 const namespace = `cortex-kind-test-${process.pid}`;
@@ -118,8 +118,7 @@ kindTest('the runtime image runs as a pod and says "hot dog" through the pod pro
 kindTest('cortex puts an image on the node only when the node lacks its image ID: the same image twice loads once, a changed one under the same tag loads again', async (t) => {
   t.timeout(5 * 60_000);
   // The product runs `kind` and `docker` from PATH: the harness's kind and its docker shim, as a user has them.
-  const { stdout: kind } = await execa(join(clusterDir, 'build-kind.sh'));
-  process.env.PATH = `${join(clusterDir, 'bin')}:${dirname(kind.trim())}:${process.env.PATH}`;
+  process.env.PATH = await kindPath();
   // A one-file image, so each load is a second, not the runtime image's 200 MB.
   const tag = `cortex-load-test:${process.pid}`;
   const context = await mkdtemp(join(tmpdir(), 'cortex-load-test-'));

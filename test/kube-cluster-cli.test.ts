@@ -9,15 +9,9 @@ import { execa } from 'execa';
 import { parse } from 'yaml';
 import { kindConfig } from '../src/kube/kind.js';
 import { cortex } from './helpers/cli.js';
-import { clusterDir, clusterName, kindTest } from './helpers/kind.js';
+import { clusterDir, clusterName, kindPath, kindTest } from './helpers/kind.js';
 import { closedPort } from './helpers/http.js';
 import { exampleDir, writeModelMirror } from './helpers/shared.js';
-
-/** PATH with the harness's kind binary and its docker shim (test/cluster/README.md) first. */
-async function kindPath(): Promise<string> {
-  const { stdout } = await execa(join(clusterDir, 'build-kind.sh'));
-  return `${dirname(stdout.trim())}:${join(clusterDir, 'bin')}:${process.env.PATH}`;
-}
 
 test("kind's config: the gateway's NodePort on the host port, the cache shared, the mirror read-only", (t) => {
   const config = parse(kindConfig({ name: 'cortex', hostPort: 9999, cacheDir: '/home/me/.cache/cortex', mirrorDir: '/data/models' }));
