@@ -2,39 +2,19 @@
 // "hot dog" on localhost:8888 through the in-cluster gateway; saves reach the pods through the
 // pod proxy with no failed request under load, a broken save and an init that throws keep the old
 // code; min_replicas in cortex.yaml adds a pod; a deleted pod comes back without losing a request;
-// load makes the in-cluster autoscaler add a pod; `cortex get` shows pods; after q nothing of
-// cortex is left in the cluster.
+// load makes the in-cluster autoscaler add a pod, and `cortex get` its decision; `cortex get` shows
+// pods, `cortex cluster info` the gateway, autoscaler and apis; after q nothing of cortex is left in
+// the cluster.
 import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { execa } from 'execa';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { cortex } from './helpers/cli.js';
 import { copyProject, startDev, until, type DevRun } from './helpers/dev.js';
-import { clusterDir, kindTest, kubeConfig } from './helpers/kind.js';
+import { cortexObjects, deleteNamespace, kindPath, kindTest, kubeConfig } from './helpers/kind.js';
 import { startLoad } from './helpers/load.js';
 import { exampleDir, fixtures, photoFiles } from './helpers/shared.js';
 
 const namespace = 'cortex';
-
-async function namespaceGone(core: CoreV1Api): Promise<boolean> {
-  return core.readNamespace({ name: namespace }).then(
-    () => false,
-    () => true,
-  );
-}
-
-async function cortexObjects(kc: KubeConfig): Promise<string[]> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const selector = 'app.kubernetes.io/managed-by=cortex';
-  const [namespaces, pods, maps] = await Promise.all([core.listNamespace({ labelSelector: selector }), core.listPodForAllNamespaces({ labelSelector: selector }), core.listConfigMapForAllNamespaces({ labelSelector: selector })]);
-  return [...namespaces.items, ...pods.items, ...maps.items].map((o) => `${o.kind ?? ''}${o.metadata?.namespace ?? ''}/${o.metadata?.name}`);
-}
-
-/** The kind binary the harness built, and its docker shim, first on PATH: what a user has installed. */
-async function kindPath(): Promise<string> {
-  const { stdout } = await execa(join(clusterDir, 'build-kind.sh'));
-  return `${join(clusterDir, 'bin')}:${dirname(stdout.trim())}:${process.env.PATH}`;
-}
 
 interface Api {
   name: string;
@@ -54,10 +34,7 @@ kindTest('cortex dev --backend kind: hot dog on :8888, hot reload into pods unde
   const kc = kubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
   // Another test's namespace (the same NodePort) must be gone before the gateway can take it.
-  if (!(await namespaceGone(core))) {
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-    await until('an earlier cortex namespace to go', async () => ((await namespaceGone(core)) ? true : undefined), 180_000);
-  }
+  await deleteNamespace(core, namespace);
 
   const dir = await copyProject(exampleDir);
   // A second api, slow on purpose with short autoscaling periods, for the in-cluster autoscaler to scale.
@@ -85,6 +62,12 @@ kindTest('cortex dev --backend kind: hot dog on :8888, hot reload into pods unde
   const table = await cortex(['get', 'classifier'], { env: dev.env });
   const pod = (await apiOf(dev, 'classifier')).replicas[0]!.id;
   t.regex(table.stdout, new RegExp(`${pod}\\s+ready`), table.stdout);
+  // What cortex runs in the cluster, as `cluster info` says it: the gateway, the autoscaler and each api.
+  const info = await cortex(['cluster', 'info'], { env: dev.env });
+  t.is(info.exitCode, 0, info.all);
+  for (const line of ['gateway (namespace cortex): 1/1 ready', 'autoscaler (namespace cortex): 1/1 ready', 'api image/classifier (namespace cortex): 1/1 ready', 'api image/slow (namespace cortex): 1/1 ready']) {
+    t.true(info.stdout.split('\n').includes(line), `${line}\n${info.stdout}`);
+  }
 
   // Saves under load: every request answered, each save served.
   const load = startLoad(`${snapshot.gateway}/image/classifier`, [photo], 'image/jpeg', 2);
@@ -143,6 +126,10 @@ kindTest('cortex dev --backend kind: hot dog on :8888, hot reload into pods unde
     }, 180_000);
     t.regex(scaled.autoscaler?.decision ?? '', /in-flight/);
     t.log(`slow: ${scaled.autoscaler?.decision}`);
+    // The table says it too, worded as the live view's header (a pipe: the longest wording).
+    const listed = await cortex(['get'], { env: dev.env });
+    t.regex(listed.stdout, /^slow: autoscaler \d\d:\d\d:\d\d {2}.*2 replicas.* {2}in-flight [\d.]+, target 1 each/m, listed.stdout);
+    t.log(listed.stdout.split('\n').filter((l) => l.includes('autoscaler')).join('\n'));
   } finally {
     t.deepEqual((await slowLoad.stop()).failed, []);
   }

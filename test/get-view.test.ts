@@ -7,6 +7,8 @@ import test from 'ava';
 import { execa } from 'execa';
 import { findSample, projectSample } from '../src/cli/samples.js';
 import { curlLine, formatGet } from '../src/cli/get-view.js';
+import type { AutoscalerDecision } from '../src/model/status.js';
+import { clock } from '../src/tui/format.js';
 import { sessionFilePath } from '../src/dev/session-file.js';
 import { cortexBin } from './helpers/cli.js';
 import { exampleDir, repoRoot } from './helpers/shared.js';
@@ -81,6 +83,28 @@ test('"last update" is the last good update: a failed reload does not move it', 
 test('a cortex.yaml that was not applied is said first', (t) => {
   const text = formatGet(snapshot([api()], { specError: { message: 'ic/cortex.yaml:3: kind must be deployment or api', at: iso(0) } }), undefined, { now });
   t.is(text.split('\n')[1], 'cortex.yaml not applied (the previous one runs): ic/cortex.yaml:3: kind must be deployment or api');
+});
+
+// A scale-up as the loop records it: the policy's text, and its numbers for a view that words them.
+const scaleUp: AutoscalerDecision = {
+  decision: 'avg in-flight 2.4 / target 1 → 3; capped by max_replicas 2',
+  at: iso(-20),
+  facts: { kind: 'decided', from: 1, to: 2, wanted: 2, avgInFlight: 2.4, target: 1, limit: 'max_replicas 2', stabilization: { up: { period: '0s', from: iso(-600) }, down: { period: '5m', from: iso(-300) } } },
+};
+
+test("the autoscaler's decision: a line per api, worded as the live view's header, within 80 columns", (t) => {
+  const snap = snapshot([api({ autoscaler: scaleUp }), api({ name: 'a-classifier-with-a-rather-long-name-for-a-table', autoscaler: scaleUp }), api({ name: 'quiet' })]);
+  const all = formatGet(snap, undefined, { now });
+  t.regex(all, new RegExp(`^classifier: autoscaler ${clock(iso(-20))} {2}1 → 2 replicas \\(max_replicas 2\\) {2}in-flight 2\\.4, target 1 each$`, 'm'));
+  t.notRegex(all, /^quiet: autoscaler/m, 'an api with no decision yet has no line');
+  const narrow = formatGet(snap, undefined, { now, width: 80 });
+  for (const line of narrow.split('\n')) t.true([...line].length <= 80, `${[...line].length} columns: ${line}`);
+  // Short of room the wording drops the numbers, never the replicas.
+  t.regex(narrow, /^a-classifier-with-a-rather-long-name-for-a-table: autoscaler .*1 → 2 replicas/m);
+  // One api: the line is its own, without the name.
+  t.regex(formatGet(snap, 'classifier', { now }), /^autoscaler \d\d:\d\d:\d\d {2}1 → 2 replicas/m);
+  // Only the text recorded (an older writer): as it is.
+  t.regex(formatGet(snapshot([api({ autoscaler: { decision: 'min_replicas 2', at: iso(-5) } })]), undefined, { now }), new RegExp(`^classifier: autoscaler ${clock(iso(-5))} min_replicas 2$`, 'm'));
 });
 
 test('the sample the curl posts: sample.json first, else the first image; the example has its photo', async (t) => {

@@ -1,14 +1,18 @@
 // The real kind cluster (test/cluster/up.sh): the node is Ready, and the runtime image that
 // `cortex build` makes runs there as a pod, loaded with `kind load docker-image`, its predictor
 // bundle from a ConfigMap and the model from the shared mirror; through the API server's pod
-// proxy it answers /readyz and classifies the real photo.
-import { readFile } from 'node:fs/promises';
+// proxy it answers /readyz and classifies the real photo. cortex's own image step (src/kube/kind.ts
+// loadImage) puts an image on the node only when the node lacks that image ID.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
 import { bundleOnce } from '../src/dev/bundler.js';
+import { loadImage as loadUnlessHeld } from '../src/kube/kind.js';
 import { cortex } from './helpers/cli.js';
-import { kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy } from './helpers/kind.js';
+import { clusterName, kindPath, kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy } from './helpers/kind.js';
 import { exampleDir, photoFiles } from './helpers/shared.js';
 
 const namespace = `cortex-kind-test-${process.pid}`;
@@ -109,4 +113,38 @@ kindTest('the runtime image runs as a pod and says "hot dog" through the pod pro
   const answer = await podProxy(kc, namespace, 'classifier', port, '/', { method: 'POST', body: photo, contentType: 'image/jpeg' });
   t.is(answer.status, 200, answer.body);
   t.is(JSON.parse(answer.body), 'hot dog');
+});
+
+kindTest('cortex puts an image on the node only when the node lacks its image ID: the same image twice loads once, a changed one under the same tag loads again', async (t) => {
+  t.timeout(5 * 60_000);
+  // The product runs `kind` and `docker` from PATH: the harness's kind and its docker shim, as a user has them.
+  process.env.PATH = await kindPath();
+  // A one-file image, so each load is a second, not the runtime image's 200 MB.
+  const tag = `cortex-load-test:${process.pid}`;
+  const context = await mkdtemp(join(tmpdir(), 'cortex-load-test-'));
+  await writeFile(join(context, 'Dockerfile'), 'FROM scratch\nCOPY stamp /stamp\n');
+  const build = async (stamp: string): Promise<string> => {
+    await writeFile(join(context, 'stamp'), stamp);
+    await execa('docker', ['build', '-q', '-t', tag, context]);
+    return (await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', tag])).stdout.trim();
+  };
+  const node = `${clusterName}-control-plane`;
+  t.teardown(async () => {
+    await execa('docker', ['exec', node, 'ctr', '--namespace', 'k8s.io', 'images', 'rm', `docker.io/library/${tag}`], { reject: false });
+    await execa('docker', ['rmi', '-f', tag], { reject: false });
+  });
+  const ensure = async (): Promise<boolean> => {
+    const started = Date.now();
+    const { loaded } = await loadUnlessHeld(clusterName, tag);
+    t.log(`${loaded ? 'loaded' : 'held already'} in ${Date.now() - started} ms`);
+    return loaded;
+  };
+
+  const first = await build('one');
+  t.true(await ensure(), 'a node without the image gets it');
+  t.false(await ensure(), 'the node holds that image ID: no kind load');
+  const second = await build('two');
+  t.not(second, first);
+  t.true(await ensure(), 'a changed image under the same tag is loaded');
+  t.false(await ensure());
 });

@@ -11,17 +11,10 @@ import { ClusterClient } from '../src/kube/apply.js';
 import { profiles, render, type RenderInput } from '../src/kube/render.js';
 import { loadSpec, parseSpec } from '../src/spec/index.js';
 import { cortex } from './helpers/cli.js';
-import { kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy, until } from './helpers/kind.js';
+import { deleteNamespace, kindTest, kubeConfig, loadImage, nodeModelsDir, podProxy, until } from './helpers/kind.js';
 import { exampleDir, photoFiles } from './helpers/shared.js';
 
 const namespace = `cortex-render-test-${process.pid}`;
-
-
-/** Deletes a namespace and waits until it is gone, so that what lived there (a NodePort) is free again. */
-async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
-  await core.deleteNamespace({ name }).catch(() => undefined);
-  await until(`namespace ${name} to be gone`, 180_000, async () => (await core.readNamespace({ name }).then(() => false, () => true)) || undefined);
-}
 
 async function exampleInput(image: string): Promise<RenderInput> {
   const spec = await loadSpec(exampleDir);

@@ -9,15 +9,9 @@ import { execa } from 'execa';
 import { parse } from 'yaml';
 import { kindConfig } from '../src/kube/kind.js';
 import { cortex } from './helpers/cli.js';
-import { clusterDir, clusterName, kindTest } from './helpers/kind.js';
+import { clusterDir, clusterName, kindPath, kindTest } from './helpers/kind.js';
 import { closedPort } from './helpers/http.js';
 import { exampleDir, writeModelMirror } from './helpers/shared.js';
-
-/** PATH with the harness's kind binary and its docker shim (test/cluster/README.md) first. */
-async function kindPath(): Promise<string> {
-  const { stdout } = await execa(join(clusterDir, 'build-kind.sh'));
-  return `${dirname(stdout.trim())}:${join(clusterDir, 'bin')}:${process.env.PATH}`;
-}
 
 test("kind's config: the gateway's NodePort on the host port, the cache shared, the mirror read-only", (t) => {
   const config = parse(kindConfig({ name: 'cortex', hostPort: 9999, cacheDir: '/home/me/.cache/cortex', mirrorDir: '/data/models' }));
@@ -40,6 +34,28 @@ test('without kind on PATH, cluster up, info, down and dev --backend kind say wh
     const r = await cortex(command, { env: { PATH: dirname(process.execPath), CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) } });
     t.is(r.exitCode, 2, command.join(' '));
     t.regex(r.stderr, /^cortex: kind is not installed: install kind \(https:\/\/kind\.sigs\.k8s\.io\/\S+, or go install sigs\.k8s\.io\/kind@v\d+\.\d+\.\d+\) and make sure it is on PATH$/);
+  }
+});
+
+// kind without Docker: not installed (no docker on PATH), or no daemon where DOCKER_HOST points.
+// Neither reaches a cluster; the kind binary is the harness's.
+kindTest('with kind but no Docker, or no daemon answering, cluster up, info and dev --backend kind say what to do, in one line, exit code 2', async (t) => {
+  const { stdout: kind } = await execa(join(clusterDir, 'build-kind.sh'));
+  const cases: Array<[env: Record<string, string>, says: RegExp]> = [
+    [{ PATH: dirname(kind.trim()) }, /^cortex: kind runs its cluster in Docker, and there is no docker command on PATH: install Docker \(https:\/\/docs\.docker\.com\/engine\/install\/\), start it, then run this again$/],
+    [
+      { PATH: await kindPath(), DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+      /^cortex: kind runs its cluster in Docker, and no Docker daemon answers at unix:\/\/\/nonexistent\/docker\.sock \(DOCKER_HOST\): start it \(sudo systemctl start docker, or open Docker Desktop\), or point DOCKER_HOST at one that runs, then run this again$/,
+    ],
+  ];
+  for (const [env, says] of cases) {
+    for (const command of [['cluster', 'up'], ['cluster', 'info'], ['dev', exampleDir, '--backend', 'kind', '--no-tui']]) {
+      const r = await cortex(command, { env: { ...env, CORTEX_HOME: await mkdtemp(join(tmpdir(), 'cortex-home-')) } });
+      const what = `${command.join(' ')} with ${JSON.stringify(env)}`;
+      t.is(r.exitCode, 2, what);
+      t.regex(r.stderr.trim(), says, what);
+      t.is(r.stderr.trim().split('\n').length, 1, what);
+    }
   }
 });
 

@@ -9,6 +9,7 @@ import { parseSpec, type Spec } from '../src/spec/index.js';
 
 const yaml = (api: string) => `- kind: deployment\n  name: image\n- kind: api\n  name: classifier\n  predictor:\n    path: predictor.ts\n    config: { model: m.onnx }\n${api}`;
 const spec = (api = '') => parseSpec(yaml(api), '/project/cortex.yaml');
+const withEnv = (env: string) => parseSpec(yaml('').replace('config: { model: m.onnx }', `config: { model: m.onnx }\n    env: { ${env} }`), '/project/cortex.yaml');
 const bundle: PredictorBundle = { code: 'export function predict() { return "hot dog"; }', config: { model: 'm.onnx' }, version: 'abc123' };
 const bundles = new Map([['classifier', bundle]]);
 
@@ -77,9 +78,32 @@ test('the api Deployment: probes, drain, rolling update, no replicas (the autosc
   t.deepEqual(deployment.spec!.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
   t.like(container.readinessProbe, { httpGet: { path: '/readyz', port: 'http' } });
   t.like(container.livenessProbe, { httpGet: { path: '/healthz', port: 'http' } });
-  t.true(pod.terminationGracePeriodSeconds! >= 30);
   t.deepEqual(pod.securityContext, { runAsNonRoot: true });
   t.is(container.image, 'cortex-runtime:1');
+});
+
+// The grace is the runtime's drain deadline (CORTEX_DRAIN_TIMEOUT_MS in predictor.env, else 30 s)
+// and 5 s to exit after it, so the kubelet's SIGKILL never cuts a drain short.
+const graceCases: Array<[drain: string | undefined, grace: number]> = [
+  [undefined, 35],
+  ['30000', 35],
+  ['120000', 125],
+  ['2500', 8],
+  ['1', 6],
+];
+for (const [drain, grace] of graceCases) {
+  test(`termination grace for CORTEX_DRAIN_TIMEOUT_MS=${drain ?? '(unset)'}: ${grace} s, on both profiles`, (t) => {
+    const s = drain === undefined ? spec() : withEnv(`CORTEX_DRAIN_TIMEOUT_MS: "${drain}"`);
+    for (const profile of [profiles.kind(), profiles.eks()]) {
+      const { pod, env } = rendered(s, profile);
+      t.is(pod.terminationGracePeriodSeconds, grace, profile.name);
+      t.is(env.CORTEX_DRAIN_TIMEOUT_MS, drain, 'the pod drains for what its grace allows');
+    }
+  });
+}
+
+test('a CORTEX_DRAIN_TIMEOUT_MS the runtime would refuse is an error naming the api, not a pod that crashes', (t) => {
+  t.throws(() => rendered(withEnv('CORTEX_DRAIN_TIMEOUT_MS: "30s"'), profiles.kind()), { instanceOf: RenderError, message: 'api "classifier": predictor.env: CORTEX_DRAIN_TIMEOUT_MS must be an integer ≥ 1, got "30s"' });
 });
 
 test('autoscaling and the endpoint travel as annotations for the in-cluster autoscaler and gateway', (t) => {
@@ -103,7 +127,7 @@ test('the runtime settings: bundle file from the ConfigMap, token from the Secre
 });
 
 test('predictor.env reaches the pod, a fetch policy the api sets included', (t) => {
-  const s = parseSpec(yaml('').replace('config: { model: m.onnx }', 'config: { model: m.onnx }\n    env: { LOG_STYLE: short, CORTEX_FETCH_ADDRESSES: any }'), '/project/cortex.yaml');
+  const s = withEnv('LOG_STYLE: short, CORTEX_FETCH_ADDRESSES: any');
   t.like(rendered(s, profiles.kind()).env, { LOG_STYLE: 'short', CORTEX_FETCH_ADDRESSES: 'any' });
 });
 

@@ -3,8 +3,8 @@
 import { EventEmitter } from 'node:events';
 import anyTest from 'ava';
 import { render } from 'ink-testing-library';
-import { DevApp, renderDevTui } from '../src/tui/dev-app.js';
-import { keyBindings } from '../src/tui/keys.js';
+import { DevApp, renderDevTui, type DevAppProps } from '../src/tui/dev-app.js';
+import { keyBindings, type QuitEffect } from '../src/tui/keys.js';
 import { api, delay, FakeSession, iso, replica, snapshot, waitFor } from './fixtures/tui/session.js';
 
 // One Ink app at a time: timings below assume the process is not busy drawing other apps.
@@ -13,8 +13,8 @@ const test = anyTest.serial;
 // Long enough for Ink to subscribe to input and for the 200 ms snapshot throttle to pass.
 const SETTLE = 250;
 
-async function start(session: FakeSession, columns = 100, rows?: number) {
-  const app = render(<DevApp session={session} />);
+async function start(session: FakeSession, columns = 100, rows?: number, props: Omit<DevAppProps, 'session'> = {}) {
+  const app = render(<DevApp session={session} {...props} />);
   if (columns !== 100 || rows) {
     // ink-testing-library's terminal is 100 columns wide (and the app takes it as 24 rows);
     // resize it the way a terminal does.
@@ -151,6 +151,25 @@ test('? shows the help from the key table in place of the panes, and hides it ag
   t.regex(app.frame(), /IN-FLIGHT/);
   app.unmount();
 });
+
+// On kind, q takes cortex out of the cluster (or, with --keep, leaves it there): the key bar and
+// the help say which before the key is pressed, within 80 columns; the local backends' words stay.
+const quitCases: Array<[QuitEffect, bar: RegExp, help: RegExp]> = [
+  ['stop', /^q quit {2}r reload/m, /q, Ctrl-C +stop every replica, then exit/],
+  ['remove', /^q quit \(removes the apis from the cluster\) {2}r reload {2}l logs {2}\? help$/m, /q, Ctrl-C +remove the apis from the cluster, then exit; --keep keeps them/],
+  ['keep', /^q quit \(the apis keep running: --keep\) {2}r reload {2}l logs {2}\? help$/m, /q, Ctrl-C +exit, leaving the apis running in the kind cluster \(--keep\)/],
+];
+for (const [quits, bar, help] of quitCases) {
+  test(`quit on ${quits}: the key bar and the help say what q does there, at 80 columns`, async (t) => {
+    const app = await start(new FakeSession(), 80, undefined, { quits });
+    t.regex(app.frame(), bar);
+    await app.press('?');
+    t.regex(app.frame(), help);
+    for (const line of app.frame().split('\n')) t.true([...line].length <= 80, `${[...line].length} columns: ${line}`);
+    if (quits !== 'stop') t.notRegex(app.frame(), /stop every replica/);
+    app.unmount();
+  });
+}
 
 test('r asks the session to reload now', async (t) => {
   const session = new FakeSession();

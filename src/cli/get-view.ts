@@ -4,6 +4,7 @@
 // names are cut in the middle and messages wrap.
 import wrapAnsi from 'wrap-ansi';
 import type { ApiSnapshot, ReplicaSnapshot, SessionSnapshot } from '../model/status.js';
+import { autoscalerLine } from '../tui/autoscaler-line.js';
 import { firstLine, formatAgeCoarse, formatMsPlain, formatWindow, located } from '../tui/format.js';
 
 const ago = (iso: string, now: number): string => formatAgeCoarse(now - Date.parse(iso));
@@ -95,6 +96,13 @@ export function formatGet(session: SessionSnapshot, apiName: string | undefined,
     '',
     table([['api', `req/s (${formatWindow(windows.rateSeconds)})`, `p50 (${latency})`, `p99 (${latency})`, `avg (${latency})`, '2XX', '4XX', '5XX'], ...apis.map(trafficRow)], width),
   );
+  // The autoscaler's last decision per api, worded as the live view's header words it, to the same width.
+  const decisions = apis.flatMap((a) => {
+    if (!a.autoscaler) return [];
+    const prefix = apiName ? '' : `${a.name}: `;
+    return [`${prefix}${autoscalerLine(a.autoscaler, width - prefix.length, now)}`];
+  });
+  if (decisions.length > 0) lines.push('', ...decisions);
   // What went wrong, said in every view: a failed reload, and (all apis) replicas in error.
   const problems = apis.flatMap((a) => [
     ...(a.lastReload?.error ? [`${apiName ? '' : `${a.name}: `}last reload failed, the old code serves: ${located(a.lastReload.error)}`] : []),

@@ -35,6 +35,23 @@ export function kindConfig({ hostPort, cacheDir, mirrorDir }: KindClusterOptions
 
 const installKind = 'install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, or go install sigs.k8s.io/kind@v0.30.0) and make sure it is on PATH';
 
+/**
+ * What to do when kind failed for want of Docker, from what kind relays of the docker CLI: not
+ * installed (kind's `exec: "docker": executable file not found`), or no daemon answering where
+ * the CLI looks (`Cannot connect to the Docker daemon at ADDRESS`).
+ */
+function dockerProblem(output: string): string | undefined {
+  if (/exec: "docker": executable file not found/.test(output)) {
+    return 'kind runs its cluster in Docker, and there is no docker command on PATH: install Docker (https://docs.docker.com/engine/install/), start it, then run this again';
+  }
+  const address = /Cannot connect to the Docker daemon at (\S+?)\.? Is the docker daemon running/.exec(output)?.[1];
+  if (address) {
+    const where = process.env.DOCKER_HOST ? `${address} (DOCKER_HOST)` : address;
+    return `kind runs its cluster in Docker, and no Docker daemon answers at ${where}: start it (sudo systemctl start docker, or open Docker Desktop), or point DOCKER_HOST at one that runs, then run this again`;
+  }
+  return undefined;
+}
+
 async function kind(args: string[], onLine?: (line: string) => void): Promise<string> {
   try {
     const run = execa('kind', args, { all: true });
@@ -43,9 +60,10 @@ async function kind(args: string[], onLine?: (line: string) => void): Promise<st
   } catch (err) {
     const e = err as { code?: string; all?: string; shortMessage?: string };
     if (e.code === 'ENOENT') throw new UserError(`kind is not installed: ${installKind}`);
-    const why = (e.all ?? e.shortMessage ?? '').trim().split('\n').filter(Boolean).slice(-3).join(' | ');
-    if (/Cannot connect to the Docker daemon|docker.*not found|failed to list nodes/i.test(why)) throw new UserError(`kind needs a running Docker daemon: ${why}`);
-    throw new UserError(`kind ${args[0]} failed: ${why}`);
+    const output = (e.all ?? e.shortMessage ?? '').trim();
+    const docker = dockerProblem(output);
+    if (docker) throw new UserError(docker);
+    throw new UserError(`kind ${args[0]} failed: ${output.split('\n').filter(Boolean).slice(-3).join(' | ')}`);
   }
 }
 
@@ -105,29 +123,34 @@ export async function kindKubeConfig(name: string): Promise<KubeConfig> {
 }
 
 /**
- * The image ID (config digest) the node's containerd holds for `tag`, if any. Read with ctr,
- * which every kind node has (crictl, which `kind load` itself asks, is not in every node image).
+ * The digests the node's containerd holds for `tag`, if it holds it: the image's target (its
+ * manifest, or index) and, for a single-platform manifest, its config digest (the image ID a
+ * classic Docker store reports). Read with ctr, which every kind node has (crictl, which
+ * `kind load` itself asks, is not in every node image).
  */
-async function nodeImageId(node: string, tag: string): Promise<string | undefined> {
+async function nodeImageDigests(node: string, tag: string): Promise<string[]> {
   const ref = tag.includes('/') ? tag : `docker.io/library/${tag}`;
   const ctr = (...args: string[]) => execa('docker', ['exec', node, 'ctr', '--namespace', 'k8s.io', ...args], { reject: false });
   const listed = await ctr('images', 'ls', `name==${ref}`);
-  const manifest = listed.exitCode === 0 ? listed.stdout.split('\n')[1]?.trim().split(/\s+/)[2] : undefined;
-  if (!manifest) return undefined;
-  const content = await ctr('content', 'get', manifest);
-  if (content.exitCode !== 0) return undefined;
-  // An index (several platforms) is not what `kind load` leaves: treated as absent, so it is loaded.
-  return (JSON.parse(content.stdout) as { config?: { digest?: string } }).config?.digest;
+  const target = listed.exitCode === 0 ? listed.stdout.split('\n')[1]?.trim().split(/\s+/)[2] : undefined;
+  if (!target) return [];
+  const content = await ctr('content', 'get', target);
+  // An index (several platforms) has no config of its own: only its target digest can match.
+  const config = content.exitCode === 0 ? (JSON.parse(content.stdout) as { config?: { digest?: string } }).config?.digest : undefined;
+  return config ? [target, config] : [target];
 }
 
 /**
  * Puts a local image on every node of the cluster, unless each already holds that image ID:
  * a cached runtime image costs two lookups per start, not a `kind load` (tens of seconds).
+ * Docker's classic store reports the config digest as the ID; its containerd image store reports
+ * the manifest or index digest, which is what ctr lists as the target. Either is a content digest,
+ * so a match on either means the node holds exactly this image.
  */
 export async function loadImage(name: string, tag: string, onLine?: (line: string) => void): Promise<{ loaded: boolean }> {
   const { stdout: localId } = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', tag]);
   const nodes = (await kind(['get', 'nodes', '--name', name])).split('\n').map((l) => l.trim()).filter(Boolean);
-  const held = await Promise.all(nodes.map(async (node) => (await nodeImageId(node, tag)) === localId.trim()));
+  const held = await Promise.all(nodes.map(async (node) => (await nodeImageDigests(node, tag)).includes(localId.trim())));
   if (held.every(Boolean)) return { loaded: false };
   await kind(['load', 'docker-image', tag, '--name', name], onLine);
   return { loaded: true };

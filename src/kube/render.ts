@@ -21,6 +21,7 @@ import type { ApiSpec, Spec } from '../spec/index.js';
 import { runtimeEnv } from '../backends/runtime-env.js';
 import { containerPort } from '../image/index.js';
 import { paths } from '../../runtime/protocol.js';
+import { drainTimeoutFrom, SettingsError } from '../../runtime/settings.js';
 import type { PredictorBundle } from '../model/backend.js';
 import { annotations, apiLabels, apiObjectName, bundleConfigMapName, componentLabels, defaultNamespace, labels, nodeSelectors } from './names.js';
 
@@ -95,7 +96,11 @@ const bundleMount = '/cortex/bundle';
 const bundleFile = 'bundle.json.gz';
 // A ConfigMap is stored whole in etcd, which refuses objects over about 1.5 MB.
 const maxBundleBytes = 1024 * 1024;
-const drainSeconds = 30;
+/**
+ * A pod's termination grace: the runtime drains in-flight requests on SIGTERM until its drain
+ * deadline (CORTEX_DRAIN_TIMEOUT_MS), then exits; 5 s more so the kubelet's SIGKILL never cuts a drain short.
+ */
+const graceSeconds = (drainMs: number): number => Math.ceil(drainMs / 1000) + 5;
 
 export function render(input: RenderInput): KubeObject[] {
   return [...renderCluster(input), ...input.spec.apis.flatMap((api) => renderApi(input, api))];
@@ -138,7 +143,7 @@ export function renderCluster({ image, profile, namespace = defaultNamespace, ad
         metadata: { labels: componentLabels(component) },
         spec: {
           serviceAccountName: `cortex-${component}`,
-          terminationGracePeriodSeconds: drainSeconds + 5,
+          terminationGracePeriodSeconds: graceSeconds(drainTimeoutFrom({})),
           securityContext: { runAsNonRoot: true },
           ...(profile.pinNodes ? { nodeSelector: { ...nodeSelectors.system } } : {}),
           containers: [
@@ -222,6 +227,13 @@ export function renderApi(input: RenderInput, api: ApiSpec): KubeObject[] {
   mounts.push({ name: 'cache', mountPath: '/cortex/cache' });
   settings.CORTEX_CACHE_DIR = '/cortex/cache';
   if (gpu) settings.CORTEX_EXECUTION_PROVIDERS = 'cuda,cpu';
+  let drainMs: number;
+  try {
+    drainMs = drainTimeoutFrom(settings);
+  } catch (err) {
+    if (err instanceof SettingsError) throw new RenderError(`api "${api.name}": predictor.env: ${err.message}`);
+    throw err;
+  }
   const env: V1EnvVar[] = [
     ...Object.entries(settings).map(([k, value]) => ({ name: k, value })),
     { name: 'CORTEX_ADMIN_TOKEN', valueFrom: { secretKeyRef: { name: adminSecretName, key: 'token' } } },
@@ -266,8 +278,7 @@ export function renderApi(input: RenderInput, api: ApiSpec): KubeObject[] {
       template: {
         metadata: { labels: selector },
         spec: {
-          // The runtime drains in-flight requests on SIGTERM for up to CORTEX_DRAIN_TIMEOUT_MS.
-          terminationGracePeriodSeconds: drainSeconds + 5,
+          terminationGracePeriodSeconds: graceSeconds(drainMs),
           securityContext: { runAsNonRoot: true },
           containers: [container],
           volumes,

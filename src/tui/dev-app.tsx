@@ -9,7 +9,7 @@ import { Header } from './header.js';
 import { Help } from './help.js';
 import { useLogFeed, useSnapshot, useTerminalSize } from './hooks.js';
 import { KeyBar, type KeyBarProps } from './key-bar.js';
-import { Command, commandFor } from './keys.js';
+import { Command, commandFor, type QuitEffect } from './keys.js';
 import { countsWidth, LatencyPane, LatencyRow } from './latency-pane.js';
 import { planLayout, specErrorLines } from './layout.js';
 import { palette } from './palette.js';
@@ -23,9 +23,11 @@ export interface DevAppProps {
   quit?: AbortSignal;
   /** A second Ctrl-C while stopping: kill the replicas rather than wait for them to drain. */
   onForceQuit?: () => void;
+  /** What q does where the replicas run, for the key bar and help to say. */
+  quits?: QuitEffect;
 }
 
-export function DevApp({ session, quit, onForceQuit }: DevAppProps) {
+export function DevApp({ session, quit, onForceQuit, quits }: DevAppProps) {
   const snapshot = useSnapshot(session);
   const { columns: width, rows } = useTerminalSize();
   const logs = useLogFeed(session);
@@ -105,7 +107,7 @@ export function DevApp({ session, quit, onForceQuit }: DevAppProps) {
         {snapshot.apis.length === 0 && <Text color={palette.muted}>no apis: each was deleted; save cortex.yaml to bring them back</Text>}
         <Box marginTop={1} flexDirection="column" rowGap={1}>
           {help ? (
-            <Help />
+            <Help quit={quits} />
           ) : (
             <>
               {/* The traffic series move every second, so the session re-renders this often enough for ages. */}
@@ -122,7 +124,7 @@ export function DevApp({ session, quit, onForceQuit }: DevAppProps) {
             </>
           )}
         </Box>
-        <KeyBar notice={notice} keys={!stopping} />
+        <KeyBar notice={notice} keys={!stopping} quit={quits} />
       </Box>
     </>
   );
@@ -135,6 +137,7 @@ export interface DevTuiOptions {
   quit?: AbortSignal;
   /** A second Ctrl-C, as a second SIGINT does (src/cli/commands/dev.ts). */
   stopNow?: () => void;
+  quits?: QuitEffect;
 }
 
 /**
@@ -147,7 +150,7 @@ export function canDrawLive(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream
 
 /** Draws the session until `q`, Ctrl-C or `quit`, which stop the session and then resolve waitUntilExit. */
 export function renderDevTui(session: SessionView, options: DevTuiOptions = {}): { waitUntilExit(): Promise<void>; unmount(): void } {
-  const instance = render(<DevApp session={session} quit={options.quit} onForceQuit={options.stopNow} />, {
+  const instance = render(<DevApp session={session} quit={options.quit} onForceQuit={options.stopNow} quits={options.quits} />, {
     stdout: options.stdout ?? process.stdout,
     stdin: options.stdin ?? process.stdin,
     // Ctrl-C is the quit key from the table: Ink's own exit would leave the replicas running.

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { keyBindings } from './keys.js';
+import { shownBindings, type QuitEffect } from './keys.js';
 import { palette, type Tone } from './palette.js';
 
 export interface KeyBarProps {
@@ -7,12 +7,13 @@ export interface KeyBarProps {
   notice?: { text: string; tone: Tone } | undefined;
   /** False while stopping: the keys do nothing then, and the notice needs the room. */
   keys?: boolean;
+  quit?: QuitEffect;
 }
 
-export function KeyBar({ notice, keys = true }: KeyBarProps) {
+export function KeyBar({ notice, keys = true, quit }: KeyBarProps) {
   return (
     <Box columnGap={2}>
-      {keys && keyBindings.map((b) => (
+      {keys && shownBindings(quit).map((b) => (
         <Text key={b.command}>
           <Text bold color={palette.accent}>
             {b.keys[0]?.input}

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
@@ -45,6 +45,26 @@ type Implementation = (t: ExecutionContext) => Promise<void> | void;
 export const kindTest: (title: string, implementation: Implementation) => void = unavailable
   ? (title, implementation) => test.serial.skip(title, implementation)
   : (title, implementation) => test.serial(title, implementation);
+
+/** PATH with the kind binary the harness built and its docker shim (test/cluster/bin) first: what a user has installed. */
+export async function kindPath(): Promise<string> {
+  const { stdout } = await execa(join(clusterDir, 'build-kind.sh'));
+  return `${join(clusterDir, 'bin')}:${dirname(stdout.trim())}:${process.env.PATH}`;
+}
+
+/** Deletes a namespace and waits until it is gone, so that what lived there (the gateway's NodePort) is free again. */
+export async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
+  await core.deleteNamespace({ name }).catch(() => undefined);
+  await until(`namespace ${name} to be gone`, 180_000, async () => (await core.readNamespace({ name }).then(() => false, () => true)) || undefined);
+}
+
+/** Every namespace, pod and ConfigMap labelled for cortex, cluster-wide: empty once a session has removed cortex. */
+export async function cortexObjects(kc: KubeConfig): Promise<string[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const selector = 'app.kubernetes.io/managed-by=cortex';
+  const [namespaces, pods, maps] = await Promise.all([core.listNamespace({ labelSelector: selector }), core.listPodForAllNamespaces({ labelSelector: selector }), core.listConfigMapForAllNamespaces({ labelSelector: selector })]);
+  return [...namespaces.items, ...pods.items, ...maps.items].map((o) => `${o.kind ?? ''}${o.metadata?.namespace ?? ''}/${o.metadata?.name}`);
+}
 
 /** `kind load docker-image`, through the harness's docker shim (see test/cluster/bin/docker). */
 export async function loadImage(tag: string): Promise<void> {

@@ -53,7 +53,7 @@ export function registerCluster(program: Command): void {
 
   cluster
     .command('info')
-    .description("the cluster's nodes, Kubernetes version, gateway endpoint and the apis cortex runs there")
+    .description("the cluster's nodes, Kubernetes version, gateway endpoint, and what cortex runs there: gateway, autoscaler, apis")
     .option('--name <name>', 'kind cluster name', defaultClusterName)
     .argument('[cluster.yaml]', 'with --cloud: the EKS cluster config')
     .option('--cloud', 'the EKS cluster')
@@ -65,6 +65,7 @@ export function registerCluster(program: Command): void {
       console.log(`kind cluster "${opts.name}": Kubernetes ${info.version}, API server ${info.server}`);
       console.log(`gateway: ${port ? `http://localhost:${port}` : 'not published (recreate with cortex cluster up)'}`);
       for (const n of info.nodes) console.log(`node ${n.name}: ${n.ready ? 'Ready' : 'NotReady'}, kubelet ${n.kubelet}${n.gpus ? `, ${n.gpus} GPU` : ''}`);
+      for (const c of info.components) console.log(`${c.component} (namespace ${c.namespace}): ${c.ready}/${c.desired} ready`);
       if (info.apis.length === 0) console.log('apis: none (cortex dev --backend kind deploys them)');
       for (const a of info.apis) console.log(`api ${a.deployment}/${a.api} (namespace ${a.namespace}): ${a.ready}/${a.desired} ready`);
     });

@@ -99,7 +99,8 @@ export function registerDev(program: Command): void {
         if (flags.tui && canDrawLive(process.stdout, process.stdin)) {
           const quit = new AbortController();
           void stop.then(() => quit.abort());
-          await renderDevTui(session, { quit: quit.signal, stopNow }).waitUntilExit();
+          const quits = session.snapshot().backend.name !== 'kind' ? 'stop' : flags.keep ? 'keep' : 'remove';
+          await renderDevTui(session, { quit: quit.signal, stopNow, quits }).waitUntilExit();
         } else {
           // Subscribed until the end, so the replicas stopping show too.
           const unsubscribe = printLines(session, process.stdout);
