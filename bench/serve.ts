@@ -114,11 +114,15 @@ const yaml = await readFile(join(exampleDir, 'cortex.yaml'), 'utf8');
 await writeFile(join(batchedDir, 'cortex.yaml'), yaml.replace(/^(    path: predictor\.ts\n)/m, `$1    server_side_batching: { max_batch_size: ${batching.maxBatchSize}, batch_interval: ${batching.intervalMs}ms }\n`));
 if ((await loadSpec(batchedDir)).apis[0]!.predictor.serverSideBatching === undefined) throw new Error('bench: could not add server_side_batching to the copied cortex.yaml');
 // cortex dev on a copy held at one replica, so that its column is cortex serve plus the gateway (the
-// autoscaler would otherwise add replicas under load, on cores the client needs).
+// autoscaler would otherwise add replicas under load, on cores the client needs). That replica
+// gets the machine's cores, as cortex serve's does: a dev replica's inference threads follow
+// compute.cpu (the example's 1 would give it half of serve's on 2 cores, and the column would
+// measure that instead of the gateway).
 const devDir = await mkdtemp(join(tmpdir(), 'cortex-bench-dev-'));
 await cp(exampleDir, devDir, { recursive: true });
-await writeFile(join(devDir, 'cortex.yaml'), yaml.replace(/max_replicas: \d+/, 'max_replicas: 1'));
-if ((await loadSpec(devDir)).apis[0]!.autoscaling.maxReplicas !== 1) throw new Error('bench: could not hold the copied cortex.yaml at one replica');
+await writeFile(join(devDir, 'cortex.yaml'), yaml.replace(/max_replicas: \d+/, 'max_replicas: 1').replace(/^(    cpu: )\S+$/m, `$1${replicaDefaults.inferenceThreads}`));
+const devApi = (await loadSpec(devDir)).apis[0]!;
+if (devApi.autoscaling.maxReplicas !== 1 || devApi.compute.cpu !== replicaDefaults.inferenceThreads) throw new Error('bench: could not hold the copied cortex.yaml at one replica of the machine\'s cores');
 
 const plan = inferencePlan(['cpu'], replicaDefaults.inferenceThreads);
 const assets = { baseDir: spec.dir, cacheDir, mirrorDir: process.env.CORTEX_MODEL_MIRROR, downloadTimeoutMs: 60_000 };

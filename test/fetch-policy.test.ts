@@ -19,6 +19,8 @@ const png = Buffer.from('89504e470d0a1a0a', 'hex');
 interface Loopback {
   port: number;
   hits: string[];
+  /** TCP connections accepted. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -34,8 +36,10 @@ async function loopback(host: '127.0.0.1' | '::1'): Promise<Loopback> {
     if (url.pathname === '/hang') return;
     res.writeHead(404).end();
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(0, host, r));
-  return { port: (server.address() as AddressInfo).port, hits, close: () =>
+  return { port: (server.address() as AddressInfo).port, hits, connections: () => connections, close: () =>
       new Promise((r) => {
         server.closeAllConnections();
         server.close(() => r());
@@ -143,6 +147,36 @@ test.serial('errors echo neither credentials, nor query strings, nor megabytes o
   t.true(long.message.length < 300, `${long.message.length} characters`);
   const notUrl = await failure('b'.repeat(1024 * 1024));
   t.true(notUrl.message.length < 300, `${notUrl.message.length} characters`);
+});
+
+test.serial('connections are reused, each policy on its own: a socket made under any never serves a fetch under public', async (t) => {
+  const fresh = await loopback('127.0.0.1');
+  t.teardown(() => fresh.close());
+  const restore = withEnv({ CORTEX_FETCH_ADDRESSES: 'any' });
+  for (let i = 0; i < 5; i++) t.deepEqual(await fetchImage(`http://localhost:${fresh.port}/image.png`), png);
+  t.is(fresh.connections(), 1, 'five fetches in a row, one connection');
+  restore();
+  // The same name and port under public, with the pooled socket to loopback still open.
+  t.teardown(withEnv({}));
+  t.regex((await failure(`http://localhost:${fresh.port}/image.png`)).message, /127\.0\.0\.1 is not a public address/);
+  t.is(fresh.hits.length, 5, 'nothing more reached the loopback server');
+  t.is(fresh.connections(), 1);
+});
+
+test.serial('a pooled connection the server closes as it is reused is retried on a new one', async (t) => {
+  t.teardown(withEnv({ CORTEX_FETCH_ADDRESSES: 'any' }));
+  // A server that closes each idle keep-alive connection just as the client's next request on
+  // it arrives: that request is reset unanswered, as it is when the two cross on the wire.
+  const served = new WeakSet<object>();
+  const server = createServer((req, res) => {
+    if (served.has(req.socket)) return req.socket.resetAndDestroy();
+    served.add(req.socket);
+    res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/image.png`;
+  for (let i = 0; i < 4; i++) t.deepEqual(await fetchImage(url), png, `fetch ${i + 1}`);
 });
 
 test('non-public addresses, however spelled, are refused under public; public ones are not', (t) => {

@@ -130,6 +130,24 @@ test('a client that goes away mid-request does not count against the replica', a
   t.is(gateway.outstandingTo('a-1'), 0);
 });
 
+test('an answer cut short by its replica is cut short for the client, and counts no more', async (t) => {
+  // Declares 1000 bytes, sends 10, then resets the connection.
+  const broken = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '1000' });
+    res.write('0123456789', () => setTimeout(() => res.socket?.resetAndDestroy(), 20));
+  });
+  const { gateway, url } = await gatewayFor([replica('a-1', await listen(broken))]);
+  t.teardown(async () => {
+    await gateway.close();
+    broken.close();
+  });
+  const answer = await fetch(`${url}/d/a`, { method: 'POST', body: '{}' });
+  t.is(answer.status, 200);
+  await t.throwsAsync(answer.arrayBuffer(), undefined, 'the client sees the answer end early, not a complete one');
+  for (const deadline = Date.now() + 30_000; gateway.outstandingTo('a-1') > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+  t.is(gateway.outstandingTo('a-1'), 0);
+});
+
 test('a draining replica\'s 503 is retried on another replica; an overloaded one\'s 503 is passed on', async (t) => {
   const draining = createServer((_req, res) => res.writeHead(503, { connection: 'close' }).end('{"error":"closing"}'));
   const overloaded = createServer((_req, res) => res.writeHead(503, { 'retry-after': '1' }).end('{"error":"busy"}'));

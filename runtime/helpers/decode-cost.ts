@@ -6,6 +6,9 @@ import type { Metadata } from 'sharp';
 
 const bytesPerSample: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
 
+/** What the cost and the messages read of a header: sharp's metadata, or the same fields read by hand. */
+export type ImageHeader = Pick<Metadata, 'format' | 'width' | 'height' | 'channels' | 'depth' | 'isProgressive' | 'orientation' | 'icc' | 'compression'>;
+
 export interface DecodeCost {
   width: number;
   /** Of the one page sharp decodes (GIF, WebP and TIFF may hold more). */
@@ -14,7 +17,7 @@ export interface DecodeCost {
   bytes: number;
 }
 
-function copies(meta: Metadata): number {
+function copies(meta: ImageHeader): number {
   switch (meta.format) {
     // libjpeg keeps every DCT coefficient (2 bytes a sample) of a progressive JPEG until its
     // last scan; a baseline one is decoded row by row, its full frame is a generous bound.
@@ -41,7 +44,7 @@ function copies(meta: Metadata): number {
 // GIF, WebP and HEIF decoders write RGBA whatever the image's own bands.
 const rgba = new Set(['gif', 'webp', 'heif']);
 
-export function decodeCost(meta: Metadata): DecodeCost | undefined {
+export function decodeCost(meta: ImageHeader): DecodeCost | undefined {
   const { width, height } = meta;
   if (!width || !height) return undefined;
   const pixels = width * height;
@@ -54,7 +57,7 @@ const depthNames: Record<string, string> = { char: '8-bit signed', ushort: '16-b
 const formatNames: Record<string, string> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', gif: 'GIF', tiff: 'TIFF', heif: 'HEIF' };
 
 /** "16000×16000 progressive JPEG", for error messages. */
-export function describe(meta: Metadata): string {
+export function describe(meta: ImageHeader): string {
   const format = meta.format === 'heif' && meta.compression === 'av1' ? 'AVIF' : (formatNames[meta.format ?? ''] ?? meta.format ?? 'image');
   const kind = [meta.isProgressive ? (meta.format === 'png' ? 'interlaced' : 'progressive') : '', depthNames[meta.depth ?? ''] ?? '', format];
   return `${meta.width}×${meta.height} ${kind.filter(Boolean).join(' ')}`;

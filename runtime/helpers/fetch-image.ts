@@ -6,9 +6,14 @@
 // very address is the one connected to (a custom lookup), so a name that resolves once to a
 // public address and then to a private one gains nothing. Redirects are followed here, hop by
 // hop, each one checked the same way.
+//
+// Connections are kept alive and reused (a fresh TCP connection per image cost more CPU than
+// reading the image): a pooled socket was connected to an address checked when it was made, and
+// each policy has pools of its own, so a socket made under `any` never serves a fetch under
+// `public`.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { FetchImageOptions } from '../contract.js';
 import { HttpError } from '../http-error.js';
@@ -76,7 +81,33 @@ export function shown(url: URL): string {
   return cut ? `${text.slice(0, 200)}…` : text;
 }
 
-function get(url: URL, policy: FetchPolicy, signal: AbortSignal, reached: { address?: string }): Promise<IncomingMessage> {
+// Idle sockets are closed before common servers close theirs (Node's 5 s, nginx's 75 s), so a
+// reuse rarely meets a connection the server is closing; one that does is retried once (below).
+const idleSocketMs = 4000;
+const pools = new Map<string, { http: HttpAgent; https: HttpsAgent }>();
+
+function poolFor(policy: FetchPolicy): { http: HttpAgent; https: HttpsAgent } {
+  const key = `${policy.addresses} ${policy.allow.rules.join(',')}`;
+  let pool = pools.get(key);
+  if (!pool) {
+    const options = { keepAlive: true, timeout: idleSocketMs, scheduling: 'lifo' as const };
+    pool = { http: new HttpAgent(options), https: new HttpsAgent(options) };
+    pools.set(key, pool);
+  }
+  return pool;
+}
+
+async function get(url: URL, policy: FetchPolicy, signal: AbortSignal, reached: { address?: string }): Promise<IncomingMessage> {
+  try {
+    return await getOnce(url, policy, signal, reached);
+  } catch (err) {
+    // The server closed a pooled connection as it was reused: the request never reached it.
+    if ((err as { reusedSocket?: boolean }).reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return getOnce(url, policy, signal, reached);
+    throw err;
+  }
+}
+
+function getOnce(url: URL, policy: FetchPolicy, signal: AbortSignal, reached: { address?: string }): Promise<IncomingMessage> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   // A literal address is never looked up, so it is checked here.
   if (isIP(host)) {
@@ -93,11 +124,14 @@ function get(url: URL, policy: FetchPolicy, signal: AbortSignal, reached: { addr
       else callback(null, usable[0]!.address, usable[0]!.family);
     });
   };
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const https = url.protocol === 'https:';
+  const pool = poolFor(policy);
   return new Promise((resolve, reject) => {
-    // No agent: a pooled socket could have been connected under another name's check.
-    const req = request(url, { agent: false, lookup, signal, headers: { accept: 'image/*', 'user-agent': 'cortex-runtime' } }, resolve);
-    req.on('error', reject);
+    const options = { lookup, signal, headers: { accept: 'image/*', 'user-agent': 'cortex-runtime' } };
+    const req: ClientRequest = https ? httpsRequest(url, { ...options, agent: pool.https }, resolve) : httpRequest(url, { ...options, agent: pool.http }, resolve);
+    // A reused socket skips the lookup: the address it was connected to is the one checked then.
+    req.once('socket', (socket) => (reached.address ??= socket.remoteAddress));
+    req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     req.end();
   });
 }
@@ -113,24 +147,28 @@ async function readImage(res: IncomingMessage, url: URL, o: { maxBytes: number; 
     res.destroy();
     throw new HttpError(413, `${shown(url)} is ${declared} bytes; the limit is ${o.maxBytes}`);
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
   const aborted = () => res.destroy(o.signal.reason as Error);
   o.signal.addEventListener('abort', aborted, { once: true });
   try {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      total += chunk.byteLength;
-      if (total > o.maxBytes) throw new HttpError(413, `${shown(url)} is larger than the limit of ${o.maxBytes} bytes`);
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(400, `could not fetch ${shown(url)}: ${o.opaque ? opaqueFailure : describeFailure(err, o.timeoutMs)}`);
+    return await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      res.on('data', (chunk: Buffer) => {
+        total += chunk.byteLength;
+        if (total > o.maxBytes) {
+          reject(new HttpError(413, `${shown(url)} is larger than the limit of ${o.maxBytes} bytes`));
+          res.destroy();
+        } else chunks.push(chunk);
+      });
+      const failed = (err: unknown) => reject(new HttpError(400, `could not fetch ${shown(url)}: ${o.opaque ? opaqueFailure : describeFailure(err, o.timeoutMs)}`));
+      res.once('end', () => resolve(Buffer.concat(chunks, total)));
+      res.once('error', failed);
+      // Closed before its end without an error (the server went away mid-body): never a hang.
+      res.once('close', () => res.complete || failed(o.signal.reason ?? new Error('connection closed')));
+    });
   } finally {
     o.signal.removeEventListener('abort', aborted);
-    res.destroy();
   }
-  return Buffer.concat(chunks);
 }
 
 // Under `public`, a private address is reached only through CORTEX_FETCH_ALLOW; what went wrong

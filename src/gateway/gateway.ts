@@ -6,7 +6,6 @@
 // CORTEX_BODY_TIMEOUT_MS.
 import { createServer, request as httpRequest, Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { pipeline } from 'node:stream';
 import { answerAndClose, arrivalTimeouts, refusal } from '../../runtime/client-errors.js';
 import { noConnectionsOrAfter } from '../../runtime/drain.js';
 import { isDrainRefusal } from '../../runtime/protocol.js';
@@ -179,11 +178,12 @@ export class Gateway {
   }
 
   /**
-   * The whole body, or undefined when there is none to forward: it was refused (413 over the
+   * The whole body, as the chunks it came in (sent on as they are: joining them would copy every
+   * body once more), or undefined when there is none to forward: it was refused (413 over the
    * limit, 503 past the bytes held for all requests), or the client went away. Its bytes count
    * against bufferedLimit until the response is over.
    */
-  private readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+  private readBody(req: IncomingMessage, res: ServerResponse): Promise<Body | undefined> {
     const { bodyLimit, bufferedLimit } = this.limits;
     const tooLarge = `request body is larger than the limit of ${bodyLimit} bytes (CORTEX_BODY_LIMIT)`;
     if (Number(req.headers['content-length']) > bodyLimit) {
@@ -207,14 +207,14 @@ export class Gateway {
         this.buffered += chunk.length;
         chunks.push(chunk);
       });
-      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('end', () => resolve({ chunks, length: held }));
       // A client gone, or a request Node timed out (answered 408 by the clientError handler).
       req.on('close', () => resolve(undefined));
     });
   }
 
   /** True once the replica answered (and the answer went to the client). */
-  private forward(replica: ReplicaInfo, path: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<boolean> {
+  private forward(replica: ReplicaInfo, path: string, req: IncomingMessage, body: Body, res: ServerResponse): Promise<boolean> {
     // Only the replica's host and port come from its URL; the client's path can never name another host.
     const { hostname, port } = new URL(replica.url!);
     const count = (n: number) => {
@@ -239,13 +239,24 @@ export class Gateway {
           done();
           return resolve(false);
         }
-        res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
-        // Whether the answer ends or the client goes away first, the count is released; a
-        // half-read answer's socket is dropped rather than returned to the pool.
-        pipeline(answer, res, (err) => {
+        const cut = () => {
           done();
-          if (err) upstream.destroy();
-        });
+          upstream.destroy();
+          res.destroy();
+        };
+        // The client went away while the replica worked.
+        if (res.destroyed) {
+          cut();
+          return resolve(true);
+        }
+        res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
+        // Whether the answer ends or the client goes away first, the count is released, and a
+        // half-read answer's socket is dropped rather than returned to the pool (an answer cut
+        // short upstream is the request's 'error', below). By hand, not stream.pipeline: that
+        // made and fired an AbortController for every request.
+        answer.pipe(res);
+        res.once('finish', done);
+        res.once('close', () => res.writableFinished || cut());
         resolve(true);
       };
       let upstream: ClientRequest;
@@ -263,9 +274,15 @@ export class Gateway {
         else res.destroy(err);
         resolve(true);
       });
-      upstream.end(body);
+      for (const chunk of body.chunks) upstream.write(chunk);
+      upstream.end();
     });
   }
+}
+
+interface Body {
+  chunks: Buffer[];
+  length: number;
 }
 
 // Hop-by-hop headers describe one connection (client–gateway or gateway–replica), never both.
