@@ -112,6 +112,9 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
     // a renamed deployment's objects, would otherwise stay, still routed by the in-cluster gateway.
     const pruned = await this.client.pruneOtherApis(this.namespace, spec.deployment, spec.apis.map((a) => a.name));
     for (const what of pruned) this.note(`removed ${what} from the cluster (not in cortex.yaml)`);
+    // Pods already running (a --keep session's, adopted) were listed before their api was known
+    // here, so nobody asked what they serve: until then they count as not up to date.
+    for (const api of spec.apis) for (const pod of this.podsOf(api.name)) this.sync(pod);
     for (const api of spec.apis) {
       const bundle = bundles.get(api.name)!;
       if (bundle.version !== this.apis.get(api.name)!.bundle.version) await this.reload(api.name, bundle);
