@@ -107,7 +107,14 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
     const objects = render(this.renderInput(spec, new Map(spec.apis.map((a) => [a.name, this.apis.get(a.name)!.bundle]))));
     await this.client.apply(objects.filter((o) => o.metadata?.labels?.[labels.component] === 'api'));
     const wanted = new Set(spec.apis.map((a) => a.name));
-    for (const name of [...this.apis.keys()]) if (!wanted.has(name)) await this.remove(name);
+    for (const name of [...this.apis.keys()]) if (!wanted.has(name)) this.apis.delete(name);
+    // By label, not from what this session applied: an earlier --keep or killed session's apis, and
+    // a renamed deployment's objects, would otherwise stay, still routed by the in-cluster gateway.
+    const pruned = await this.client.pruneOtherApis(this.namespace, spec.deployment, spec.apis.map((a) => a.name));
+    for (const what of pruned) this.note(`removed ${what} from the cluster (not in cortex.yaml)`);
+    // Pods already running (a --keep session's, adopted) were listed before their api was known
+    // here, so nobody asked what they serve: until then they count as not up to date.
+    for (const api of spec.apis) for (const pod of this.podsOf(api.name)) this.sync(pod);
     for (const api of spec.apis) {
       const bundle = bundles.get(api.name)!;
       if (bundle.version !== this.apis.get(api.name)!.bundle.version) await this.reload(api.name, bundle);

@@ -42,6 +42,16 @@ export class ClusterClient {
     return this.deleteSelected(namespace, `${labels.deployment}=${deployment}${keep.length ? `,${labels.api} notin (${keep.join(',')})` : ''}`);
   }
 
+  /**
+   * Deletes the objects of every api in the namespace but `deployment`'s `keep`, whichever cortex
+   * deployment they belong to (kind: a dev session owns its namespace, so what an earlier session
+   * left there, or a renamed deployment's objects, must not stay routed); returns what went, as kind/name.
+   */
+  async pruneOtherApis(namespace: string, deployment: string, keep: readonly string[]): Promise<string[]> {
+    const others = await this.deleteSelected(namespace, `${labels.component}=api,${labels.deployment}!=${deployment}`);
+    return [...others, ...(await this.pruneApis(namespace, deployment, keep))];
+  }
+
   /** Deletes one api's objects (`cortex delete --cloud`); returns what went, as kind/name. */
   async removeApi(namespace: string, deployment: string, api: string): Promise<string[]> {
     return this.deleteSelected(namespace, `${labels.deployment}=${deployment},${labels.api}=${api}`);

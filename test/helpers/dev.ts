@@ -25,12 +25,13 @@ export async function copyProject(from: string): Promise<string> {
 
 /**
  * `extraArgs` default to the process backend; pass ['--backend', 'docker'] (or []) to choose.
- * Each session gets a CORTEX_HOME of its own, unless `extraEnv` names one to share.
+ * Each session gets a CORTEX_HOME of its own, unless `extraEnv` names one to share. Started means
+ * a replica became ready (`ready`: a session that adopts pods already ready says so otherwise).
  */
-export async function startDev(dir: string, extraArgs: string[] = ['--backend', 'process'], extraEnv: Record<string, string> = {}): Promise<DevRun> {
+export async function startDev(dir: string, extraArgs: string[] = ['--backend', 'process'], extraEnv: Record<string, string> = {}, ready = / → ready/): Promise<DevRun> {
   const env = { CORTEX_HOME: extraEnv.CORTEX_HOME ?? (await mkdtemp(join(tmpdir(), 'cortex-home-'))), ...extraEnv };
   const port = await closedPort();
-  const { child, output } = await cortexUntil(['dev', dir, '--no-tui', '--port', String(port), ...extraArgs], / → ready/, { env, timeout: 300_000 });
+  const { child, output } = await cortexUntil(['dev', dir, '--no-tui', '--port', String(port), ...extraArgs], ready, { env, timeout: 300_000 });
   const url = `http://localhost:${port}`;
   return {
     dir,
