@@ -164,17 +164,26 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
     await this.client.pruneApis(this.namespace, api.api.deployment, others);
   }
 
-  stop(): Promise<void> {
+  stop({ now = false }: { now?: boolean } = {}): Promise<void> {
+    const removing = !this.options.keep && this.clusterApplied;
     this.stopped ??= (async () => {
       for (const pod of this.pods.values()) pod.logs?.stop();
+      if (removing) {
+        this.note(`removing cortex from the kind cluster: namespace ${this.namespace}, its apis, gateway and autoscaler (--keep keeps them)`);
+        await this.core.deleteNamespace({ name: this.namespace }).catch(() => undefined);
+        // The informers run on meanwhile, so the views see each pod drain and go.
+        const deadline = Date.now() + 120_000;
+        while (Date.now() < deadline && (await this.core.readNamespace({ name: this.namespace }).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 500));
+      }
       await this.informers.stop();
-      if (this.options.keep || !this.clusterApplied) return;
-      this.note(`removing cortex from the kind cluster: namespace ${this.namespace}, its apis, gateway and autoscaler (--keep keeps them)`);
-      await this.core.deleteNamespace({ name: this.namespace }).catch(() => undefined);
-      const deadline = Date.now() + 120_000;
-      while (Date.now() < deadline && (await this.core.readNamespace({ name: this.namespace }).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 500));
     })();
-    return this.stopped;
+    if (!now || !removing) return this.stopped;
+    // A second Ctrl-C: the namespace goes only once its pods have, so they go now, without their
+    // drain (the grace follows CORTEX_DRAIN_TIMEOUT_MS, 35 s by default). A grace of 1 s, not 0:
+    // 0 removes the objects before the kubelet has stopped the containers, whose IPs and names a
+    // next session could then be given while they still run. The caller bounds the wait.
+    const killed = this.core.deleteCollectionNamespacedPod({ namespace: this.namespace, gracePeriodSeconds: 1 }).catch(() => undefined);
+    return Promise.all([this.stopped, killed]).then(() => undefined);
   }
 
   private renderInput(spec: Spec, bundles: ReadonlyMap<string, PredictorBundle>): RenderInput {
