@@ -13,7 +13,8 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { ExecutionContext } from 'ava';
 import { bundleVersion } from '../runtime/predictor-slot.js';
 import type { Ready } from '../runtime/protocol.js';
 import { cloudDelete, cloudGet, cloudLogs, cloudPredict } from '../src/cli/commands/cloud-apis.js';
@@ -56,6 +57,22 @@ async function restoreNode(core: CoreV1Api, node: string): Promise<string[]> {
   return left;
 }
 
+/**
+ * The kind node as EKS's system and cpu nodes look to the scheduler (their labels), for this test
+ * only: restored, and the test's namespace deleted, at its teardown. Returns the node as it was.
+ */
+async function asEksNode(t: ExecutionContext, core: CoreV1Api, ns: string): Promise<V1Node> {
+  const node = (await core.listNode()).items[0]!;
+  const name = node.metadata!.name!;
+  t.teardown(async () => {
+    const left = await restoreNode(core, name);
+    if (left.length) console.error(`kube-eks: could not restore node ${name}: ${left.join('; ')}`);
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+  await core.patchNode({ name, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
+  return node;
+}
+
 async function setTaint(core: CoreV1Api, node: string, on: boolean): Promise<void> {
   const taints = ((await core.readNode({ name: node })).spec?.taints ?? []).filter((t) => t.key !== gpu);
   if (on) taints.push({ key: gpu, value: 'true', effect: 'NoSchedule' });
@@ -71,15 +88,8 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
   const since = () => `${Math.round((Date.now() - started) / 1000)} s`;
   const kc = kubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
-  const node = (await core.listNode()).items[0]!.metadata!.name!;
-  t.teardown(async () => {
-    const left = await restoreNode(core, node);
-    if (left.length) console.error(`kube-eks: could not restore node ${node}: ${left.join('; ')}`);
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-  });
-
   // The node as EKS's system, cpu and GPU nodes look to the scheduler: their labels, and one nvidia.com/gpu (what the device plugin would advertise).
-  await core.patchNode({ name: node, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
+  const node = (await asEksNode(t, core, namespace)).metadata!.name!;
   await core.patchNodeStatus({ name: node, body: [{ op: 'add', path: gpuPath, value: '1' }, { op: 'add', path: '/status/allocatable/nvidia.com~1gpu', value: '1' }] }, jsonPatch);
   const advertised = await core.readNode({ name: node });
   t.is(advertised.status?.allocatable?.[gpu], '1', 'the node advertises one GPU');
@@ -255,16 +265,10 @@ kindTest('deploy --cloud: a GPU api on a cluster whose GPUs are all taken times 
   const kc = kubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
   const ns = `${namespace}-unschedulable`;
-  const node = (await core.listNode()).items[0]!;
-  t.teardown(async () => {
-    const left = await restoreNode(core, node.metadata!.name!);
-    if (left.length) console.error(`kube-eks: could not restore node ${node.metadata!.name}: ${left.join('; ')}`);
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
-  });
   // As on an EKS cluster whose GPU nodes are all taken: a node labelled for GPUs, none of them free
   // (this one advertises none: the first test's resource was taken off again), and for the system and CPU pods.
+  const node = await asEksNode(t, core, ns);
   t.is(node.status?.allocatable?.[gpu], undefined, 'the node offers no GPU');
-  await core.patchNode({ name: node.metadata!.name!, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
   const dir = await copyProject(exampleDir);
   const yamlFile = join(dir, 'cortex.yaml');
   await writeFile(yamlFile, (await readFile(yamlFile, 'utf8')).replace('name: classifier', 'name: gpu-classifier').replace('cpu: 1\n', 'cpu: 0.05\n    gpu: 1\n'));
@@ -291,13 +295,7 @@ kindTest('deploy --cloud asks for the kubeconfig again after the pushes: a token
   const kc = kubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
   const ns = `${namespace}-token`;
-  const node = (await core.listNode()).items[0]!.metadata!.name!;
-  t.teardown(async () => {
-    const left = await restoreNode(core, node);
-    if (left.length) console.error(`kube-eks: could not restore node ${node}: ${left.join('; ')}`);
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
-  });
-  await core.patchNode({ name: node, body: { metadata: { labels: eksNodeLabels } } }, mergePatch);
+  await asEksNode(t, core, ns);
   // The kubeconfig a target gave out before the push: the cluster's server, a bearer token it no longer takes.
   const cluster = kc.getCurrentCluster()!;
   const expired = new KubeConfig();
