@@ -2,6 +2,9 @@
 // keeps serving afterwards.
 import { join } from 'node:path';
 import test from 'ava';
+import Fastify from 'fastify';
+import { HttpError } from '../runtime/http-error.js';
+import errors from '../runtime/plugins/errors.js';
 import { post } from './helpers/http.js';
 import { startReplica, type TestReplica } from './helpers/replica.js';
 import { fixtures } from './helpers/shared.js';
@@ -187,4 +190,25 @@ test('a prediction that settles after its 504 is no longer counted as abandoned'
   t.regex(await (await fetch(`${small.url}/metrics`)).text(), /cortex_abandoned_predictions 1\n/);
   await new Promise((r) => setTimeout(r, 400));
   t.regex(await (await fetch(`${small.url}/metrics`)).text(), /cortex_abandoned_predictions 0\n/);
+});
+
+test('a refusal the runtime chose is logged as a warning with its message; a fault as an error with its stack', async (t) => {
+  const lines: Array<{ level: number; msg: string; err?: { stack?: string } }> = [];
+  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => void lines.push(JSON.parse(line)) } } });
+  await app.register(errors);
+  app.get('/busy', async () => {
+    throw new HttpError(503, 'the replica is at max_replica_concurrency (2 in flight); retry shortly');
+  });
+  app.get('/broken', async () => {
+    throw new Error('predictor bug');
+  });
+  t.teardown(() => app.close());
+  t.is((await app.inject('/busy')).statusCode, 503);
+  t.is((await app.inject('/broken')).statusCode, 500);
+  const busy = lines.find((l) => /max_replica_concurrency/.test(l.msg));
+  const broken = lines.find((l) => l.msg === 'predictor bug');
+  t.like(busy, { level: 40 });
+  t.is(busy?.err, undefined);
+  t.like(broken, { level: 50 });
+  t.regex(broken?.err?.stack ?? '', /predictor bug\n\s+at /);
 });

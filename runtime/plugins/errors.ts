@@ -16,7 +16,10 @@ function describe(err: FastifyError, request: FastifyRequest): string {
 export default fp(async function errors(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err instanceof HttpError ? err.status : clientStatus(err) ?? (typeof err.statusCode === 'number' && err.statusCode >= 500 ? err.statusCode : 500);
-    if (status >= 500) request.log.error({ err: err.cause ?? err, reqId: request.id }, errorMessage(err));
+    // A refusal the runtime chose (overloaded, still loading, timed out) is the server working as
+    // meant: a warning with its message; its stack says nothing. Anything else at 5xx is a fault.
+    if (err instanceof HttpError && status >= 500) request.log.warn({ reqId: request.id, status }, errorMessage(err));
+    else if (status >= 500) request.log.error({ err: err.cause ?? err, reqId: request.id }, errorMessage(err));
     // Fastify closes a connection whose body it stopped reading, and a client still sending it
     // would get a reset instead of this answer: Node reads on and drops the rest instead (for
     // CORTEX_BODY_TIMEOUT_MS at most), so the client reads the 413.
