@@ -6,8 +6,7 @@ import { daemonPlatformProblem, dockerUnavailableReason, type ImageEvent } from 
 import { defaultClusterName, kindClusters } from '../kube/kind.js';
 import { UserError } from '../user-error.js';
 import { backendNames, type Backend, type BackendName } from '../model/backend.js';
-import { DockerLauncher } from './docker.js';
-import { startKindBackend } from './kind-start.js';
+import type { DockerLauncher } from './docker.js';
 import { LocalBackend } from './local.js';
 import { ProcessLauncher } from './process.js';
 
@@ -76,11 +75,18 @@ interface Started {
 
 const local = (launcher: DockerLauncher | ProcessLauncher): Started => ({ backend: new LocalBackend(launcher), description: launcher.description });
 
-/** The registry of backends: exactly the names src/model/backend.ts lists, each with how to start it. */
+/**
+ * The registry of backends: exactly the names src/model/backend.ts lists, each with how to start
+ * it. Each brings its own modules when chosen: the Kubernetes client alone is 27 MB of heap, which
+ * a process-backend session would otherwise carry (and its gateway's every major GC mark).
+ */
 const backends = {
-  docker: async ({ base, onImageEvent }) => local(await DockerLauncher.create({ base, onEvent: onImageEvent, otherwise: 'use --backend process' })),
+  docker: async ({ base, onImageEvent }) => {
+    const { DockerLauncher } = await import('./docker.js');
+    return local(await DockerLauncher.create({ base, onEvent: onImageEvent, otherwise: 'use --backend process' }));
+  },
   process: async () => local(new ProcessLauncher()),
-  kind: (options) => startKindBackend({ ...options, name: defaultClusterName }),
+  kind: async (options) => (await import('./kind-start.js')).startKindBackend({ ...options, name: defaultClusterName }),
 } satisfies Record<BackendName, (options: SelectOptions) => Promise<Started>>;
 
 /** Which backend: --backend, else the best one here. Nothing is started yet, so the session can claim what that backend needs first. */

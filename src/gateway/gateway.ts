@@ -274,6 +274,8 @@ export class Gateway {
         else res.destroy(err);
         resolve(true);
       });
+      // Corked, the headers and every chunk leave in one writev instead of a write each.
+      upstream.cork();
       for (const chunk of body.chunks) upstream.write(chunk);
       upstream.end();
     });
@@ -289,7 +291,9 @@ interface Body {
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
 function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !hopByHop.has(name)));
+  const kept: IncomingHttpHeaders = {};
+  for (const name in headers) if (!hopByHop.has(name)) kept[name] = headers[name];
+  return kept;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -3,7 +3,7 @@
 // backends) and mounts the model cache and mirror for pods to share. kind and Docker do the work;
 // this module only writes kind's config and reads what kind reports.
 import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { UserError } from '../user-error.js';
@@ -117,6 +117,9 @@ export async function clusterDown(name: string): Promise<boolean> {
 /** The cluster's kubeconfig as kind reports it, without touching ~/.kube/config. */
 export async function kindKubeConfig(name: string): Promise<KubeConfig> {
   if (!(await kindClusters()).includes(name)) throw new UserError(`no kind cluster named "${name}"; run cortex cluster up`);
+  // Loaded here, not at the top: its 27 MB of heap would sit in every `cortex dev` and `cortex
+  // cluster` process that only asks kind for cluster names (a gateway's major GCs mark all of it).
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromString(await kind(['get', 'kubeconfig', '--name', name]));
   return kc;

@@ -1,7 +1,6 @@
 // The live screen of `cortex dev`. Commands call renderDevTui and never import Ink (Shopify's
 // rule); everything shown comes from the session's one status model.
 import { Box, render, Text, useApp, useInput, useStdin } from 'ink';
-import isInCi from 'is-in-ci';
 import { useEffect, useRef, useState } from 'react';
 import type { SessionView } from '../model/status.js';
 import { firstLine } from './format.js';
@@ -138,14 +137,6 @@ export interface DevTuiOptions {
   /** A second Ctrl-C, as a second SIGINT does (src/cli/commands/dev.ts). */
   stopNow?: () => void;
   quits?: QuitEffect;
-}
-
-/**
- * Whether the live view can draw here. Under CI=true Ink writes only the last frame, at exit, so
- * a TTY in a CI job (or a shell that exports CI) would show nothing at all while serving.
- */
-export function canDrawLive(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): boolean {
-  return Boolean(stdout.isTTY && stdin.isTTY) && !isInCi;
 }
 
 /** Draws the session until `q`, Ctrl-C or `quit`, which stop the session and then resolve waitUntilExit. */

@@ -6,7 +6,7 @@ import { DevSession } from '../../dev/session.js';
 import { runningSessions } from '../../dev/session-file.js';
 import { defaultClusterName } from '../../kube/kind.js';
 import { loadSpec } from '../../spec/index.js';
-import { canDrawLive, renderDevTui } from '../../tui/dev-app.js';
+import { canDrawLive } from '../../tui/can-draw.js';
 import { printLines } from '../../tui/lines.js';
 import { printImageProgress } from '../image-progress.js';
 import { parsePort } from '../options.js';
@@ -100,6 +100,7 @@ export function registerDev(program: Command): void {
           const quit = new AbortController();
           void stop.then(() => quit.abort());
           const quits = session.snapshot().backend.name !== 'kind' ? 'stop' : flags.keep ? 'keep' : 'remove';
+          const { renderDevTui } = await import('../../tui/dev-app.js');
           await renderDevTui(session, { quit: quit.signal, stopNow, quits }).waitUntilExit();
         } else {
           // Subscribed until the end, so the replicas stopping show too.
