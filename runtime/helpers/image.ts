@@ -44,7 +44,9 @@ export async function imageToTensor(image: Buffer, options: ImageTensorOptions =
   // (v / 255 - mean) / std as one multiply and one subtract, all three planes in one pass over the
   // interleaved pixels: a third less time than a lookup table per channel, the same floats.
   const plane = size * size;
-  const data = new Float32Array(3 * plane);
+  // Every element is written below, so the 600 KB need no zeroing first (that memset was 2% of a
+  // served request's CPU). Never pooled: the tensor owns its buffer, which moves to the inference thread.
+  const data = new Float32Array(Buffer.allocUnsafeSlow(3 * plane * Float32Array.BYTES_PER_ELEMENT).buffer);
   const [s0, s1, s2] = std.map((d) => 1 / (255 * d)) as [number, number, number];
   const [o0, o1, o2] = mean.map((m, c) => m / std[c]!) as [number, number, number];
   for (let i = 0, j = 0; i < plane; i++, j += 3) {

@@ -53,8 +53,10 @@ export function rowsOf(feeds: Record<string, Tensor>): number | undefined {
   return firsts.size === 1 ? ([...firsts][0] as number) : undefined;
 }
 
+/** An array of data's type, not zeroed: stack() writes every element. */
 function like(data: TensorData, length: number): TensorData {
-  return new (data.constructor as new (n: number) => TensorData)(length);
+  const Type = data.constructor as { new (buffer: ArrayBuffer): TensorData; BYTES_PER_ELEMENT: number };
+  return new Type(Buffer.allocUnsafeSlow(length * Type.BYTES_PER_ELEMENT).buffer);
 }
 
 /** The calls' inputs stacked along the first dimension (same signature, so same names and trailing dims). */
