@@ -11,11 +11,14 @@ import { fileURLToPath } from 'node:url';
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const builtins = new Set(builtinModules);
 
-/** Every module specifier a compiled file loads: static imports, re-exports and import(). */
-function specifiers(file: string): string[] {
+const staticImports = [/^\s*(?:import|export)\s[^;]*?from\s*['"]([^'"]+)['"]/gm, /^\s*import\s*['"]([^'"]+)['"]/gm];
+const dynamicImports = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+/** Every module specifier a compiled file loads: static imports, re-exports and (unless `eager`) import(). */
+function specifiers(file: string, eager = false): string[] {
   const code = readFileSync(file, 'utf8');
   const found = new Set<string>();
-  for (const pattern of [/^\s*(?:import|export)\s[^;]*?from\s*['"]([^'"]+)['"]/gm, /^\s*import\s*['"]([^'"]+)['"]/gm, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g]) {
+  for (const pattern of eager ? staticImports : [...staticImports, dynamicImports]) {
     for (const m of code.matchAll(pattern)) found.add(m[1]!);
   }
   return [...found];
@@ -23,8 +26,8 @@ function specifiers(file: string): string[] {
 
 const packageOf = (spec: string): string => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
 
-/** The files reachable from `roots`, and every package they load (with the file that loads it). */
-function graph(roots: string[]): { files: Set<string>; packages: Map<string, string> } {
+/** The files reachable from `roots`, and every package they load (with the file that loads it); `eager`: only what loads with them. */
+function graph(roots: string[], eager = false): { files: Set<string>; packages: Map<string, string> } {
   const files = new Set<string>();
   const packages = new Map<string, string>();
   const queue = [...roots];
@@ -32,7 +35,7 @@ function graph(roots: string[]): { files: Set<string>; packages: Map<string, str
     const file = queue.pop()!;
     if (files.has(file)) continue;
     files.add(file);
-    for (const spec of specifiers(file)) {
+    for (const spec of specifiers(file, eager)) {
       if (spec.startsWith('.')) queue.push(resolve(dirname(file), spec));
       else if (!spec.startsWith('node:') && !builtins.has(spec)) packages.set(packageOf(spec), relative(dist, file));
     }
@@ -80,4 +83,14 @@ test('the import walk sees what it is meant to catch', (t) => {
   const { packages } = graph([join(dist, 'src/dev/session.js')]);
   t.true(packages.has('chokidar'));
   t.true(packages.has('esbuild'));
+});
+
+test('cortex dev loads the Kubernetes client, Docker and Ink only when their backend or the live view is chosen', (t) => {
+  // Every module a process lives with is heap its gateway's major GCs mark: the Kubernetes client
+  // alone is 27 MB. Each is still reachable, through import().
+  const dev = join(dist, 'src/cli/commands/dev.js');
+  const { packages: eager } = graph([dev], true);
+  t.deepEqual(['@kubernetes/client-node', 'ink', 'react'].filter((p) => eager.has(p)).map((p) => `${p} (from ${eager.get(p)})`), []);
+  const { packages: all } = graph([dev]);
+  for (const p of ['@kubernetes/client-node', 'ink', 'dockerode']) t.true(all.has(p), p);
 });
