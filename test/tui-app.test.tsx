@@ -220,9 +220,13 @@ test('at 80 columns the stopping line names what it waits for, in full, instead 
   await app.press('q');
   const last = app.frame().split('\n').at(-1);
   t.is(last, 'stopping 2 replicas (1 draining, 1 in init)… Ctrl-C kills them now');
-  session.set(snapshot([api({ replicas: [] })]));
+  t.regex(app.frame(), /^image\/classifier {2}stopping {2}2 replicas left /m);
+  session.set(snapshot([api({ replicas: [], requested: 0, available: 0 })]));
   await delay(SETTLE);
   t.is(app.frame().split('\n').at(-1), 'stopping… Ctrl-C exits now');
+  // Not "live 0/0 ready": nothing is wanted any more.
+  t.regex(app.frame(), /^image\/classifier {2}stopping {2}0 replicas left /m);
+  t.notRegex(app.frame(), /0\/0 ready/);
   app.unmount();
 });
 

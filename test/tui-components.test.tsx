@@ -21,6 +21,12 @@ test('header: deployment/api, status, readiness, version, backend, endpoint and 
   t.regex(second ?? '', /^http:\/\/localhost:8888\/image\/classifier {2}reloaded \d\d:\d\d:\d\d in 84 ms$/);
 });
 
+test('header: while the session stops, the replicas left instead of a readiness of nothing wanted', (t) => {
+  const out = frame(<Header api={api({ requested: 0, available: 1 })} backend="process" stopping />);
+  t.regex(rows(out)[0] ?? '', /^image\/classifier {2}stopping {2}1 replica left {2}predictor abc123def456 {2}process backend$/);
+  t.notRegex(out, /ready/);
+});
+
 test('header: a failed reload shows with file:line, and that the old code still serves', (t) => {
   const failed = api({
     lastReload: { version: 'abc123def456', at: iso(9), ms: 31, error: { message: 'Expected ";" but found "x"\n  code frame', location: 'predictor.ts:3:5' } },

@@ -101,7 +101,7 @@ export function DevApp({ session, quit, onForceQuit, quits }: DevAppProps) {
           </Text>
         ))}
         {snapshot.apis.map((api) => (
-          <Header key={api.name} api={api} backend={snapshot.backend.name} detail={layout.header} width={width} />
+          <Header key={api.name} api={api} backend={snapshot.backend.name} detail={layout.header} width={width} stopping={stopping} />
         ))}
         {snapshot.apis.length === 0 && <Text color={palette.muted}>no apis: each was deleted; save cortex.yaml to bring them back</Text>}
         <Box marginTop={1} flexDirection="column" rowGap={1}>

@@ -14,9 +14,11 @@ export interface HeaderProps {
   detail?: HeaderDetail;
   /** Columns: the autoscaler's line is worded to fit them. */
   width?: number;
+  /** The session is stopping: nothing is wanted any more, so "0/0 ready" would say nothing. */
+  stopping?: boolean;
 }
 
-export function Header({ api, backend, detail = 'full', width = 80 }: HeaderProps) {
+export function Header({ api, backend, detail = 'full', width = 80, stopping = false }: HeaderProps) {
   const reload = api.lastReload;
   const behind = api.upToDate < api.available ? `, ${api.upToDate} up to date` : '';
   const failed = reload?.error ? `✗ ${firstLine(located(reload.error))}` : undefined;
@@ -27,8 +29,17 @@ export function Header({ api, backend, detail = 'full', width = 80 }: HeaderProp
           {api.deployment}/{api.name}
         </Text>
         {'  '}
-        <Text color={statusColor(api.status)}>{api.status}</Text>
-        {`  ${api.available}/${api.requested} ready${behind}  `}
+        {stopping ? (
+          <>
+            <Text color={palette.stopping}>stopping</Text>
+            {`  ${api.replicas.length} replica${api.replicas.length === 1 ? '' : 's'} left  `}
+          </>
+        ) : (
+          <>
+            <Text color={statusColor(api.status)}>{api.status}</Text>
+            {`  ${api.available}/${api.requested} ready${behind}  `}
+          </>
+        )}
         <Text color={palette.muted}>predictor</Text> {api.version ?? '—'}
         {detail === 'line' && failed ? <Text color={palette.error}>{`  ${failed}`}</Text> : <Text color={palette.muted}>{`  ${backend} backend`}</Text>}
       </Text>
