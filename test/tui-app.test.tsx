@@ -227,6 +227,7 @@ test('at 80 columns the stopping line names what it waits for, in full, instead 
   // Not "live 0/0 ready": nothing is wanted any more.
   t.regex(app.frame(), /^image\/classifier {2}stopping {2}0 replicas left /m);
   t.notRegex(app.frame(), /0\/0 ready/);
+  t.regex(app.frame(), /every replica has stopped/);
   app.unmount();
 });
 

@@ -110,7 +110,7 @@ export function DevApp({ session, quit, onForceQuit, quits }: DevAppProps) {
           ) : (
             <>
               {/* The traffic series move every second, so the session re-renders this often enough for ages. */}
-              <ReplicasPane apis={snapshot.apis} width={width} now={Date.now()} maxRows={layout.replicaRows} />
+              <ReplicasPane apis={snapshot.apis} width={width} now={Date.now()} maxRows={layout.replicaRows} stopping={stopping} />
               {several ? (
                 <Box flexDirection="column">
                   {snapshot.apis.map((api) => (

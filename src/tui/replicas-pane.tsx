@@ -64,11 +64,13 @@ export interface ReplicasPaneProps {
   now: number;
   /** Rows for replicas, "+N more" included (layout.ts). */
   maxRows?: number;
+  /** The session is stopping: no replica left means they have gone, not that none came yet. */
+  stopping?: boolean;
 }
 
-export function ReplicasPane({ apis, width, now, maxRows = MAX_REPLICA_ROWS }: ReplicasPaneProps) {
+export function ReplicasPane({ apis, width, now, maxRows = MAX_REPLICA_ROWS, stopping = false }: ReplicasPaneProps) {
   const rows = apis.flatMap((a) => a.replicas.map((replica) => ({ api: a.name, replica })));
-  if (rows.length === 0) return <Text color={palette.muted}>no replicas yet</Text>;
+  if (rows.length === 0) return <Text color={palette.muted}>{stopping ? 'every replica has stopped' : 'no replicas yet'}</Text>;
   const cols = columns(rows, apis.length > 1, width, now);
   const shown = rows.length > maxRows ? rows.slice(0, Math.max(1, maxRows - 1)) : rows;
   const failing = rows.filter((r) => isFailing(r.replica));
