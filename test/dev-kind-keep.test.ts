@@ -78,6 +78,8 @@ kindTest('--keep: the apis outlive the session on :8888; the next session adopts
   // slow was applied by the earlier session only: pruned by label all the same, and no longer routed.
   await until('slow pruned', async () => ((await apiObjects(kc, 'cortex.dev/api=slow')).length === 0 ? true : undefined), 60_000);
   await until('/image/slow no longer routed', async () => ((await post('/image/slow')).status === 404 ? true : undefined), 60_000);
+  // Said during the session's first apply, before its view listened: kept for the view all the same.
+  t.regex(next.output(), /removed Deployment\/image-slow from the cluster \(not in cortex\.yaml\)/);
 
   // A renamed deployment: its api comes up under the new name, and the old name's objects go.
   await writeFile(specFile, spec.replace('  name: image\n', '  name: photo\n'));

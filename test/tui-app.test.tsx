@@ -98,6 +98,18 @@ test('log lines are prefixed with the replica id and level, above the live panes
   app.unmount();
 });
 
+test('lines logged before the view was drawn (the first apply\'s notes) are the first log lines', async (t) => {
+  const session = new FakeSession();
+  session.early = [{ api: 'cortex', replica: 'cortex', time: new Date(), level: 'INFO', message: 'removed Deployment/image-slow from the cluster (not in cortex.yaml)' }];
+  const app = await start(session);
+  session.log('classifier-1', 'hello from predict');
+  await delay(SETTLE);
+  const lines = app.frame().split('\n');
+  t.is(lines[0], 'cortex       INFO  removed Deployment/image-slow from the cluster (not in cortex.yaml)');
+  t.is(lines[1], 'classifier-1 LOG   hello from predict');
+  app.unmount();
+});
+
 test('l holds log output back, and prints what came meanwhile when shown again', async (t) => {
   const session = new FakeSession();
   const app = await start(session);

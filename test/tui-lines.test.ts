@@ -26,6 +26,16 @@ test('at start: the backend, each endpoint, and each replica as it is', (t) => {
   ]);
 });
 
+test('lines logged before the view listened come first, once', (t) => {
+  const session = new FakeSession(snapshot([api({ replicas: [] })]));
+  session.early = [{ api: 'cortex', replica: 'cortex', time: new Date(iso(5)), level: 'INFO', message: 'removed Deployment/image-slow from the cluster (not in cortex.yaml)' }];
+  const { lines } = capture(session);
+  session.log('classifier-1', 'Server listening');
+  t.deepEqual(unstamped(lines()).slice(2), ['cortex INFO removed Deployment/image-slow from the cluster (not in cortex.yaml)', 'classifier-1 LOG Server listening']);
+  // A second view (another terminal's) does not get them again.
+  t.deepEqual(session.earlyLogs(), []);
+});
+
 test('replica status transitions, with the version a replica comes ready with, and why one fails', (t) => {
   const session = new FakeSession(snapshot([api({ replicas: [replica('classifier-1', { status: 'starting' })] })]));
   const { lines } = capture(session);

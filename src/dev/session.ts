@@ -45,6 +45,8 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   private specText: string | undefined;
   private specError: { message: string; at: string } | null = null;
   private ticking = false;
+  /** Lines logged until a view takes them (earlyLogs), the newest earlyLogLimit. */
+  private early: ReplicaLogLine[] | undefined = [];
 
   private constructor(private readonly options: DevOptions) {
     super();
@@ -68,7 +70,21 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
     }
     this.loopHost = { backend, inputs: (paths) => this.watcher?.watchOutside(paths), changed: () => this.emit('change') };
     backend.on('replica', () => this.emit('change'));
-    backend.on('log', (line) => this.emit('log', line));
+    backend.on('log', (line) => this.log(line));
+  }
+
+  earlyLogs(): ReplicaLogLine[] {
+    const lines = this.early ?? [];
+    this.early = undefined;
+    return lines;
+  }
+
+  private log(line: ReplicaLogLine): void {
+    if (this.early) {
+      this.early.push(line);
+      if (this.early.length > earlyLogLimit) this.early.shift();
+    }
+    this.emit('log', line);
   }
 
   static async start(options: DevOptions): Promise<DevSession> {
@@ -276,9 +292,11 @@ export class DevSession extends EventEmitter<SessionEvents> implements SessionVi
   }
 
   private note(api: string, level: string, message: string): void {
-    const line: ReplicaLogLine = { api, replica: 'cortex', time: new Date(), level, message };
-    this.emit('log', line);
+    this.log({ api, replica: 'cortex', time: new Date(), level, message });
   }
 }
+
+// A start-up's worth: the first apply's notes and the first replicas' start-up lines.
+const earlyLogLimit = 200;
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -174,6 +174,11 @@ export interface SessionEvents {
 /** What views (TUI, line printer, control endpoint) hold of a running dev session. */
 export interface SessionView extends EventEmitter<SessionEvents> {
   snapshot(): SessionSnapshot;
+  /**
+   * The lines logged before the view could listen (the first apply's notes, the first replicas'
+   * start-up), once: the view that asks first prints them before it subscribes to 'log'.
+   */
+  earlyLogs(): ReplicaLogLine[];
   /** Rebuilds and pushes every api's predictor now (the TUI's `r`). */
   reloadNow(): Promise<void>;
   /** Stops everything; resolves when no replica is left. */

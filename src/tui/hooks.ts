@@ -102,6 +102,7 @@ export function useLogFeed(session: SessionView): LogFeed {
       for (const e of sessionEvents(last, next)) onLog({ api: '', replica: 'cortex', time: e.time, level: 'INFO', message: e.text });
       last = next;
     };
+    for (const line of session.earlyLogs()) onLog(line);
     session.on('log', onLog);
     session.on('change', onChange);
     return () => {

@@ -79,6 +79,7 @@ export function printLines(session: SessionView, out: NodeJS.WritableStream): ()
     last = next;
   };
   const onLog = (line: ReplicaLogLine): void => print(line.time, `${line.replica} ${line.level} `, line.message);
+  for (const line of session.earlyLogs()) onLog(line);
   session.on('change', onChange);
   session.on('log', onLog);
   return () => {
