@@ -3,16 +3,15 @@
 // target 1 → 4; clamped to …; held by upscale stabilization (less than 1m since start)") puts
 // the reason last, where 80 or 120 columns cut it.
 import type { AutoscalerDecision, DecisionFacts } from '../model/status.js';
-import { clock } from './format.js';
+import { clock, replicaCount } from './format.js';
 
-const replicas = (n: number): string => `${n} replica${n === 1 ? '' : 's'}`;
 const round = (n: number): string => String(Math.round(n * 100) / 100);
 
 type Decided = Extract<DecisionFacts, { kind: 'decided' }>;
 
 /** What it asks for: "2 replicas", "1 → 2 replicas", with what the load wants when that differs. */
 function outcome(f: Decided, withLimit: boolean): string {
-  const count = f.to === f.from ? replicas(f.to) : `${f.from} → ${replicas(f.to)}`;
+  const count = f.to === f.from ? replicaCount(f.to) : `${f.from} → ${replicaCount(f.to)}`;
   const limit = withLimit && f.limit ? ` (${f.limit})` : '';
   return f.wanted === f.to ? `${count}${limit}` : `${count}, load wants ${f.wanted}${limit}`;
 }

@@ -23,6 +23,11 @@ export function formatWindow(seconds: number): string {
 }
 
 /** A count in at most five characters: 9999, 12k, 1.2M. */
+/** "1 replica", "3 replicas". */
+export function replicaCount(n: number): string {
+  return `${n} replica${n === 1 ? '' : 's'}`;
+}
+
 export function formatCount(n: number): string {
   if (n < 10_000) return String(n);
   if (n < 1_000_000) return `${Math.round(n / 1000)}k`;

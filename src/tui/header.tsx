@@ -3,7 +3,7 @@
 import { Box, Text } from 'ink';
 import type { ApiSnapshot } from '../model/status.js';
 import { autoscalerLine } from './autoscaler-line.js';
-import { clock, firstLine, formatMs, located } from './format.js';
+import { clock, firstLine, formatMs, located, replicaCount } from './format.js';
 import type { HeaderDetail } from './layout.js';
 import { palette, statusColor } from './palette.js';
 
@@ -32,7 +32,7 @@ export function Header({ api, backend, detail = 'full', width = 80, stopping = f
         {stopping ? (
           <>
             <Text color={palette.stopping}>stopping</Text>
-            {`  ${api.replicas.length} replica${api.replicas.length === 1 ? '' : 's'} left  `}
+            {`  ${replicaCount(api.replicas.length)} left  `}
           </>
         ) : (
           <>
