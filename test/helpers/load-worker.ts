@@ -5,6 +5,9 @@ const { url, bodies, type, concurrency, niced } = workerData as { url: string; b
 
 // The load generator must not starve the process it measures: on Linux this lowers this thread only.
 if (niced) setPriority(0, 10);
+const started = Date.now();
+// When, in a failure's message: a flake is then matched to what the cluster or the session did at that moment.
+const at = () => `at +${((Date.now() - started) / 1000).toFixed(1)} s`;
 let sent = 0;
 let stopping = false;
 let ok = 0;
@@ -16,10 +19,10 @@ const clients = Array.from({ length: concurrency }, async () => {
       const res = await fetch(url, { method: 'POST', body: bodies[sent++ % bodies.length], headers: { 'content-type': type } });
       const text = await res.text();
       if (res.status === 200) ok++;
-      else failed.push(`${res.status} ${text}`);
+      else failed.push(`${res.status} ${text} ${at()}`);
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      failed.push(`${String(err)}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`);
+      failed.push(`${String(err)}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''} ${at()}`);
     }
   }
 });
