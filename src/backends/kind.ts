@@ -69,6 +69,8 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
   private readonly pods = new Map<string, PodState>();
   private adminToken = '';
   private clusterApplied = false;
+  /** The gateway has answered on this machine's port (see untilGatewayAnswers). */
+  private gatewayAnswers = false;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly options: KindBackendOptions) {
@@ -95,6 +97,7 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
       await this.client.apply(renderCluster(this.renderInput(spec, bundles)));
       await this.informers.start();
       this.clusterApplied = true;
+      void this.untilGatewayAnswers();
     }
     for (const api of spec.apis) {
       const bundle = bundles.get(api.name);
@@ -206,7 +209,8 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
     const id = pod.metadata!.name!;
     const replica = podReplica(pod);
     const state = this.pods.get(id);
-    const status = state?.reloading && replica.status === 'ready' ? 'reloading' : state?.error && replica.status === 'ready' && !state.version ? 'error' : replica.status;
+    const ready = replica.status === 'ready';
+    const status = !ready ? replica.status : state?.reloading ? 'reloading' : state?.error && !state.version ? 'error' : this.gatewayAnswers ? 'ready' : 'starting';
     return { ...replica, status, endpoint: this.endpoint(this.namespace, id), version: state?.version, error: replica.error ?? state?.error };
   }
 
@@ -289,6 +293,38 @@ export class KindBackend extends EventEmitter<BackendEvents> implements Backend 
         if (now && this.pods.has(id)) this.follow(now);
       }, 1000).unref();
     });
+  }
+
+  /**
+   * A pod is ready for users only once the gateway reaches it from this machine, through the
+   * cluster's port mapping: a new gateway pod is Ready seconds before kube-proxy routes its
+   * NodePort, and until then Docker's proxy accepts each connection and closes it unanswered. So
+   * ready pods show starting (and the apis not live) until GET / answers through that port.
+   */
+  private async untilGatewayAnswers(): Promise<void> {
+    const started = Date.now();
+    let last = '';
+    let noted = false;
+    while (!this.stopped) {
+      try {
+        const res = await fetch(`${this.gateway}/`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        if (res.ok) break;
+        last = `it answered ${res.status}`;
+      } catch (err) {
+        const cause = (err as { cause?: { message?: string } }).cause;
+        last = cause?.message ?? (err as Error).message;
+      }
+      if (!noted && Date.now() - started > 15_000) {
+        this.note(`waiting for the cluster's gateway to answer at ${this.gateway} (${last}); its pods show starting until it does`);
+        noted = true;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (this.stopped) return;
+    this.gatewayAnswers = true;
+    if (noted) this.note(`the cluster's gateway answers at ${this.gateway}`);
+    for (const pod of this.informers.pods.list()) this.emitPod(pod.metadata!.name!);
   }
 
   private emitPod(id: string): void {
