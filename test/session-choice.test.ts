@@ -120,3 +120,27 @@ test.serial('a session folder left open to others is closed again', async (t) =>
   t.is((await stat(sessionsDir())).mode & 0o777, 0o700);
   await claim.release();
 });
+
+test.serial('of several sessions taking over one stale file at the same instant, exactly one wins', async (t) => {
+  t.timeout(120_000);
+  const claims = new URL('../src/dev/claims.js', import.meta.url).href;
+  // Each child waits for the same instant, claims, says how it went, and keeps its claim a while
+  // (alive, so the others see it held).
+  const child = `const { claimSession } = await import(${JSON.stringify(claims)});
+    const [dir, at] = process.argv.slice(1);
+    await new Promise((r) => setTimeout(r, Number(at) - Date.now()));
+    while (Date.now() < Number(at)) {}
+    const said = await claimSession(dir).then(() => 'won', (err) => err.message);
+    console.log(said);
+    await new Promise((r) => setTimeout(r, 1500));`;
+  for (let round = 0; round < 10; round++) {
+    const dir = await mkdtemp(join(tmpdir(), 'cortex-project-'));
+    await writeFile(sessionFilePath(dir), JSON.stringify({ ...session(dir, 8888), pid: 2 ** 22 + 1 }), { mode: 0o600 });
+    const at = String(Date.now() + 1500);
+    const results = await Promise.all(Array.from({ length: 4 }, () => execa(process.execPath, ['--input-type=module', '-e', child, dir, at], { env: { CORTEX_HOME: process.env.CORTEX_HOME } })));
+    const said = results.map((r) => r.stdout.trim());
+    t.is(said.filter((s) => s === 'won').length, 1, `round ${round}: ${said.join(' | ')}`);
+    t.true(said.every((s) => s === 'won' || s.startsWith(`a dev session for ${dir} is already running`)), said.join(' | '));
+  }
+  t.deepEqual((await readdir(sessionsDir())).filter((n) => !n.endsWith('.json')), [], 'no takeover or staging file is left');
+});

@@ -2,7 +2,7 @@
 // fight: its project folder (one session each), the kind cluster (its apis share one
 // namespace, so one session at a time), and its gateway port (not another session's).
 // Claims are files in the user's private sessions folder, created exclusively; a claim whose
-// process is gone is taken over.
+// process is gone is taken over, by one session at a time.
 import { chmod, link, lstat, mkdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserError } from '../user-error.js';
@@ -42,19 +42,40 @@ async function writeWhole(path: string, record: object, place: (from: string, to
   }
 }
 
+/** Links the finished record into place; false when a file is there already. */
+async function place(path: string, record: object): Promise<boolean> {
+  try {
+    await writeWhole(path, record, link);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
 /** Creates the claim file, or returns the record of the live process that holds it. */
 async function claimFile<T extends { pid: number }>(path: string, record: T): Promise<T | undefined> {
   await privateDir(dirname(path));
+  const takeover = `${path}.takeover`;
   for (;;) {
-    try {
-      await writeWhole(path, record, link);
-      return undefined;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    if (await place(path, record)) return undefined;
     const holder = await readRecord<T>(path);
     if (holder) return holder;
-    await rm(path, { force: true });
+    // Its process is gone. Only the session holding `takeover` removes it: two removing it at
+    // once would both win, the slower removing the claim the faster had just made. Under it the
+    // stale file cannot change (a claim is only made where there is none), so it is safe to remove.
+    if (!(await place(takeover, { pid: process.pid }))) {
+      // Another session is taking over, its claim a moment away; unless it died doing so.
+      if (!(await readRecord(takeover))) await rm(takeover, { force: true });
+      await new Promise((r) => setTimeout(r, 10));
+      continue;
+    }
+    try {
+      if (!(await readRecord<T>(path))) await rm(path, { force: true });
+      if (await place(path, record)) return undefined;
+    } finally {
+      await rm(takeover, { force: true });
+    }
   }
 }
 
