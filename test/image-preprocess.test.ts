@@ -67,6 +67,18 @@ test('every photo: the same tensor as the full pipeline, the same top-1 and top-
   }
 });
 
+test('a camera photo in every EXIF orientation: the tensor of the full pipeline, pixel for pixel', async (t) => {
+  // dog.jpg keeps its camera's EXIF block and sRGB profile; the helpers hand sharp neither (jpeg-lean.ts).
+  const photo = await readFile(photoFiles['dog.jpg']);
+  for (let orientation = 1; orientation <= 8; orientation++) {
+    const bytes = await sharp(photo).keepExif().keepIccProfile().withMetadata({ orientation }).jpeg().toBuffer();
+    const [fast, slow] = await Promise.all([imageToTensor(bytes), reference(bytes)]);
+    t.deepEqual(fast.dims, [1, 3, 224, 224]);
+    const worst = slow.reduce((w, v, i) => Math.max(w, Math.abs((fast.data[i] as number) - v)), 0);
+    t.true(worst < 1e-5, `orientation ${orientation}: the tensors differ by up to ${worst}`);
+  }
+});
+
 test('ICC profiles: sRGB ones are told from others by their own description', async (t) => {
   const profile = async (file: keyof typeof photoFiles) => (await sharp(await readFile(photoFiles[file])).metadata()).icc!;
   t.is(iccDescription(await profile('eagle.jpg')), 'sRGB IEC61966-2.1');

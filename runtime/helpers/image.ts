@@ -7,7 +7,8 @@ import { imageLimitsFrom, type ImageLimits } from '../settings.js';
 import { DecodeBudget } from './decode-budget.js';
 import { decodeCost, describe, mib, type ImageHeader } from './decode-cost.js';
 import { convertToSrgb, isSrgbProfile, matrixShaper } from './icc.js';
-import { readJpegHeader } from './jpeg-header.js';
+import { readJpegHeader, type JpegHeader } from './jpeg-header.js';
+import { leanJpeg } from './jpeg-lean.js';
 
 const imagenet = { size: 224, resizeShorter: 256, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
 
@@ -76,9 +77,11 @@ async function decode(image: Buffer, shorter: number, size: number): Promise<Buf
   const { maxPixels, decodeBudgetBytes } = (limits ??= imageLimitsFrom(process.env));
   budget ??= new DecodeBudget(decodeBudgetBytes);
   let meta: ImageHeader;
+  let jpeg: JpegHeader | undefined;
   try {
     // Only the header is read here; the bound is checked below, with a message that names it.
-    meta = readJpegHeader(image) ?? (await sharp(image, { limitInputPixels: false }).metadata());
+    jpeg = readJpegHeader(image);
+    meta = jpeg ?? (await sharp(image, { limitInputPixels: false }).metadata());
   } catch (err) {
     throw new HttpError(422, `not a supported image (${(err as Error).message})`);
   }
@@ -106,9 +109,10 @@ async function decode(image: Buffer, shorter: number, size: number): Promise<Buf
   const srgb = isSrgbProfile(meta.icc);
   const shaper = srgb ? undefined : matrixShaper(meta.icc);
   const ignoreIcc = srgb || shaper !== undefined;
+  const input = jpeg ? leanJpeg(image, jpeg, !ignoreIcc) : image;
   try {
     const pixels = await budget.run(cost.bytes, () =>
-      sharp(image, { limitInputPixels: maxPixels, ignoreIcc })
+      sharp(input, { limitInputPixels: maxPixels, ignoreIcc })
         .rotate()
         .resize(rw, rh, { fit: 'fill' })
         .extract({ left: Math.floor((rw - size) / 2), top: Math.floor((rh - size) / 2), width: size, height: size })

@@ -7,7 +7,14 @@
 // caller asks sharp instead.
 import type { Metadata } from 'sharp';
 
-export type JpegHeader = Required<Pick<Metadata, 'format' | 'width' | 'height' | 'channels' | 'depth' | 'isProgressive'>> & Pick<Metadata, 'orientation' | 'icc'>;
+/** A segment's bytes, its marker included: from `start` up to (not including) `end`. */
+export type Segment = readonly [start: number, end: number];
+
+export type JpegHeader = Required<Pick<Metadata, 'format' | 'width' | 'height' | 'channels' | 'depth' | 'isProgressive'>> &
+  Pick<Metadata, 'orientation' | 'icc'> & {
+    /** Where the APP1 segments (EXIF, XMP) and the ICC profile's APP2 segments are: metadata, never pixels. */
+    segments: { app1: Segment[]; icc: Segment[] };
+  };
 
 const iccSignature = 'ICC_PROFILE\0';
 
@@ -18,6 +25,7 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
   let exif: Uint8Array | undefined;
   const icc: Uint8Array[] = [];
   let iccCount = 0;
+  const segments: JpegHeader['segments'] = { app1: [], icc: [] };
   for (let at = 2; at + 4 <= bytes.length; ) {
     if (bytes[at] !== 0xff) return undefined;
     const marker = bytes[at + 1]!;
@@ -45,16 +53,20 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
       // A baseline image whose first scan holds fewer components than the frame has more scans,
       // and libjpeg keeps its coefficients as it does a progressive one's (sharp: isProgressive).
       const multiScan = frame.progressive || bytes[body]! < frame.channels;
-      return header(frame.width, frame.height, frame.channels, multiScan, exif, icc, iccCount);
-    } else if (marker === 0xe1 && length >= 8 && ascii(bytes, body, 6) === 'Exif\0\0') {
-      if (exif) return undefined;
-      exif = bytes.subarray(body + 6, end);
+      return header(frame.width, frame.height, frame.channels, multiScan, exif, icc, iccCount, segments);
+    } else if (marker === 0xe1) {
+      segments.app1.push([at, end]);
+      if (length >= 8 && ascii(bytes, body, 6) === 'Exif\0\0') {
+        if (exif) return undefined;
+        exif = bytes.subarray(body + 6, end);
+      }
     } else if (marker === 0xe2 && length >= 16 && ascii(bytes, body, 12) === iccSignature) {
       const seq = bytes[body + 12]!;
       const count = bytes[body + 13]!;
       if (seq < 1 || count < 1 || seq > count || (iccCount && count !== iccCount) || icc[seq - 1]) return undefined;
       iccCount = count;
       icc[seq - 1] = bytes.subarray(body + 14, end);
+      segments.icc.push([at, end]);
     } else if (marker === 0xd8 || marker === 0xd9 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
       // An image start, end or restart marker before the first scan: not a file to guess about.
       return undefined;
@@ -64,8 +76,8 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
   return undefined;
 }
 
-function header(width: number, height: number, channels: number, isProgressive: boolean, exif: Uint8Array | undefined, chunks: Uint8Array[], count: number): JpegHeader | undefined {
-  const out: JpegHeader = { format: 'jpeg', width, height, channels: channels as 1 | 3, depth: 'uchar', isProgressive };
+function header(width: number, height: number, channels: number, isProgressive: boolean, exif: Uint8Array | undefined, chunks: Uint8Array[], count: number, segments: JpegHeader['segments']): JpegHeader | undefined {
+  const out: JpegHeader = { format: 'jpeg', width, height, channels: channels as 1 | 3, depth: 'uchar', isProgressive, segments };
   if (exif) {
     const orientation = exifOrientation(exif);
     if (orientation === null) return undefined;
