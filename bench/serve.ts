@@ -8,6 +8,7 @@
 // average is printed beside every row: on a shared machine a figure without it means little.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,6 +46,25 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
+  /** Answers, and the CPU seconds the serving process spent on them (all its threads), where it can be read. */
+  answered?: number;
+  cpu?: number;
+}
+
+/**
+ * CPU seconds a process has used so far, every thread, from Linux's /proc (in clock ticks of
+ * 1/100 s); undefined elsewhere. Per answer, it is steadier than throughput on a shared machine:
+ * a slice that loses the cores to a neighbour answers less, but each answer costs about the same.
+ */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -78,19 +98,22 @@ async function inProcess(predict: (i: number) => Promise<unknown>, concurrency: 
 
 type Request = { method: 'POST'; path: string; headers: Record<string, string>; body: Buffer | string };
 
-async function served(url: string, requests: Request[], concurrency: number, duration = seconds): Promise<Figures> {
+async function served(url: string, requests: Request[], concurrency: number, duration = seconds, pid?: number): Promise<Figures> {
+  const before = cpuSeconds(pid);
   const result = await autocannon({ url, connections: concurrency, duration, requests });
+  const after = cpuSeconds(pid);
   // Only answers count as served: a fast 503 or 504 is not throughput.
-  return { rps: result['2xx'] / duration, p50: result.latency.p50, p99: result.latency.p99, errors: result.non2xx + result.errors };
+  const cpu = before !== undefined && after !== undefined ? after - before : undefined;
+  return { rps: result['2xx'] / duration, p50: result.latency.p50, p99: result.latency.p99, errors: result.non2xx + result.errors, answered: result['2xx'], cpu };
 }
 
-async function startServe(cli: string, dir: string, at: number): Promise<() => void> {
+async function startServe(cli: string, dir: string, at: number): Promise<{ stop: () => void; pid?: number }> {
   const child = spawn(process.execPath, [cli, 'serve', dir, '--port', String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((ready, fail) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('http://') && ready());
     child.once('exit', (code) => fail(new Error(`cortex serve (${cli}) exited with ${code}`)));
   });
-  return () => child.kill('SIGTERM');
+  return { stop: () => child.kill('SIGTERM'), pid: child.pid };
 }
 
 const exampleDir = join(root, 'examples/image-classifier');
@@ -158,13 +181,13 @@ async function local(withBatching: boolean) {
 const off = await local(false);
 const on = await local(true);
 const cli = join(root, 'bin/cortex.js');
-const servers: Array<{ name: string; url: string; stop: () => void }> = [
-  { name: 'served', url: `http://127.0.0.1:${port}`, stop: await startServe(cli, exampleDir, port) },
-  { name: 'served+batch', url: `http://127.0.0.1:${port + 1}`, stop: await startServe(cli, batchedDir, port + 1) },
+const servers: Array<{ name: string; url: string; stop: () => void; pid?: number }> = [
+  { name: 'served', url: `http://127.0.0.1:${port}`, ...(await startServe(cli, exampleDir, port)) },
+  { name: 'served+batch', url: `http://127.0.0.1:${port + 1}`, ...(await startServe(cli, batchedDir, port + 1)) },
 ];
 const dev = await startDev(cli, devDir, { port: port + 3, backend: 'process' });
 servers.push({ name: 'dev', url: new URL(dev.endpoint).origin, stop: () => void dev.stop() });
-if (baseline) servers.push({ name: 'baseline', url: `http://127.0.0.1:${port + 2}`, stop: await startServe(join(baseline, 'bin/cortex.js'), join(baseline, 'examples/image-classifier'), port + 2) });
+if (baseline) servers.push({ name: 'baseline', url: `http://127.0.0.1:${port + 2}`, ...(await startServe(join(baseline, 'bin/cortex.js'), join(baseline, 'examples/image-classifier'), port + 2)) });
 
 const requestsFor = (input: 'bytes' | 'url'): Request[] =>
   input === 'bytes'
@@ -196,7 +219,7 @@ try {
   }
   console.log(await split());
   const columns = ['c', 'input', 'load', 'in-process', 'in-process+batch', ...servers.map((s) => s.name)];
-  const rows: string[][] = [[...columns.slice(0, 3), ...columns.slice(3).map((c) => `${c} req/s p50/p99`), 'served/in-process', 'dev/served', 'batch on/off', ...(baseline ? ['served+batch/baseline'] : [])]];
+  const rows: string[][] = [[...columns.slice(0, 3), ...columns.slice(3).map((c) => `${c} req/s p50/p99`), 'served/in-process', 'dev/served', 'batch on/off', ...(baseline ? ['served+batch/baseline'] : []), `CPU ms/answer ${servers.filter((s) => s.pid !== undefined).map((s) => s.name).join(' ')}`, ...(baseline ? ['CPU baseline/served+batch'] : [])]];
   const verdicts: string[] = [];
   for (const c of levels) {
     for (const input of inputs) {
@@ -204,7 +227,7 @@ try {
       const runs: Array<() => Promise<Figures>> = [
         () => inProcess(off[input], c, seconds / rounds),
         () => inProcess(on[input], c, seconds / rounds),
-        ...servers.map((server) => () => served(server.url, requestsFor(input), c, seconds / rounds)),
+        ...servers.map((server) => () => served(server.url, requestsFor(input), c, seconds / rounds, server.pid)),
       ];
       const slices: Figures[][] = runs.map(() => []);
       for (let r = 0; r < rounds; r++) {
@@ -220,7 +243,10 @@ try {
         p50: median(fs.map((f) => f.p50)),
         p99: median(fs.map((f) => f.p99)),
         errors: fs.reduce((n, f) => n + f.errors, 0),
+        answered: fs.reduce((n, f) => n + (f.answered ?? 0), 0),
+        cpu: fs.some((f) => f.cpu === undefined) ? undefined : fs.reduce((n, f) => n + f.cpu!, 0),
       }));
+      const cpuMs = (f: Figures | undefined) => (f?.cpu !== undefined && f.answered ? (1000 * f.cpu) / f.answered : undefined);
       const bad = cells.some((f) => f.errors > 0);
       if (bad) console.log(`  c=${c} ${input}: requests failed (${cells.map((f) => f.errors).join(', ')}); no ratios for this row`);
       const ratio = (a: Figures, b: Figures) => (bad ? 'invalid' : (a.rps / b.rps).toFixed(2));
@@ -229,6 +255,8 @@ try {
         String(c), input, `${before}→${load()}`,
         ...cells.map((f) => `${f.rps.toFixed(1)} ${f.p50.toFixed(0)}/${f.p99.toFixed(0)}`),
         ratio(served0, local0), ratio(devCell, served0), ratio(served1, served0), ...(base ? [ratio(served1, base)] : []),
+        servers.flatMap((s, i) => (s.pid === undefined ? [] : [cpuMs(cells[2 + i])?.toFixed(1) ?? '?'])).join(' '),
+        ...(base ? [bad || !cpuMs(base) || !cpuMs(served1) ? 'invalid' : (cpuMs(base)! / cpuMs(served1)!).toFixed(2)] : []),
       ]);
       if (c === goal.concurrency && !bad) {
         const r = served0.rps / local0.rps;
@@ -238,7 +266,7 @@ try {
       }
       if (!bad) verdicts.push(`batching on ≥ off, served, c=${c} by ${input}: ${served1.rps >= served0.rps ? 'yes' : 'no'} (${(served1.rps / served0.rps).toFixed(2)}, p99 ${served1.p99.toFixed(0)} vs ${served0.p99.toFixed(0)} ms)`);
       if (base && c === 16 && input === 'url' && !bad) {
-        verdicts.push(`this tree (batching on) ≥ 1.6 × baseline, served by URL at c=16: ${served1.rps >= 1.6 * base.rps ? 'met' : 'missed'} (${(served1.rps / base.rps).toFixed(2)}; batching off: ${(served0.rps / base.rps).toFixed(2)}; p99 ${served1.p99.toFixed(0)} vs ${base.p99.toFixed(0)} ms)`);
+        verdicts.push(`this tree (batching on) ≥ 1.6 × baseline, served by URL at c=16: ${served1.rps >= 1.6 * base.rps ? 'met' : 'missed'} (${(served1.rps / base.rps).toFixed(2)}; batching off: ${(served0.rps / base.rps).toFixed(2)}; p99 ${served1.p99.toFixed(0)} vs ${base.p99.toFixed(0)} ms; CPU an answer ${cpuMs(served1)?.toFixed(1) ?? '?'} vs ${cpuMs(base)?.toFixed(1) ?? '?'} ms)`);
       }
     }
   }
