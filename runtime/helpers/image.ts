@@ -9,6 +9,7 @@ import { decodeCost, describe, mib, type ImageHeader } from './decode-cost.js';
 import { convertToSrgb, isSrgbProfile, matrixShaper } from './icc.js';
 import { readJpegHeader, type JpegHeader } from './jpeg-header.js';
 import { leanJpeg } from './jpeg-lean.js';
+import { toPlanes } from './planes.js';
 
 const imagenet = { size: 224, resizeShorter: 256, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
 
@@ -42,19 +43,11 @@ export async function imageToTensor(image: Buffer, options: ImageTensorOptions =
 
   const pixels = await decode(image, shorter, size);
 
-  // (v / 255 - mean) / std as one multiply and one subtract, all three planes in one pass over the
-  // interleaved pixels: a third less time than a lookup table per channel, the same floats.
-  const plane = size * size;
-  // Every element is written below, so the 600 KB need no zeroing first (that memset was 2% of a
-  // served request's CPU). Never pooled: the tensor owns its buffer, which moves to the inference thread.
-  const data = new Float32Array(Buffer.allocUnsafeSlow(3 * plane * Float32Array.BYTES_PER_ELEMENT).buffer);
-  const [s0, s1, s2] = std.map((d) => 1 / (255 * d)) as [number, number, number];
-  const [o0, o1, o2] = mean.map((m, c) => m / std[c]!) as [number, number, number];
-  for (let i = 0, j = 0; i < plane; i++, j += 3) {
-    data[i] = pixels[j]! * s0 - o0;
-    data[plane + i] = pixels[j + 1]! * s1 - o1;
-    data[2 * plane + i] = pixels[j + 2]! * s2 - o2;
-  }
+  // (v / 255 - mean) / std as one multiply and one subtract, into the three planes at once.
+  // Every element is written, so the 600 KB need no zeroing first (that memset was 2% of a served
+  // request's CPU). Never pooled: the tensor owns its buffer, which moves to the inference thread.
+  const data = new Float32Array(Buffer.allocUnsafeSlow(3 * size * size * Float32Array.BYTES_PER_ELEMENT).buffer);
+  toPlanes(pixels, data, std.map((d) => 1 / (255 * d)), mean.map((m, c) => m / std[c]!));
   return { type: 'float32', data, dims: [1, 3, size, size] };
 }
 
