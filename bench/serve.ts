@@ -55,7 +55,8 @@ interface Figures {
  * CPU seconds a process has used so far, every thread, from Linux's /proc (in clock ticks of
  * 1/100 s); undefined elsewhere. Per answer, it tells work saved from cores lost: a slice that
  * loses the cores to a neighbour answers less, but each answer costs about the same (across runs
- * it moves with the machine as much as req/s does).
+ * it moves with the machine as much as req/s does). It reads a little high: the requests still in
+ * flight when a slice ends have cost CPU but are not answers.
  */
 function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;

@@ -7,6 +7,7 @@ import { planesWasm } from './planes-wasm.js';
 const chunk = 16_384;
 
 type Planes = (n: number, stride: number, src: number, dst: number, s0: number, s1: number, s2: number, o0: number, o1: number, o2: number) => void;
+/** This thread's instance; null where there is no WebAssembly; undefined until first used. */
 let wasm: { src: Uint8Array; dst: Float32Array; planes: Planes } | null | undefined;
 
 // What is used of the WebAssembly global, which this project's type libraries (ES2023, Node's) do not declare.
@@ -23,16 +24,22 @@ function instantiate(): typeof wasm {
   return { src: new Uint8Array(memory.buffer, 0, 3 * chunk), dst: new Float32Array(memory.buffer, 3 * chunk, 3 * chunk), planes: exports.planes as Planes };
 }
 
+/** Whether this thread's planes come from WebAssembly (false: the JavaScript loop). */
+export function planesInWebAssembly(): boolean {
+  if (wasm === undefined) wasm = instantiate();
+  return wasm !== null;
+}
+
 /** `out` (3 × the pixels of `pixels`) gets plane c = pixels' channel c × scale[c] − offset[c]. */
 export function toPlanes(pixels: Uint8Array, out: Float32Array, scale: readonly number[], offset: readonly number[]): void {
-  const module = (wasm ??= instantiate());
-  if (!module) return toPlanesInJs(pixels, out, scale, offset);
+  if (wasm === undefined) wasm = instantiate();
+  if (!wasm) return toPlanesInJs(pixels, out, scale, offset);
   const n = pixels.length / 3;
-  const { src, dst, planes } = module;
+  const { src, dst, planes } = wasm;
   for (let at = 0; at < n; at += chunk) {
     const m = Math.min(chunk, n - at);
     src.set(pixels.subarray(3 * at, 3 * (at + m)));
-    // A last call of fewer than 16 pixels runs on whatever the one before left: only m are read back.
+    // Rounded up to 16 pixels a step, a call also converts up to 15 left over from the one before: only m are read back.
     planes(Math.ceil(m / 16) * 16, chunk, src.byteOffset, dst.byteOffset, scale[0]!, scale[1]!, scale[2]!, offset[0]!, offset[1]!, offset[2]!);
     for (let c = 0; c < 3; c++) out.set(dst.subarray(c * chunk, c * chunk + m), c * n + at);
   }

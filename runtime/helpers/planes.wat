@@ -1,7 +1,7 @@
 ;; Interleaved RGB bytes → three float32 planes, byte × scale − offset per channel: the layout and
 ;; the normalisation of an image tensor, 16 pixels a step in WebAssembly SIMD. The only loop of
-;; imageToTensor that is not sharp's native code; in JavaScript it took 0.4–0.7 ms of CPU a 224²
-;; image, a few percent of a served request. Assembled into planes-wasm.ts (npm run wasm).
+;; imageToTensor that is not sharp's native code; in JavaScript it took 0.35–0.4 ms of CPU a 224²
+;; image here, about 2% of a served request. Assembled into planes-wasm.ts (npm run wasm).
 (module
   ;; 4 pages: one call's 16,384 pixels in (48 KiB) and out (192 KiB), see planes.ts.
   (memory (export "memory") 4)
