@@ -16,26 +16,27 @@ interface WebAssemblyApi {
   Instance: new (module: object) => { exports: { memory: { buffer: ArrayBuffer }; planes: Planes } };
 }
 
-function instantiate(): typeof wasm {
+/** This thread's instance, made on first use. */
+function instance(): typeof wasm {
+  if (wasm !== undefined) return wasm;
   const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-  if (!api) return null;
+  if (!api) return (wasm = null);
   const { exports } = new api.Instance(new api.Module(Buffer.from(planesWasm, 'base64')));
-  const memory = exports.memory;
-  return { src: new Uint8Array(memory.buffer, 0, 3 * chunk), dst: new Float32Array(memory.buffer, 3 * chunk, 3 * chunk), planes: exports.planes as Planes };
+  const { buffer } = exports.memory;
+  return (wasm = { src: new Uint8Array(buffer, 0, 3 * chunk), dst: new Float32Array(buffer, 3 * chunk, 3 * chunk), planes: exports.planes });
 }
 
 /** Whether this thread's planes come from WebAssembly (false: the JavaScript loop). */
 export function planesInWebAssembly(): boolean {
-  if (wasm === undefined) wasm = instantiate();
-  return wasm !== null;
+  return instance() !== null;
 }
 
 /** `out` (3 × the pixels of `pixels`) gets plane c = pixels' channel c × scale[c] − offset[c]. */
 export function toPlanes(pixels: Uint8Array, out: Float32Array, scale: readonly number[], offset: readonly number[]): void {
-  if (wasm === undefined) wasm = instantiate();
-  if (!wasm) return toPlanesInJs(pixels, out, scale, offset);
+  const module = instance();
+  if (!module) return toPlanesInJs(pixels, out, scale, offset);
   const n = pixels.length / 3;
-  const { src, dst, planes } = wasm;
+  const { src, dst, planes } = module;
   for (let at = 0; at < n; at += chunk) {
     const m = Math.min(chunk, n - at);
     src.set(pixels.subarray(3 * at, 3 * (at + m)));
