@@ -1,5 +1,5 @@
 // The tensor's planes from WebAssembly are the JavaScript loop's, to float32 rounding, at every
-// size the chunking and the 16-pixel steps can meet; and the shipped bytes are planes.wat's.
+// size the chunking and the 16-pixel steps can meet; and the shipped bytes are the .wat files'.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import test from 'ava';
@@ -10,10 +10,12 @@ import { repoRoot } from './helpers/shared.js';
 const scale = [1 / (255 * 0.229), 1 / (255 * 0.224), 1 / (255 * 0.225)];
 const offset = [0.485 / 0.229, 0.456 / 0.224, 0.406 / 0.225];
 
-test('planes-wasm.ts holds what planes.wat assembles to (after an edit: npm run wasm)', async (t) => {
-  const wat = resolve(repoRoot, 'runtime/helpers/planes.wat');
-  const { file, text } = moduleFor(wat, await assemble(wat));
-  t.is(await readFile(file, 'utf8'), text);
+test('planes-wasm.ts and srgb-wasm.ts hold what their .wat assemble to (after an edit: npm run wasm)', async (t) => {
+  for (const name of ['planes', 'srgb']) {
+    const wat = resolve(repoRoot, `runtime/helpers/${name}.wat`);
+    const { file, text } = moduleFor(wat, await assemble(wat));
+    t.is(await readFile(file, 'utf8'), text, name);
+  }
 });
 
 test('WebAssembly and JavaScript give the same planes: tails under 16 pixels, chunk edges, 224² and 299²', (t) => {

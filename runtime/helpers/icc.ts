@@ -135,28 +135,3 @@ export function matrixShaper(icc: Uint8Array | undefined): MatrixShaper | undefi
   for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) matrix.push(xyzD50ToSrgb[3 * i]! * toXyz[j]! + xyzD50ToSrgb[3 * i + 1]! * toXyz[3 + j]! + xyzD50ToSrgb[3 * i + 2]! * toXyz[6 + j]!);
   return { linear: curves as [Float32Array, Float32Array, Float32Array], matrix };
 }
-
-// sRGB's encoding of linear light, sampled finely enough that 8-bit results are exact.
-const encodeSteps = 16384;
-let srgbEncode: Uint8Array | undefined;
-
-/** Interleaved 8-bit RGB in the profile's colours → the same pixels in sRGB, in place. */
-export function convertToSrgb(pixels: Uint8Array, profile: MatrixShaper): void {
-  if (!srgbEncode) {
-    srgbEncode = new Uint8Array(encodeSteps + 1);
-    for (let i = 0; i <= encodeSteps; i++) {
-      const v = i / encodeSteps;
-      srgbEncode[i] = Math.round(255 * (v <= 0.0031308 ? 12.92 * v : 1.055 * v ** (1 / 2.4) - 0.055));
-    }
-  }
-  const enc = srgbEncode;
-  const [lr, lg, lb] = profile.linear;
-  const [m0, m1, m2, m3, m4, m5, m6, m7, m8] = profile.matrix as [number, number, number, number, number, number, number, number, number];
-  const q = (v: number) => enc[Math.round((v < 0 ? 0 : v > 1 ? 1 : v) * encodeSteps)]!;
-  for (let i = 0; i + 2 < pixels.length; i += 3) {
-    const r = lr[pixels[i]!]!, g = lg[pixels[i + 1]!]!, b = lb[pixels[i + 2]!]!;
-    pixels[i] = q(m0 * r + m1 * g + m2 * b);
-    pixels[i + 1] = q(m3 * r + m4 * g + m5 * b);
-    pixels[i + 2] = q(m6 * r + m7 * g + m8 * b);
-  }
-}

@@ -6,10 +6,11 @@ import { HttpError } from '../http-error.js';
 import { imageLimitsFrom, type ImageLimits } from '../settings.js';
 import { DecodeBudget } from './decode-budget.js';
 import { decodeCost, describe, mib, type ImageHeader } from './decode-cost.js';
-import { convertToSrgb, isSrgbProfile, matrixShaper } from './icc.js';
+import { isSrgbProfile, matrixShaper } from './icc.js';
 import { readJpegHeader, type JpegHeader } from './jpeg-header.js';
 import { leanJpeg } from './jpeg-lean.js';
 import { toPlanes } from './planes.js';
+import { convertToSrgb } from './srgb.js';
 
 const imagenet = { size: 224, resizeShorter: 256, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
 

@@ -3,6 +3,7 @@
 // stays for a Node without WebAssembly (--jitless). Each thread that runs predictors has its own
 // instance, 256 KiB, fed at most `chunk` pixels a call.
 import { planesWasm } from './planes-wasm.js';
+import { instantiate } from './wasm.js';
 
 const chunk = 16_384;
 
@@ -10,18 +11,11 @@ type Planes = (n: number, stride: number, src: number, dst: number, s0: number, 
 /** This thread's instance; null where there is no WebAssembly; undefined until first used. */
 let wasm: { src: Uint8Array; dst: Float32Array; planes: Planes } | null | undefined;
 
-// What is used of the WebAssembly global, which this project's type libraries (ES2023, Node's) do not declare.
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: { memory: { buffer: ArrayBuffer }; planes: Planes } };
-}
-
 /** This thread's instance, made on first use. */
 function instance(): typeof wasm {
   if (wasm !== undefined) return wasm;
-  const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-  if (!api) return (wasm = null);
-  const { exports } = new api.Instance(new api.Module(Buffer.from(planesWasm, 'base64')));
+  const exports = instantiate<{ memory: { buffer: ArrayBuffer }; planes: Planes }>(planesWasm);
+  if (!exports) return (wasm = null);
   const { buffer } = exports.memory;
   return (wasm = { src: new Uint8Array(buffer, 0, 3 * chunk), dst: new Float32Array(buffer, 3 * chunk, 3 * chunk), planes: exports.planes });
 }
