@@ -21,7 +21,7 @@ test('planes-wasm.ts and srgb-wasm.ts hold what their .wat assemble to (after an
 test('WebAssembly and JavaScript give the same planes: tails under 16 pixels, chunk edges, 224² and 299²', (t) => {
   t.true(planesInWebAssembly(), 'this Node has WebAssembly, so toPlanes must not be the JavaScript loop itself');
   let seed = 7;
-  const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
   for (const n of [1, 15, 16, 17, 100, 16_383, 16_384, 16_385, 224 * 224, 299 * 299]) {
     const pixels = Uint8Array.from({ length: 3 * n }, random);
     const [fast, plain] = [new Float32Array(3 * n).fill(NaN), new Float32Array(3 * n)];

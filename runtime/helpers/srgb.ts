@@ -1,12 +1,13 @@
 // Pixels in a matrix/TRC profile's colours (Adobe RGB, Display P3) → the same pixels in sRGB, in
-// place, on the 224² crop (image.ts): in WebAssembly SIMD (srgb.wat), a third of the CPU of the
-// same loop in JavaScript, which stays for a Node without WebAssembly (--jitless). Each thread
+// place, on the 224² crop (image.ts): in WebAssembly SIMD (srgb.wat), a third to under half the
+// CPU of the same loop in JavaScript, which stays for a Node without WebAssembly (--jitless). Each thread
 // that runs predictors has its own instance, 128 KiB, fed at most `chunk` pixels a call.
 import type { MatrixShaper } from './icc.js';
 import { srgbWasm } from './srgb-wasm.js';
 import { instantiate } from './wasm.js';
 
-// sRGB's encoding of linear light, sampled finely enough that 8-bit results are exact.
+// sRGB's encoding of linear light in 16,384 steps: within one level of the exact encoding (near
+// black a step is a fifth of a level), and the same table for both paths.
 const encodeSteps = 16_384;
 const chunk = 16_384;
 // Where srgb.wat expects its tables and its pixels.
