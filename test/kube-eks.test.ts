@@ -79,6 +79,25 @@ async function setTaint(core: CoreV1Api, node: string, on: boolean): Promise<voi
   await core.patchNode({ name: node, body: [taints.length ? { op: 'add', path: '/spec/taints', value: taints } : { op: 'remove', path: '/spec/taints' }] }, jsonPatch);
 }
 
+/** Whether every node holds `image` (the kind node lists a loaded image as docker.io/library/<image>). */
+async function onEveryNode(core: CoreV1Api, image: string): Promise<boolean> {
+  const { items } = await core.listNode();
+  return items.every((n) => n.status?.images?.some((i) => i.names?.some((name) => name.endsWith(`/${image}`) || name === image)));
+}
+
+/** The kind node as a cloud target's registry: publishing an image is a `kind load`, when the node lacks it. */
+function kindNodeRegistry(core: CoreV1Api, published: (local: string) => void): CloudTarget['images'] {
+  return {
+    describe: async () => 'the kind node (kind load)',
+    reference: async (local) => local,
+    publish: async (local) => {
+      if (!(await onEveryNode(core, local))) await loadImage(local);
+      published(local);
+      return `${local} is on the kind node`;
+    },
+  };
+}
+
 const scheduled = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'True') ?? false;
 const isReady = (p: V1Pod) => !p.metadata?.deletionTimestamp && (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
 
@@ -112,16 +131,7 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
     namespace,
     profile,
     kubeConfig: async () => kc,
-    images: {
-      describe: async () => 'the kind node (kind load)',
-      reference: async (local) => local,
-      publish: async (local) => {
-        const { items } = await core.listNode();
-        if (!items.every((n) => n.status?.images?.some((i) => i.names?.some((name) => name.endsWith(`/${local}`) || name === local)))) await loadImage(local);
-        loaded.push(local);
-        return `${local} is on the kind node`;
-      },
-    },
+    images: kindNodeRegistry(core, (local) => loaded.push(local)),
     close: () => {},
   };
   const lines: string[] = [];
@@ -133,7 +143,7 @@ kindTest('deploy --cloud on kind-as-EKS: a GPU api scheduled for nvidia.com/gpu 
   const gpuApi = spec.apis[1]!;
   const { code } = await bundleOnce(gpuApi.predictor.path);
   const gpuBundle = { code, config: gpuApi.predictor.config, version: bundleVersion({ code, config: gpuApi.predictor.config }) };
-  if (!(await core.listNode()).items.every((n) => n.status?.images?.some((i) => i.names?.some((name) => name.endsWith(`/${image}`))))) await loadImage(image);
+  if (!(await onEveryNode(core, image))) await loadImage(image);
   const input: RenderInput = { spec, image, gpuImage: image, bundles: new Map([[gpuApi.name, gpuBundle]]), profile, namespace, adminToken: `eks-test-${process.pid}` };
   const client = new ClusterClient(kc);
   await client.apply(renderCluster(input).filter((o) => o.kind === 'Namespace' || o.kind === 'Secret'));
@@ -318,16 +328,7 @@ kindTest('deploy --cloud asks for the kubeconfig again after the pushes: a token
       asked.push(pushed ? 'after the push' : 'before the push');
       return pushed ? kc : expired;
     },
-    images: {
-      describe: async () => 'the kind node (kind load)',
-      reference: async (local) => local,
-      publish: async (local) => {
-        const { items } = await core.listNode();
-        if (!items.every((n) => n.status?.images?.some((i) => i.names?.some((name) => name.endsWith(`/${local}`) || name === local)))) await loadImage(local);
-        pushed = true;
-        return `${local} is on the kind node`;
-      },
-    },
+    images: kindNodeRegistry(core, () => (pushed = true)),
     close: () => {},
   };
   const lines: string[] = [];
