@@ -3,22 +3,16 @@
 // stays for a Node without WebAssembly (--jitless). Each thread that runs predictors has its own
 // instance, 256 KiB, fed at most `chunk` pixels a call.
 import { planesWasm } from './planes-wasm.js';
-import { instantiate } from './wasm.js';
+import { perThread } from './wasm.js';
 
 const chunk = 16_384;
 
 type Planes = (n: number, stride: number, src: number, dst: number, s0: number, s1: number, s2: number, o0: number, o1: number, o2: number) => void;
-/** This thread's instance; null where there is no WebAssembly; undefined until first used. */
-let wasm: { src: Uint8Array; dst: Float32Array; planes: Planes } | null | undefined;
-
-/** This thread's instance, made on first use. */
-function instance(): typeof wasm {
-  if (wasm !== undefined) return wasm;
-  const exports = instantiate<{ memory: { buffer: ArrayBuffer }; planes: Planes }>(planesWasm);
-  if (!exports) return (wasm = null);
-  const { buffer } = exports.memory;
-  return (wasm = { src: new Uint8Array(buffer, 0, 3 * chunk), dst: new Float32Array(buffer, 3 * chunk, 3 * chunk), planes: exports.planes });
-}
+const instance = perThread(planesWasm, ({ memory: { buffer }, planes }: { memory: { buffer: ArrayBuffer }; planes: Planes }) => ({
+  src: new Uint8Array(buffer, 0, 3 * chunk),
+  dst: new Float32Array(buffer, 3 * chunk, 3 * chunk),
+  planes,
+}));
 
 /** Whether this thread's planes come from WebAssembly (false: the JavaScript loop). */
 export function planesInWebAssembly(): boolean {

@@ -4,7 +4,7 @@
 // that runs predictors has its own instance, 128 KiB, fed at most `chunk` pixels a call.
 import type { MatrixShaper } from './icc.js';
 import { srgbWasm } from './srgb-wasm.js';
-import { instantiate } from './wasm.js';
+import { perThread } from './wasm.js';
 
 // sRGB's encoding of linear light in 16,384 steps: within one level of the exact encoding (near
 // black a step is a fifth of a level), and the same table for both paths.
@@ -25,17 +25,11 @@ function encodeTable(): Uint8Array {
 }
 
 type Srgb = (px: number, end: number) => void;
-/** This thread's instance; null where there is no WebAssembly; undefined until first used. */
-let wasm: { memory: Uint8Array; columns: Float32Array; srgb: Srgb } | null | undefined;
-
-function instance(): typeof wasm {
-  if (wasm !== undefined) return wasm;
-  const exports = instantiate<{ memory: { buffer: ArrayBuffer }; srgb: Srgb }>(srgbWasm);
-  if (!exports) return (wasm = null);
-  const memory = new Uint8Array(exports.memory.buffer);
+const instance = perThread(srgbWasm, ({ memory: { buffer }, srgb }: { memory: { buffer: ArrayBuffer }; srgb: Srgb }) => {
+  const memory = new Uint8Array(buffer);
   memory.set(encodeTable(), at.encode);
-  return (wasm = { memory, columns: new Float32Array(exports.memory.buffer, at.columns, 3 * 256 * 4), srgb: exports.srgb });
-}
+  return { memory, columns: new Float32Array(buffer, at.columns, 3 * 256 * 4), srgb };
+});
 
 /** Whether this thread converts in WebAssembly (false: the JavaScript loop). */
 export function srgbInWebAssembly(): boolean {

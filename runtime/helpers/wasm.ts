@@ -8,9 +8,16 @@ interface WebAssemblyApi {
   Instance: new (module: object) => { exports: unknown };
 }
 
-/** The module's exports, or null where this Node has no WebAssembly (--jitless). */
-export function instantiate<Exports extends { memory: { buffer: ArrayBuffer } }>(base64: string): Exports | null {
-  const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-  if (!api) return null;
-  return new api.Instance(new api.Module(Buffer.from(base64, 'base64'))).exports as Exports;
+/**
+ * A getter for this thread's instance of the module, made on first use: what `make` builds from
+ * its exports (views into its memory, tables written there), or null where this Node has no
+ * WebAssembly (--jitless), which is remembered too.
+ */
+export function perThread<Exports extends { memory: { buffer: ArrayBuffer } }, Instance>(base64: string, make: (exports: Exports) => Instance): () => Instance | null {
+  let made: Instance | null | undefined;
+  return () => {
+    if (made !== undefined) return made;
+    const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+    return (made = api ? make(new api.Instance(new api.Module(Buffer.from(base64, 'base64'))).exports as Exports) : null);
+  };
 }
