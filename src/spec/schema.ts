@@ -110,7 +110,7 @@ export function apiItem(context: { deployment: string; dir: string }) {
       // Cortex v0.20's field: both settings are required once the section is there; no section, no batching.
       server_side_batching: mapping({
         max_batch_size: integer(1).meta(doc('server-side batching: the most rows one inference run takes; concurrent `model.run` calls on one model are stacked along the first dimension into one run and the outputs split back per call')),
-        batch_interval: duration().meta(doc('server-side batching: the longest a call waits for others to fill its batch (`"5ms"`, `"500us"`, `0`: batch only what queues while the threads are busy); a lone request never waits')),
+        batch_interval: duration().meta(doc('server-side batching: the longest a call waits for others to fill its batch on a GPU (`"5ms"`, `"500us"`, `0`: batch only what queues while the threads are busy, which is what a model on the CPU always does); a lone request never waits')),
       }).optional(),
     }),
     compute: section({
