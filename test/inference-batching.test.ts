@@ -30,10 +30,10 @@ test.before(async () => {
 const copy = (t: Tensor): Tensor => ({ ...t, data: t.data.slice(), dims: [...t.dims] });
 
 /** Predictions in flight that have not called run yet: what a batch waits for. */
-function inFlight(n: number): () => void {
+function inFlight(n: number, pool = batched): () => void {
   let end!: () => void;
   const work = new Promise<void>((resolve) => (end = resolve));
-  for (let i = 0; i < n; i++) void batched.track(work);
+  for (let i = 0; i < n; i++) void pool.track(work);
   return end;
 }
 
@@ -140,9 +140,7 @@ test.serial('on the CPU a free thread does not wait out the interval, and the ca
   const ran = sizes(cpu);
   // Eight predictions in flight, five of them calling at once: a waiting pool would hold the
   // first call for 10 s, since three more predictions could still join it.
-  let end!: () => void;
-  const work = new Promise<void>((resolve) => (end = resolve));
-  for (let i = 0; i < 8; i++) void cpu.track(work);
+  const end = inFlight(8, cpu);
   const started = performance.now();
   const inputs = Array.from({ length: 5 }, (_, i) => tensors[i % tensors.length]!);
   const outs = await Promise.all(inputs.map((input) => model.run({ input: copy(input) })));
