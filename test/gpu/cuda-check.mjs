@@ -69,7 +69,9 @@ function weights(layer) {
   const data = new Float32Array(D * D);
   let seed = 12345 + layer;
   for (let i = 0; i < data.length; i += 1) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
+    // Math.imul keeps the LCG in 32 bits: a plain product passes 2^53, drops its low bits and
+    // falls into a cycle of a few thousand values.
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     data[i] = ((seed / 2 ** 32) * 2 - 1) * Math.sqrt(6 / D);
   }
   return Buffer.from(data.buffer);
